@@ -1,0 +1,268 @@
+#include "switchboard/protocol.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace switchboard::protocol {
+
+namespace json = boost::json;
+
+namespace {
+
+// -- raw member spans -----------------------------------------------------------
+
+// Boost.JSON re-serializes numbers in its own form (1.0 becomes 1E0, large
+// integers lose digits), but `data` must reach subscribers verbatim and `id`
+// must be echoed as sent. So after Boost.JSON has validated the frame, this
+// scanner finds the raw text of each top-level member. It only ever runs on
+// text Boost.JSON accepted, which keeps it small.
+
+const char* skip_ws(const char* p, const char* end) {
+  while (p != end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    ++p;
+  return p;
+}
+
+// `p` points at the opening quote; returns one past the closing quote.
+const char* skip_string(const char* p, const char* end) {
+  for (++p; p != end && *p != '"'; ++p)
+    if (*p == '\\')
+      ++p;
+  return p == end ? end : p + 1;
+}
+
+const char* skip_value(const char* p, const char* end) {
+  if (*p == '"')
+    return skip_string(p, end);
+  if (*p == '{' || *p == '[') {
+    int depth = 0;
+    while (p != end) {
+      if (*p == '"') {
+        p = skip_string(p, end);
+        continue;
+      }
+      if (*p == '{' || *p == '[')
+        ++depth;
+      else if ((*p == '}' || *p == ']') && --depth == 0)
+        return p + 1;
+      ++p;
+    }
+    return end;
+  }
+  while (p != end && *p != ',' && *p != '}' && *p != ']' && *p != ' '
+         && *p != '\t' && *p != '\n' && *p != '\r')
+    ++p;
+  return p;
+}
+
+std::string decode_key(std::string_view quoted) {
+  if (quoted.find('\\') == std::string_view::npos)
+    return std::string{quoted.substr(1, quoted.size() - 2)};
+  return std::string{json::parse(json::string_view{quoted.data(), quoted.size()})
+                       .get_string()};
+}
+
+struct raw_members {
+  std::string_view id;
+  std::string_view data;
+  bool duplicate = false;
+};
+
+// `text` is a JSON object accepted by Boost.JSON.
+raw_members scan(std::string_view text) {
+  raw_members result;
+  std::set<std::string> seen;
+  auto end = text.data() + text.size();
+  auto p = skip_ws(text.data(), end) + 1; // past '{'
+  for (;;) {
+    p = skip_ws(p, end);
+    if (p == end || *p == '}')
+      return result;
+    auto key_end = skip_string(p, end);
+    auto key = decode_key({p, static_cast<size_t>(key_end - p)});
+    p = skip_ws(skip_ws(key_end, end) + 1, end); // past ':'
+    auto value_end = skip_value(p, end);
+    std::string_view value{p, static_cast<size_t>(value_end - p)};
+    if (key == "id")
+      result.id = value;
+    else if (key == "data")
+      result.data = value;
+    if (!seen.insert(std::move(key)).second)
+      result.duplicate = true;
+    p = skip_ws(value_end, end);
+    if (p != end && *p == ',')
+      ++p;
+  }
+}
+
+// -- commands -------------------------------------------------------------------
+
+const json::string* string_member(const json::object& obj, const char* key) {
+  auto v = obj.if_contains(key);
+  return v ? v->if_string() : nullptr;
+}
+
+template <class Command>
+command topic_command(const json::object& obj, request_id id) {
+  auto topic = string_member(obj, "topic");
+  if (!topic || !valid_topic(*topic))
+    return reject("bad_request",
+                  "topic must be a string of 1-256 bytes without control "
+                  "characters",
+                  id);
+  return Command{std::string{*topic}, std::move(id)};
+}
+
+command publish_command(const json::object& obj, const raw_members& raw,
+                        request_id id) {
+  auto topic = string_member(obj, "topic");
+  if (!topic || !valid_topic(*topic))
+    return reject("bad_request",
+                  "topic must be a string of 1-256 bytes without control "
+                  "characters",
+                  id);
+  if (raw.data.empty())
+    return reject("bad_request", "publish needs data", id);
+  return client_publish{std::string{*topic}, std::string{raw.data},
+                        std::move(id)};
+}
+
+command send_command(const json::object& obj, const raw_members& raw,
+                     request_id id) {
+  auto to = obj.if_contains("to");
+  auto target = to ? to->if_uint64() : nullptr;
+  auto signed_target = to ? to->if_int64() : nullptr;
+  if (!target && !(signed_target && *signed_target >= 0))
+    return reject("bad_request", "to must be a connection id", id);
+  if (raw.data.empty())
+    return reject("bad_request", "send needs data", id);
+  auto dest = target ? *target : static_cast<conn_id>(*signed_target);
+  return client_send{dest, std::string{raw.data}, std::move(id)};
+}
+
+} // namespace
+
+bool valid_topic(std::string_view topic) {
+  return !topic.empty() && topic.size() <= max_topic_size
+         && std::none_of(topic.begin(), topic.end(), [](char c) {
+              auto u = static_cast<unsigned char>(c);
+              return u < 0x20 || u == 0x7f;
+            });
+}
+
+command parse(std::string_view text) {
+  json::error_code ec;
+  auto value = json::parse(json::string_view{text.data(), text.size()}, ec);
+  if (ec)
+    return reject("bad_json", "frame is not valid JSON");
+  auto obj = value.if_object();
+  if (!obj)
+    return reject("bad_request", "frame must be a JSON object");
+  auto raw = scan(text);
+  request_id id;
+  if (auto v = obj->if_contains("id")) {
+    if (!v->is_number() && !v->is_string())
+      return reject("bad_request", "id must be a number or a string");
+    id = std::string{raw.id};
+  }
+  if (raw.duplicate)
+    return reject("bad_request", "duplicate member", id);
+  auto type = string_member(*obj, "type");
+  if (!type)
+    return reject("bad_request", "type must be a string", id);
+  if (*type == "subscribe")
+    return topic_command<client_subscribe>(*obj, std::move(id));
+  if (*type == "unsubscribe")
+    return topic_command<client_unsubscribe>(*obj, std::move(id));
+  if (*type == "publish")
+    return publish_command(*obj, raw, std::move(id));
+  if (*type == "send")
+    return send_command(*obj, raw, std::move(id));
+  return reject("unknown_type", "unknown type", id);
+}
+
+// -- server frames ----------------------------------------------------------------
+
+namespace {
+
+std::string with_id(std::string frame, const request_id& id) {
+  // `frame` is an object without its closing brace.
+  if (!id.empty()) {
+    frame += R"(,"id":)";
+    frame += id;
+  }
+  frame += '}';
+  return frame;
+}
+
+std::string topic_reply(const char* type, std::string_view quoted_topic,
+                        const request_id& id) {
+  std::string frame = R"({"type":")";
+  frame += type;
+  frame += R"(","topic":)";
+  frame += quoted_topic;
+  return with_id(std::move(frame), id);
+}
+
+} // namespace
+
+std::string quote(std::string_view str) {
+  return json::serialize(json::string_view{str.data(), str.size()});
+}
+
+std::string welcome(conn_id id) {
+  return R"({"type":"welcome","id":)" + std::to_string(id) + "}";
+}
+
+std::string subscribed(std::string_view quoted_topic, const request_id& id) {
+  return topic_reply("subscribed", quoted_topic, id);
+}
+
+std::string unsubscribed(std::string_view quoted_topic, const request_id& id) {
+  return topic_reply("unsubscribed", quoted_topic, id);
+}
+
+std::string message(std::string_view quoted_topic, std::string_view data) {
+  constexpr std::string_view head = R"({"type":"message","topic":)";
+  constexpr std::string_view mid = R"(,"data":)";
+  std::string frame;
+  frame.reserve(head.size() + quoted_topic.size() + mid.size() + data.size()
+                + 1);
+  frame += head;
+  frame += quoted_topic;
+  frame += mid;
+  frame += data;
+  frame += '}';
+  return frame;
+}
+
+std::string direct(conn_id from, std::string_view data) {
+  std::string frame = R"({"type":"direct","from":)" + std::to_string(from);
+  frame += R"(,"data":)";
+  frame += data;
+  frame += '}';
+  return frame;
+}
+
+std::string ack(const request_id& id) {
+  return with_id(R"({"type":"ack")", id);
+}
+
+std::string error(std::string_view code, std::string_view reason,
+                  const request_id& id) {
+  std::string frame = R"({"type":"error","code":)";
+  frame += quote(code);
+  frame += R"(,"reason":)";
+  frame += quote(reason);
+  return with_id(std::move(frame), id);
+}
+
+client_error reject(std::string_view code, std::string_view reason,
+                    const request_id& id) {
+  return client_error{
+    std::make_shared<const std::string>(error(code, reason, id))};
+}
+
+} // namespace switchboard::protocol

@@ -1,0 +1,51 @@
+#pragma once
+
+/// Wire protocol v1 (docs/protocol.md): parsing client frames and building
+/// server frames. Pure functions, no actors and no sockets.
+
+#include "switchboard/messages.hpp"
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace switchboard::protocol {
+
+// -- limits -------------------------------------------------------------------
+
+constexpr std::size_t max_topic_size = 256;
+
+/// 1-256 bytes, no control characters (U+0000-U+001F, U+007F).
+bool valid_topic(std::string_view topic);
+
+// -- client -> server -----------------------------------------------------------
+
+/// One parsed client frame: a command for the hub, or the error frame to send
+/// back when the frame is not a valid command.
+using command = std::variant<client_subscribe, client_unsubscribe,
+                             client_publish, client_send, client_error>;
+
+/// Parses one client text frame. Never throws.
+command parse(std::string_view text);
+
+// -- server -> client -----------------------------------------------------------
+
+/// A JSON string literal (with quotes) holding `str`.
+std::string quote(std::string_view str);
+
+std::string welcome(conn_id id);
+/// `quoted_topic` is the result of quote(topic): a topic is quoted once.
+std::string subscribed(std::string_view quoted_topic, const request_id& id);
+std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
+std::string message(std::string_view quoted_topic, std::string_view data);
+std::string direct(conn_id from, std::string_view data);
+std::string ack(const request_id& id);
+/// `code` is one of bad_json, bad_request, unknown_type, unknown_connection.
+std::string error(std::string_view code, std::string_view reason,
+                  const request_id& id);
+
+/// error(...) wrapped as the reader's rejection of a frame.
+client_error reject(std::string_view code, std::string_view reason,
+                    const request_id& id = {});
+
+} // namespace switchboard::protocol

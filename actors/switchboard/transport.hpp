@@ -1,0 +1,38 @@
+#pragma once
+
+#include "switchboard/messages.hpp"
+
+#include <memory>
+
+namespace switchboard {
+
+/// What a reader/writer pair needs from its socket. The network layer
+/// implements it on top of a WebSocket session; tests use fake_transport.
+/// Every member may be called from any thread and must not block: an
+/// implementation hands the work to the socket's own executor.
+class transport {
+public:
+  virtual ~transport();
+
+  /// Writes `frames` as text messages, in order. Exactly one completion
+  /// follows each call: `(write_done_atom, true)` to `writer` once every byte
+  /// is on the socket, `(write_done_atom, false)` when the write failed.
+  /// The writer never has two writes outstanding.
+  virtual void write(frame_batch frames, caf::actor writer) = 0;
+
+  /// Sends a ping control frame.
+  virtual void ping() = 0;
+
+  /// The reader has handled one inbound message and can take another (the
+  /// transport stops reading while too many are unhandled).
+  virtual void consumed() = 0;
+
+  /// The pair has exited with `reason`: say goodbye as the reason asks (a
+  /// close frame with its code where the socket still takes one) and close.
+  /// Called exactly once, by the writer's exit.
+  virtual void close(exit_code reason) = 0;
+};
+
+using transport_ptr = std::shared_ptr<transport>;
+
+} // namespace switchboard

@@ -1,0 +1,90 @@
+#include "switchboard/connection.hpp"
+
+#include <numeric>
+
+namespace switchboard {
+
+namespace {
+
+using writer_pointer = caf::stateful_actor<writer_state>*;
+
+// Hands everything queued to the transport in one write: the network layer
+// turns it into as few syscalls as it can (see net/cork_stream.hpp).
+void start_write(writer_pointer self) {
+  auto& st = self->state;
+  st.busy = true;
+  st.flight_frames = st.queue.size();
+  st.flight_bytes = std::accumulate(st.queue.begin(), st.queue.end(), std::size_t{0},
+                                    [](std::size_t n, const frame_ptr& f) {
+                                      return n + f->size();
+                                    });
+  st.transport->write(std::exchange(st.queue, {}), caf::actor_cast<caf::actor>(self));
+}
+
+void on_frames(writer_pointer self, frame_batch& batch) {
+  auto& st = self->state;
+  std::size_t bytes = 0;
+  for (auto& f : batch)
+    bytes += f->size();
+  // The hub never waits on a writer: a client that does not keep up is cut
+  // off instead of growing its queue without bound.
+  if (st.frames + batch.size() > st.settings.send_queue_frames
+      || st.bytes + bytes > st.settings.send_buffer_bytes) {
+    self->quit(make_error(exit_code::slow_consumer));
+    return;
+  }
+  st.frames += batch.size();
+  st.bytes += bytes;
+  if (st.queue.empty())
+    st.queue = std::move(batch);
+  else
+    st.queue.insert(st.queue.end(), std::make_move_iterator(batch.begin()),
+                    std::make_move_iterator(batch.end()));
+  if (!st.busy)
+    start_write(self);
+}
+
+void on_write_done(writer_pointer self, bool ok) {
+  auto& st = self->state;
+  if (!ok) {
+    self->quit(make_error(exit_code::socket_error));
+    return;
+  }
+  st.busy = false;
+  st.frames -= st.flight_frames;
+  st.bytes -= st.flight_bytes;
+  if (!st.queue.empty())
+    start_write(self);
+  else if (st.closing)
+    self->quit(make_error(exit_code::shutdown));
+}
+
+} // namespace
+
+caf::behavior writer(caf::stateful_actor<writer_state>* self,
+                     transport_ptr transport, connection_settings settings) {
+  self->state.transport = transport;
+  self->state.settings = settings;
+  self->attach_functor([transport](const caf::error& reason) {
+    transport->close(exit_code_of(reason));
+  });
+  return {
+    [self](frames_atom, frame_batch& batch) { on_frames(self, batch); },
+    [self](write_done_atom, bool ok) { on_write_done(self, ok); },
+    [self](ping_atom) { self->state.transport->ping(); },
+    [self](shutdown_atom) {
+      auto& st = self->state;
+      if (!st.busy && st.queue.empty()) {
+        self->quit(make_error(exit_code::shutdown));
+        return;
+      }
+      st.closing = true;
+      // Flush for at most shutdown-timeout, then go anyway.
+      self->delayed_send(self, st.settings.shutdown_timeout, shutdown_atom::value,
+                         true);
+    },
+    [self](shutdown_atom, bool) { self->quit(make_error(exit_code::shutdown)); },
+  };
+}
+
+} // namespace switchboard
