@@ -121,6 +121,14 @@ void remove_connection(hub_pointer self, hub_connection& conn,
   st.connections.erase(conn.id);
 }
 
+// Once stopping, the hub lives until both actors of every pair are down, so
+// that no actor still holds a socket when the node's I/O context goes away.
+void quit_if_done(hub_pointer self) {
+  auto& st = self->state;
+  if (st.shutting_down && st.connections.empty() && st.by_actor.empty())
+    self->quit();
+}
+
 void on_down(hub_pointer self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (auto i = st.by_actor.find(dm.source); i != st.by_actor.end()) {
@@ -143,8 +151,7 @@ void on_down(hub_pointer self, const caf::down_msg& dm) {
     for (auto& name : emptied)
       st.topics.erase(name);
   }
-  if (st.shutting_down && st.connections.empty())
-    self->quit();
+  quit_if_done(self);
 }
 
 void join(hub_pointer self, caf::actor reader, caf::actor writer) {
@@ -171,8 +178,7 @@ void shutdown(hub_pointer self) {
   flush(self); // queued frames go before the shutdown notice
   for (auto& [id, conn] : st.connections)
     caf::anon_send(conn.writer, shutdown_atom::value);
-  if (st.connections.empty())
-    self->quit();
+  quit_if_done(self);
 }
 
 } // namespace

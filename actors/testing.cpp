@@ -1,5 +1,7 @@
 #include "switchboard/testing.hpp"
 
+#include <algorithm>
+
 namespace switchboard::testing {
 
 // -- fake transport ---------------------------------------------------------------
@@ -10,7 +12,11 @@ void fake_transport::complete_write(bool ok) {
   if (ok)
     delivered.insert(delivered.end(), in_flight.begin(), in_flight.end());
   in_flight.clear();
-  caf::anon_send(std::exchange(writer_, nullptr), write_done_atom::value, ok);
+  if (ok)
+    caf::anon_send(std::exchange(writer_, nullptr), write_done_atom::value, true);
+  else
+    caf::anon_send(std::exchange(writer_, nullptr), closed_atom::value,
+                   static_cast<std::uint8_t>(exit_code::socket_error));
 }
 
 std::vector<std::string> fake_transport::take() {
@@ -63,6 +69,10 @@ hub_fixture::hub_fixture(connection_settings s)
 }
 
 hub_fixture::~hub_fixture() {
+  // The actor system waits for every actor on destruction, and nothing runs
+  // a test scheduler then: stop all of ours first, or the destructor hangs.
+  for (auto& a : spawned_)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
   run();
 }
@@ -73,6 +83,8 @@ hub_fixture::client hub_fixture::connect() {
   auto pair = spawn_connection(sys, hub, c.transport, settings);
   c.reader = pair.reader;
   c.writer = pair.writer;
+  spawned_.push_back(c.reader);
+  spawned_.push_back(c.writer);
   run();
   auto& by_actor = state().by_actor;
   if (auto i = by_actor.find(c.reader.address()); i != by_actor.end())
@@ -98,6 +110,37 @@ std::size_t hub_fixture::advance(caf::timespan t) {
 bool hub_fixture::alive(const caf::actor& a) const {
   auto ptr = caf::actor_cast<caf::abstract_actor*>(a);
   return ptr != nullptr && !ptr->getf(caf::abstract_actor::is_terminated_flag);
+}
+
+caf::error hub_fixture::exit_reason(const caf::actor& a) {
+  if (alive(a))
+    return caf::none;
+  // Monitoring a terminated actor delivers its down message at once.
+  caf::scoped_actor probe{sys};
+  probe->monitor(a);
+  caf::error result;
+  probe->receive([&](caf::down_msg& dm) { result = std::move(dm.reason); },
+                 caf::after(caf::timespan{0}) >> [] {});
+  return result;
+}
+
+bool hub_fixture::remembers(const client& c) {
+  auto& st = state();
+  if (st.connections.count(c.id) != 0 || st.by_actor.count(c.reader.address()) != 0
+      || st.by_actor.count(c.writer.address()) != 0)
+    return true;
+  // Compare addresses instead of dereferencing: a pointer to a connection
+  // that is gone must count as a trace, not crash the test.
+  auto gone = [&](const hub_connection* conn) {
+    return std::none_of(st.connections.begin(), st.connections.end(),
+                        [&](const auto& kvp) { return &kvp.second == conn; });
+  };
+  if (std::any_of(st.dirty.begin(), st.dirty.end(), gone))
+    return true;
+  return std::any_of(st.topics.begin(), st.topics.end(), [&](const auto& kvp) {
+    auto& subs = kvp.second.subscribers;
+    return std::any_of(subs.begin(), subs.end(), gone);
+  });
 }
 
 hub_state& hub_fixture::state() {

@@ -44,12 +44,8 @@ void on_frames(writer_pointer self, frame_batch& batch) {
     start_write(self);
 }
 
-void on_write_done(writer_pointer self, bool ok) {
+void on_write_done(writer_pointer self) {
   auto& st = self->state;
-  if (!ok) {
-    self->quit(make_error(exit_code::socket_error));
-    return;
-  }
   st.busy = false;
   st.frames -= st.flight_frames;
   st.bytes -= st.flight_bytes;
@@ -70,7 +66,10 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
   });
   return {
     [self](frames_atom, frame_batch& batch) { on_frames(self, batch); },
-    [self](write_done_atom, bool ok) { on_write_done(self, ok); },
+    [self](write_done_atom, bool) { on_write_done(self); },
+    [self](closed_atom, std::uint8_t code) {
+      self->quit(make_error(static_cast<exit_code>(code)));
+    },
     [self](ping_atom) { self->state.transport->ping(); },
     [self](shutdown_atom) {
       auto& st = self->state;

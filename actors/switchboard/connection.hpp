@@ -28,8 +28,9 @@ struct writer_state {
 };
 
 /// Messages: `(frames_atom, frame_batch)`, `(write_done_atom, bool)`,
-/// `(ping_atom)`, `(shutdown_atom)`. Exits with slow_consumer, socket_error
-/// or shutdown; on any exit it hands the reason to `transport::close`.
+/// `(closed_atom, uint8_t exit_code)` (the write failed), `(ping_atom)`,
+/// `(shutdown_atom)`. Exits with slow_consumer, the write failure's reason or
+/// shutdown; on any exit it hands the reason to `transport::close`.
 caf::behavior writer(caf::stateful_actor<writer_state>* self,
                      transport_ptr transport, connection_settings settings);
 

@@ -34,7 +34,7 @@ public:
   std::size_t consumed_count = 0;
   std::optional<exit_code> closed;
 
-  /// Completes the write in flight, successfully or with an error.
+  /// Completes the write in flight, successfully or with a socket_error.
   void complete_write(bool ok = true);
 
   /// The delivered frames as strings, and forgets them.
@@ -77,11 +77,44 @@ public:
   /// Moves the clock forward and processes whatever that triggered.
   std::size_t advance(caf::timespan t);
 
-  /// Whether the actor has terminated.
+  /// Whether the actor is still running.
   bool alive(const caf::actor& a) const;
 
-  /// The hub's state (read it only between runs).
+  /// The reason `a` exited with; none while it is running.
+  caf::error exit_reason(const caf::actor& a);
+
+  /// Whether the hub still holds any trace of `c`: its connection, an entry
+  /// in the actor index, a topic membership or frames waiting for a flush.
+  bool remembers(const client& c);
+
+  /// The hub's state (read it only between runs, and only while the hub is
+  /// alive: CAF destroys an actor's state when it terminates).
   hub_state& state();
+
+  /// Sends `xs...` to the hub from a temporary probe, runs until everything
+  /// settled and returns the hub's reply: the value, the error it answered
+  /// with, or `sec::request_timeout` when no reply came.
+  template <class T, class... Ts>
+  caf::expected<T> request(Ts&&... xs) {
+    caf::scoped_actor probe{sys};
+    probe->send(hub, std::forward<Ts>(xs)...);
+    run();
+    caf::expected<T> result{caf::sec::request_timeout};
+    probe->receive([&](T& x) { result = std::move(x); },
+                   [&](caf::error& err) { result = std::move(err); },
+                   caf::after(caf::timespan{0}) >> [] {});
+    return result;
+  }
+
+  /// Spawns an actor (a server-side listener, say) that the fixture stops
+  /// when it is destroyed: an actor still alive at that point would keep
+  /// the actor system from shutting down.
+  template <class... Ts>
+  auto spawn(Ts&&... xs) {
+    auto handle = sys.spawn(std::forward<Ts>(xs)...);
+    spawned_.push_back(caf::actor_cast<caf::actor>(handle));
+    return handle;
+  }
 
   caf::actor_system_config cfg;
   caf::actor_system sys;
@@ -91,6 +124,10 @@ public:
 
 private:
   static caf::actor_system_config& init(caf::actor_system_config& cfg);
+
+  /// Every actor the fixture spawned (client pairs included), stopped on
+  /// destruction.
+  std::vector<caf::actor> spawned_;
 };
 
 } // namespace switchboard::testing

@@ -14,9 +14,11 @@ class transport {
 public:
   virtual ~transport();
 
-  /// Writes `frames` as text messages, in order. Exactly one completion
+  /// Writes `frames` as text messages, in order. At most one completion
   /// follows each call: `(write_done_atom, true)` to `writer` once every byte
-  /// is on the socket, `(write_done_atom, false)` when the write failed.
+  /// is on the socket, or `(closed_atom, uint8_t exit_code)` when the write
+  /// failed. None follows when the connection is already going down for
+  /// another reason (its reader then exits with that reason).
   /// The writer never has two writes outstanding.
   virtual void write(frame_batch frames, caf::actor writer) = 0;
 

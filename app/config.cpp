@@ -1,0 +1,39 @@
+#include "config.hpp"
+
+namespace switchboard::app {
+
+config::config() {
+  opt_group{custom_options_, "global"}
+    .add(host, "host", "address to listen on (default 127.0.0.1)")
+    .add(port, "port", "port to listen on, 0 picks a free one (default 8080)")
+    .add(ping_interval, "ping-interval", "server ping period (default 25s)")
+    .add(pong_timeout, "pong-timeout",
+         "drop a client that sends nothing this long after a ping (default 10s)")
+    .add(max_message_size, "max-message-size",
+         "largest inbound message in bytes (default 65536)")
+    .add(send_queue, "send-queue", "outbound queue bound in frames (default 256)")
+    .add(send_buffer, "send-buffer",
+         "outbound queue bound in bytes (default 1048576)")
+    .add(handshake_timeout, "handshake-timeout",
+         "time allowed for the HTTP upgrade and the close handshake (default 10s)")
+    .add(shutdown_timeout, "shutdown-timeout",
+         "on SIGINT/SIGTERM, flush queues for at most this long (default 5s)")
+    .add(io_threads, "io-threads", "Asio I/O threads (default 1)");
+}
+
+node_config config::node() const {
+  node_config result;
+  result.host = host;
+  result.port = port;
+  result.connection.ping_interval = ping_interval;
+  result.connection.pong_timeout = pong_timeout;
+  result.connection.send_queue_frames = send_queue;
+  result.connection.send_buffer_bytes = send_buffer;
+  result.connection.shutdown_timeout = shutdown_timeout;
+  result.max_message_size = max_message_size;
+  result.handshake_timeout = handshake_timeout;
+  result.io_threads = io_threads;
+  return result;
+}
+
+} // namespace switchboard::app

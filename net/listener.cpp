@@ -1,0 +1,76 @@
+#include "listener.hpp"
+
+#include "http_session.hpp"
+
+#include <caf/logger.hpp>
+
+namespace switchboard::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+listener::listener(asio::io_context& ioc, std::shared_ptr<node_context> ctx)
+  : ioc_(ioc), ctx_(std::move(ctx)), acceptor_(asio::make_strand(ioc)),
+    retry_(acceptor_.get_executor()) {
+}
+
+boost::system::error_code listener::open(const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec)
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor_.bind(ep, ec);
+  if (!ec)
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+std::uint16_t listener::port() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+void listener::run() {
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+    self->do_accept();
+  });
+}
+
+void listener::stop() {
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->retry_.cancel();
+    self->acceptor_.close(ignored);
+  });
+}
+
+void listener::do_accept() {
+  // Each connection gets its own strand: its socket operations never run
+  // concurrently, whatever the number of I/O threads.
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         [self = shared_from_this()](boost::system::error_code ec,
+                                                     tcp::socket socket) {
+                           self->on_accept(ec, std::move(socket));
+                         });
+}
+
+void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (!acceptor_.is_open())
+    return; // stopped
+  if (ec) {
+    // Out of file descriptors (or similar): back off briefly instead of
+    // spinning, and keep serving the connections we have.
+    retry_.expires_after(std::chrono::milliseconds(50));
+    retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec)
+        self->do_accept();
+    });
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  do_accept();
+}
+
+} // namespace switchboard::net

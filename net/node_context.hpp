@@ -1,0 +1,53 @@
+#pragma once
+
+// What every session of a node shares. Internal to net/.
+
+#include "switchboard/hub.hpp"
+#include "switchboard/settings.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+
+namespace switchboard::net {
+
+struct node_context {
+  node_context(caf::actor_system& s, hub_actor h) : sys(s), hub(std::move(h)) {
+  }
+  caf::actor_system& sys;
+  hub_actor hub;
+  connection_settings settings;
+  std::size_t max_message_size = 64 * 1024;
+  caf::timespan handshake_timeout = std::chrono::seconds(10);
+  /// Live HTTP and WebSocket sessions; stop() waits for zero.
+  std::atomic<std::size_t> sessions{0};
+};
+
+/// Counts a session for as long as it lives.
+class session_count {
+public:
+  explicit session_count(std::shared_ptr<node_context> ctx) : ctx_(std::move(ctx)) {
+    ++ctx_->sessions;
+  }
+  session_count(const session_count&) = delete;
+  session_count& operator=(const session_count&) = delete;
+  ~session_count() {
+    --ctx_->sessions;
+  }
+  node_context& operator*() const noexcept {
+    return *ctx_;
+  }
+  node_context* operator->() const noexcept {
+    return ctx_.get();
+  }
+  std::shared_ptr<node_context> share() const {
+    return ctx_;
+  }
+
+private:
+  std::shared_ptr<node_context> ctx_;
+};
+
+} // namespace switchboard::net

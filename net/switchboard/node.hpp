@@ -1,0 +1,68 @@
+#pragma once
+
+/// Embedding a switchboard node in a CAF application: one call starts the
+/// hub and a WebSocket listener inside your actor_system; the returned node
+/// gives you the hub's handle (see hub.hpp for what it understands).
+
+#include "switchboard/hub.hpp"
+#include "switchboard/settings.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace switchboard {
+
+struct node_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080; ///< 0 picks a free port
+  connection_settings connection;
+  std::size_t max_message_size = 64 * 1024; ///< bytes per inbound message
+  caf::timespan handshake_timeout = std::chrono::seconds(10);
+  std::size_t io_threads = 1;
+};
+
+namespace net {
+struct node_context;
+class listener;
+} // namespace net
+
+class node {
+public:
+  /// Starts a hub and serves WebSocket clients on `ws://host:port/ws` (and
+  /// `/healthz`, `/stats`) with `io_threads` Asio threads of its own.
+  /// Register the error category first (add_error_category) so exit reasons
+  /// render by name.
+  static caf::expected<std::shared_ptr<node>> start(caf::actor_system& sys,
+                                                    node_config cfg);
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Calls stop().
+  ~node();
+
+  /// The hub of this node.
+  const hub_actor& hub() const noexcept;
+
+  /// The port actually bound.
+  std::uint16_t port() const noexcept;
+
+  /// `ws://host:port/ws`.
+  std::string url() const;
+
+  /// Graceful stop: stops accepting, every client gets close 1001 after its
+  /// queue flushed (for at most shutdown_timeout), then the I/O threads end.
+  /// Blocks until done; idempotent.
+  void stop();
+
+  struct impl;
+
+private:
+  explicit node(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace switchboard

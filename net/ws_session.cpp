@@ -1,0 +1,187 @@
+#include "ws_session.hpp"
+
+#include "switchboard/connection.hpp"
+
+namespace switchboard::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+exit_code classify(beast::error_code ec) {
+  if (ec == websocket::error::closed || ec == asio::error::eof
+      || ec == asio::error::connection_reset || ec == asio::error::broken_pipe
+      || ec == asio::error::operation_aborted || ec == asio::error::not_connected)
+    return exit_code::socket_closed;
+  if (ec == websocket::condition::protocol_violation
+      || ec == websocket::error::message_too_big)
+    return exit_code::protocol_error;
+  return exit_code::socket_error;
+}
+
+websocket::close_reason close_reason_of(exit_code reason) {
+  switch (reason) {
+    case exit_code::slow_consumer:
+      return {websocket::close_code::policy_error, "slow consumer"};
+    case exit_code::heartbeat_timeout:
+      return {websocket::close_code::going_away, "heartbeat timeout"};
+    case exit_code::shutdown:
+      return {websocket::close_code::going_away, "server shutdown"};
+    case exit_code::protocol_error:
+      return {websocket::close_code::protocol_error, "protocol error"};
+    default:
+      return {websocket::close_code::internal_error, "internal error"};
+  }
+}
+
+} // namespace
+
+ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx)
+  : ctx_(std::move(ctx)), ws_(std::move(stream)) {
+}
+
+ws_session::~ws_session() {
+  // A write may still hold the socket (cork_stream shares it): abort it.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void ws_session::run(request req) {
+  ws_.set_option(websocket::stream_base::timeout{
+    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      ctx_->handshake_timeout),
+    websocket::stream_base::none(), false});
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "switchboard");
+  }));
+  ws_.read_message_max(ctx_->max_message_size);
+  ws_.auto_fragment(false);
+  ws_.text(true);
+  // Runs on the strand, while a read is pending: pongs and client pings count
+  // as signs of life for the reader's heartbeat.
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close && reader_)
+      caf::anon_send(reader_, pong_atom::value);
+  });
+  // Beast's websocket timer owns the handshake and close timeouts from here.
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept,
+                                                  shared_from_this()));
+}
+
+void ws_session::on_accept(beast::error_code ec) {
+  if (ec)
+    return; // Beast answered the bad upgrade; dropping the session closes it
+  auto pair = spawn_connection(ctx_->sys, ctx_->hub, shared_from_this(),
+                               ctx_->settings);
+  reader_ = std::move(pair.reader);
+  do_read();
+}
+
+void ws_session::do_read() {
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+}
+
+void ws_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    read_failed_ = true;
+    // The reader exits with this reason and takes the writer along.
+    if (reader_)
+      caf::anon_send(std::exchange(reader_, nullptr), closed_atom::value,
+                     static_cast<std::uint8_t>(classify(ec)));
+    return;
+  }
+  if (ws_.got_text())
+    caf::anon_send(reader_, beast::buffers_to_string(buffer_.data()));
+  else
+    caf::anon_send(reader_, binary_atom::value);
+  buffer_.consume(buffer_.size());
+  // An idle connection should not keep the buffer of its largest message.
+  if (buffer_.capacity() > 4096)
+    buffer_.shrink_to_fit();
+  // Credit-based flow control: stop reading while the reader is behind.
+  if (unhandled_.fetch_add(1) + 1 < read_credit)
+    do_read();
+}
+
+void ws_session::consumed() {
+  // Exactly one caller sees the count drop from the limit: it resumes.
+  if (unhandled_.fetch_sub(1) == read_credit)
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->read_failed_)
+        self->do_read();
+    });
+}
+
+void ws_session::write(frame_batch frames, caf::actor writer) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames),
+                                   writer = std::move(writer)] {
+    self->do_write(frames, writer);
+  });
+}
+
+void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
+  // Once closing or after a read failure the pair is already going down (the
+  // writer's exit called close(), or the reader has its reason): no answer.
+  if (closing_ || read_failed_)
+    return;
+  auto& cork = ws_.next_layer();
+  cork.cork();
+  beast::error_code ec;
+  for (auto& f : frames) {
+    ws_.write(asio::buffer(*f), ec);
+    if (ec)
+      break;
+  }
+  if (ec) {
+    // Beast refuses writes once a close is under way; the pending read
+    // reports that, with the right reason.
+    cork.uncork([](beast::error_code) {});
+    return;
+  }
+  cork.uncork([writer](beast::error_code wec) {
+    if (wec)
+      caf::anon_send(writer, closed_atom::value,
+                     static_cast<std::uint8_t>(classify(wec)));
+    else
+      caf::anon_send(writer, write_done_atom::value, true);
+  });
+}
+
+void ws_session::ping() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (!self->closing_ && !self->read_failed_ && self->ws_.is_open())
+      self->ws_.async_ping({}, [self](beast::error_code) {});
+  });
+}
+
+void ws_session::close(exit_code reason) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+    self->do_close(reason);
+  });
+}
+
+void ws_session::do_close(exit_code reason) {
+  if (closing_)
+    return;
+  closing_ = true;
+  reader_ = nullptr;
+  if (read_failed_ || !ws_.is_open()) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(asio::socket_base::shutdown_both,
+                                                   ignored);
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    return;
+  }
+  // A slow consumer will not read what is still queued: its close frame
+  // goes right behind the write in flight. Beast's close timeout (the
+  // handshake timeout) bounds how long a peer that never answers is kept.
+  if (reason == exit_code::slow_consumer)
+    ws_.next_layer().discard_pending();
+  ws_.async_close(close_reason_of(reason), [self = shared_from_this()](beast::error_code) {});
+}
+
+} // namespace switchboard::net

@@ -1,0 +1,60 @@
+#pragma once
+
+// One WebSocket connection on the Beast side: owns the stream, runs the read
+// loop, and is the transport of its reader/writer pair. Every socket
+// operation runs on this session's strand; the actors only post to it.
+
+#include "node_context.hpp"
+#include "switchboard/cork_stream.hpp"
+#include "switchboard/transport.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace switchboard::net {
+
+class ws_session : public transport,
+                   public std::enable_shared_from_this<ws_session> {
+public:
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx);
+  ~ws_session() override;
+
+  /// Completes the upgrade `req` (read by http_session), then joins the hub.
+  void run(request req);
+
+  // -- transport ------------------------------------------------------------------
+
+  void write(frame_batch frames, caf::actor writer) override;
+  void ping() override;
+  void consumed() override;
+  void close(exit_code reason) override;
+
+private:
+  using stream_type =
+    boost::beast::websocket::stream<cork_stream<boost::beast::tcp_stream>>;
+
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t n);
+  void do_write(const frame_batch& frames, const caf::actor& writer);
+  void do_close(exit_code reason);
+
+  /// Unhandled inbound messages allowed before reading pauses.
+  static constexpr int read_credit = 8;
+
+  session_count ctx_;
+  stream_type ws_;
+  boost::beast::flat_buffer buffer_;
+  caf::actor reader_; ///< set while the read side is open; strand only
+  std::atomic<int> unhandled_{0};
+  bool read_failed_ = false; ///< strand only
+  bool closing_ = false;     ///< strand only
+};
+
+} // namespace switchboard::net
