@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian bookworm, as root, non-interactive) and
+# builds switchboard (Release) into build/. Usage: tools/setup.sh [--tests]
+# Extra CMake arguments can be passed in $SWITCHBOARD_CMAKE_ARGS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
+          catch2)
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(python3-websockets procps curl)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# shellcheck disable=SC2086
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${SWITCHBOARD_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j "$(nproc)"
