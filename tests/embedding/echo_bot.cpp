@@ -1,11 +1,10 @@
 // The example of docs/embedding.md: a CAF application that embeds a
 // switchboard node and serves its clients with an ordinary actor.
 //
-// The bot listens on topic "questions". For every question a client
-// publishes there, it publishes the answer to topic "answers" (for every
-// subscriber) and also sends it directly to the asking connection.
+// The bot (echo_bot.hpp) answers what clients publish on "questions".
 // Run: echo_bot [--port=N]; stop with SIGINT/SIGTERM.
 
+#include "echo_bot.hpp"
 #include "switchboard/node.hpp"
 
 #include <caf/all.hpp>
@@ -15,26 +14,6 @@
 #include <pthread.h>
 
 using namespace switchboard;
-
-caf::behavior echo_bot(caf::event_based_actor* self, hub_actor hub) {
-  // Subscribe this actor to a topic: every publish there arrives as a
-  // topic_message. The reply (true) confirms the topic name was valid.
-  self->request(hub, caf::infinite, subscribe_atom::value, "questions",
-                caf::actor{self})
-    .then([](bool ok) { std::fprintf(stderr, "bot subscribed: %d\n", ok); });
-  return {
-    [self, hub](const topic_message& msg) {
-      // msg.data is the raw JSON value the client published.
-      auto answer = R"({"question":)" + msg.data + R"(,"answer":42})";
-      // Publish to a topic (the reply is the number of receivers) ...
-      self->request(hub, caf::infinite, publish_atom::value, "answers", answer)
-        .then([](std::uint64_t) {});
-      // ... and send straight to the connection that asked.
-      self->request(hub, caf::infinite, send_atom::value, msg.from, answer)
-        .then([](bool) {});
-    },
-  };
-}
 
 class config : public caf::actor_system_config {
 public:
