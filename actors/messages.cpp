@@ -5,7 +5,13 @@
 namespace switchboard {
 
 caf::error make_error(exit_code x) {
-  return {static_cast<std::uint8_t>(x), exit_category};
+  // A code off the list (0 above all, which CAF reads as "no error", i.e. a
+  // normal exit that links do not pass on) would leave the partner actor and
+  // its socket alive: name it a socket_error.
+  auto code = static_cast<std::uint8_t>(x);
+  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::shutdown))
+    code = static_cast<std::uint8_t>(exit_code::socket_error);
+  return {code, exit_category};
 }
 
 const char* to_string(exit_code x) {

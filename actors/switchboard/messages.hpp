@@ -60,6 +60,8 @@ enum class exit_code : std::uint8_t {
 /// The error category of exit_code.
 constexpr caf::atom_value exit_category = caf::atom("sboard");
 
+/// The exit reason naming `x`. A value that names no exit code (such as 0,
+/// which CAF would read as a normal exit) becomes socket_error.
 caf::error make_error(exit_code x);
 
 /// The name of an exit code ("socket_closed", ...), "unknown" otherwise.
