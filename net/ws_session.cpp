@@ -126,7 +126,10 @@ void ws_session::write(frame_batch frames, caf::actor writer) {
 void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
   // Once closing or after a read failure the pair is already going down (the
   // writer's exit called close(), or the reader has its reason): no answer.
-  if (closing_ || read_failed_)
+  // Beast's synchronous write does not refuse data after a close frame went
+  // out (status closing), so ask is_open() too: the pending read ends the
+  // close handshake and reports it.
+  if (closing_ || read_failed_ || !ws_.is_open())
     return;
   auto& cork = ws_.next_layer();
   cork.cork();
@@ -137,8 +140,7 @@ void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
       break;
   }
   if (ec) {
-    // Beast refuses writes once a close is under way; the pending read
-    // reports that, with the right reason.
+    // The stream failed under the write; the pending read reports it.
     cork.uncork([](beast::error_code) {});
     return;
   }
