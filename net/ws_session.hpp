@@ -36,8 +36,10 @@ public:
   void close(exit_code reason) override;
 
 private:
+  // No permessage-deflate: the frames are small JSON, and the compressor's
+  // state would cost far more memory per connection than it saves.
   using stream_type =
-    boost::beast::websocket::stream<cork_stream<boost::beast::tcp_stream>>;
+    boost::beast::websocket::stream<cork_stream<boost::beast::tcp_stream>, false>;
 
   void on_accept(boost::beast::error_code ec);
   void do_read();
