@@ -24,25 +24,40 @@ frame_ptr share(std::string frame) {
 
 // -- delivery -------------------------------------------------------------------
 
+// A batch goes out early once it holds this many frames: a burst of
+// publishes then reaches a fast writer while the hub is still working, instead
+// of landing on it all at once and passing its queue bound.
+constexpr std::size_t max_batch = 64;
+
+// The hub is typed and the pair is not, so it cannot send() to them: it
+// writes to them anonymously, which costs the same.
+void send_pending(hub_connection& conn) {
+  caf::anon_send(conn.writer, frames_atom::value, std::exchange(conn.pending, {}));
+}
+
 // Frames for one connection are collected until the hub has worked through
 // what is in its mailbox, then go out as one batch per writer (flush). This
 // keeps the per-delivery cost at a vector push instead of a CAF message.
 void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
   auto& st = self->state;
-  if (conn.pending.empty()) {
+  if (!conn.dirty) {
+    conn.dirty = true;
     st.dirty.push_back(&conn);
     if (st.dirty.size() == 1)
       self->send(self, flush_atom::value);
   }
   conn.pending.push_back(std::move(frame));
   ++st.stats.messages_out;
+  if (conn.pending.size() >= max_batch)
+    send_pending(conn);
 }
 
-// The hub is typed and the pair is not, so it cannot send() to them: it
-// writes to them anonymously, which costs the same.
 void flush(hub_pointer self) {
-  for (auto conn : self->state.dirty)
-    caf::anon_send(conn->writer, frames_atom::value, std::exchange(conn->pending, {}));
+  for (auto conn : self->state.dirty) {
+    conn->dirty = false;
+    if (!conn->pending.empty())
+      send_pending(*conn);
+  }
   self->state.dirty.clear();
 }
 
@@ -112,7 +127,7 @@ void remove_connection(hub_pointer self, hub_connection& conn,
   auto& st = self->state;
   for (auto& name : std::vector<std::string>(conn.topics))
     unsubscribe(self, conn, name);
-  if (!conn.pending.empty())
+  if (conn.dirty)
     erase_first(st.dirty, &conn);
   ++st.stats.disconnects[to_string(exit_code_of(reason))];
   // One exit for the pair: if only one of them is down, take the other along.

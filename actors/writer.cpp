@@ -66,7 +66,7 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
   });
   return {
     [self](frames_atom, frame_batch& batch) { on_frames(self, batch); },
-    [self](write_done_atom, bool) { on_write_done(self); },
+    [self](write_done_atom) { on_write_done(self); },
     [self](closed_atom, std::uint8_t code) {
       self->quit(make_error(static_cast<exit_code>(code)));
     },

@@ -149,7 +149,7 @@ void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
       caf::anon_send(writer, closed_atom::value,
                      static_cast<std::uint8_t>(classify(wec)));
     else
-      caf::anon_send(writer, write_done_atom::value, true);
+      caf::anon_send(writer, write_done_atom::value);
   });
 }
 

@@ -27,7 +27,7 @@ struct writer_state {
   static inline const char* name = "switchboard.writer";
 };
 
-/// Messages: `(frames_atom, frame_batch)`, `(write_done_atom, bool)`,
+/// Messages: `(frames_atom, frame_batch)`, `(write_done_atom)`,
 /// `(closed_atom, uint8_t exit_code)` (the write failed), `(ping_atom)`,
 /// `(shutdown_atom)`. Exits with slow_consumer, the write failure's reason or
 /// shutdown; on any exit it hands the reason to `transport::close`.

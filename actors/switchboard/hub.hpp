@@ -55,6 +55,8 @@ struct hub_connection {
   std::vector<std::string> topics;
   /// Frames collected since the last flush, sent as one batch.
   frame_batch pending;
+  /// Whether the connection is in hub_state::dirty.
+  bool dirty = false;
 };
 
 struct hub_topic {
@@ -68,7 +70,7 @@ struct hub_state {
   /// Reader and writer address -> connection id.
   std::unordered_map<caf::actor_addr, conn_id> by_actor;
   std::unordered_map<std::string, hub_topic> topics;
-  /// Connections with pending frames, in the order they got their first.
+  /// Connections that got frames since the last flush.
   std::vector<hub_connection*> dirty;
   conn_id next_id = 1;
   bool shutting_down = false;

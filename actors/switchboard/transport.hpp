@@ -15,7 +15,7 @@ public:
   virtual ~transport();
 
   /// Writes `frames` as text messages, in order. At most one completion
-  /// follows each call: `(write_done_atom, true)` to `writer` once every byte
+  /// follows each call: `(write_done_atom)` to `writer` once every byte
   /// is on the socket, or `(closed_atom, uint8_t exit_code)` when the write
   /// failed. None follows when the connection is already going down for
   /// another reason (its reader then exits with that reason).

@@ -1,0 +1,254 @@
+// The reader/writer pair on virtual time: heartbeat, slow consumers and
+// transport failures, and that every exit leaves the hub without a trace.
+
+#include "switchboard/protocol.hpp"
+#include "switchboard/testing.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+using namespace std::chrono_literals;
+using namespace switchboard;
+using testing::hub_fixture;
+
+namespace {
+
+connection_settings short_timers() {
+  connection_settings s;
+  s.ping_interval = 1s;
+  s.pong_timeout = 300ms;
+  return s;
+}
+
+connection_settings bounded(std::size_t frames, std::size_t bytes) {
+  connection_settings s;
+  s.send_queue_frames = frames;
+  s.send_buffer_bytes = bytes;
+  return s;
+}
+
+const std::string subscribe_t = R"({"type":"subscribe","topic":"t"})";
+
+std::string publish_t(int i) {
+  return R"({"type":"publish","topic":"t","data":"payload-)" + std::to_string(i)
+         + R"("})";
+}
+
+std::string message_t(int i) {
+  return protocol::message(R"("t")", "\"payload-" + std::to_string(i) + "\"");
+}
+
+writer_state& writer_of(const hub_fixture::client& c) {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(c.writer);
+  return dynamic_cast<caf::stateful_actor<writer_state>&>(*ptr).state;
+}
+
+/// The pair exited with `code`, told its transport, and the hub forgot it.
+void check_gone(hub_fixture& f, const hub_fixture::client& c, exit_code code) {
+  INFO("expected exit: " << to_string(code));
+  CHECK_FALSE(f.alive(c.reader));
+  CHECK_FALSE(f.alive(c.writer));
+  CHECK(f.exit_reason(c.reader) == make_error(code));
+  CHECK(f.exit_reason(c.writer) == make_error(code));
+  CHECK(c.transport->closed == code);
+  CHECK_FALSE(f.remembers(c));
+  CHECK(f.state().stats.disconnects[to_string(code)] == 1);
+}
+
+} // namespace
+
+// -- heartbeat --------------------------------------------------------------------
+
+TEST_CASE("the writer pings at every interval and pongs keep the pair alive") {
+  hub_fixture f{short_timers()};
+  auto c = f.connect();
+  f.advance(1s - 1ns);
+  CHECK(c.transport->pings == 0);
+  f.advance(1ns);
+  CHECK(c.transport->pings == 1);
+  for (std::size_t i = 1; i <= 10; ++i) {
+    f.advance(100ms);
+    caf::anon_send(c.reader, pong_atom::value);
+    f.run(); // now: left in the mailbox, it would be stamped at the next timer
+    f.advance(900ms); // past this ping's deadline, up to the next ping
+    CHECK(c.transport->pings == i + 1);
+    REQUIRE(f.alive(c.reader));
+  }
+  CHECK(c.transport->closed == std::nullopt);
+  CHECK(f.remembers(c));
+  // Ping 11 went out just now and no pong follows: the deadline decides.
+  f.advance(300ms - 1ns);
+  REQUIRE(f.alive(c.reader));
+  REQUIRE(f.alive(c.writer));
+  f.advance(1ns);
+  check_gone(f, c, exit_code::heartbeat_timeout);
+  CHECK(c.transport->pings == 11);
+}
+
+TEST_CASE("data frames count as liveness for a client that never pongs") {
+  hub_fixture f{short_timers()};
+  auto c = f.connect();
+  f.advance(1s);
+  for (std::size_t i = 1; i <= 10; ++i) {
+    f.advance(299ms);
+    f.send(c, subscribe_t); // just before the deadline
+    f.advance(701ms);
+    REQUIRE(f.alive(c.reader));
+  }
+  CHECK(c.transport->pings == 11);
+  f.advance(299ms);
+  f.send(c, subscribe_t); // answers ping 11
+  // Activity before a ping does not answer it.
+  f.advance(701ms - 1ns);
+  f.send(c, subscribe_t);
+  f.advance(1ns);
+  CHECK(c.transport->pings == 12);
+  f.advance(300ms - 1ns);
+  REQUIRE(f.alive(c.reader));
+  f.advance(1ns);
+  check_gone(f, c, exit_code::heartbeat_timeout);
+}
+
+TEST_CASE("a client that stays silent from the start times out after one ping") {
+  hub_fixture f{short_timers()};
+  auto c = f.connect();
+  auto other = f.connect();
+  // One step across the ping: its deadline still counts from the ping.
+  f.advance(1s + 300ms - 1ns);
+  CHECK(f.alive(c.reader));
+  f.advance(1ns);
+  CHECK_FALSE(f.alive(c.reader));
+  CHECK_FALSE(f.alive(other.reader));
+  CHECK(f.state().stats.disconnects.at("heartbeat_timeout") == 2);
+  CHECK(f.state().connections.empty());
+}
+
+// -- slow consumer ----------------------------------------------------------------
+
+TEST_CASE("a client past the frame bound is cut off while others get everything") {
+  hub_fixture f{bounded(4, 1 << 20)};
+  auto pub = f.connect();
+  auto slow = f.connect();
+  auto fast = f.connect();
+  f.send(slow, subscribe_t);
+  f.send(fast, subscribe_t);
+  fast.transport->delivered.clear();
+  slow.transport->delivered.clear();
+  slow.transport->auto_complete = false;
+  for (int i = 1; i <= 4; ++i) {
+    f.send(pub, publish_t(i));
+    REQUIRE(f.alive(slow.writer));
+  }
+  CHECK(slow.transport->in_flight.size() == 1); // the rest waits in the queue
+  CHECK(writer_of(slow).frames == 4);
+  f.send(pub, publish_t(5)); // the fifth would pass the bound
+  check_gone(f, slow, exit_code::slow_consumer);
+  CHECK(slow.transport->delivered.empty());
+  for (int i = 6; i <= 20; ++i)
+    f.send(pub, publish_t(i));
+  auto got = fast.transport->take();
+  REQUIRE(got.size() == 20);
+  for (int i = 1; i <= 20; ++i)
+    CHECK(got[i - 1] == message_t(i));
+  CHECK(f.state().topics.at("t").subscribers.size() == 1);
+}
+
+TEST_CASE("a client past the byte bound is cut off, one reaching it is not") {
+  auto size = message_t(1).size();
+  hub_fixture f{bounded(1000, 3 * size)};
+  auto pub = f.connect();
+  auto slow = f.connect();
+  auto fast = f.connect();
+  f.send(slow, subscribe_t);
+  f.send(fast, subscribe_t);
+  slow.transport->auto_complete = false;
+  for (int i = 1; i <= 3; ++i) {
+    f.send(pub, publish_t(i));
+    REQUIRE(f.alive(slow.writer));
+  }
+  CHECK(writer_of(slow).bytes == 3 * size);
+  f.send(pub, publish_t(4));
+  check_gone(f, slow, exit_code::slow_consumer);
+  fast.transport->delivered.clear();
+  f.send(pub, publish_t(5));
+  CHECK(fast.transport->take() == std::vector<std::string>{message_t(5)});
+}
+
+TEST_CASE("frames in flight count until their write completes") {
+  auto size = message_t(1).size();
+  hub_fixture f{bounded(4, 1 << 20)};
+  auto pub = f.connect();
+  auto c = f.connect();
+  f.send(c, subscribe_t);
+  c.transport->delivered.clear();
+  c.transport->auto_complete = false;
+  auto writes = c.transport->writes;
+  for (int i = 1; i <= 4; ++i)
+    f.send(pub, publish_t(i));
+  CHECK(c.transport->writes == writes + 1);
+  c.transport->complete_write();
+  f.run();
+  // Everything that queued up meanwhile goes out as one write.
+  CHECK(c.transport->writes == writes + 2);
+  CHECK(c.transport->in_flight.size() == 3);
+  CHECK(writer_of(c).frames == 3);
+  CHECK(writer_of(c).bytes == 3 * size);
+  f.send(pub, publish_t(5)); // room for exactly one more
+  REQUIRE(f.alive(c.writer));
+  c.transport->complete_write();
+  f.run();
+  c.transport->complete_write();
+  f.run();
+  CHECK(writer_of(c).frames == 0);
+  CHECK(writer_of(c).bytes == 0);
+  auto got = c.transport->take();
+  REQUIRE(got.size() == 5);
+  for (int i = 1; i <= 5; ++i)
+    CHECK(got[i - 1] == message_t(i));
+  CHECK(f.state().stats.disconnects.empty());
+}
+
+// -- transport failures -------------------------------------------------------------
+
+TEST_CASE("a failed write ends the pair with socket_error") {
+  hub_fixture f;
+  auto pub = f.connect();
+  auto c = f.connect();
+  f.send(c, subscribe_t);
+  c.transport->auto_complete = false;
+  f.send(pub, publish_t(1));
+  REQUIRE(c.transport->in_flight.size() == 1);
+  c.transport->complete_write(false);
+  f.run();
+  check_gone(f, c, exit_code::socket_error);
+  CHECK(f.state().topics.empty());
+  CHECK(f.alive(pub.reader));
+}
+
+TEST_CASE("a closed socket ends the pair with the reason it names") {
+  auto code = GENERATE(exit_code::socket_closed, exit_code::protocol_error);
+  hub_fixture f{short_timers()};
+  auto c = f.connect();
+  f.send(c, subscribe_t);
+  caf::anon_send(c.reader, closed_atom::value, static_cast<std::uint8_t>(code));
+  f.run();
+  check_gone(f, c, code);
+  CHECK(f.state().topics.empty());
+  // Its timers fire into the void.
+  f.advance(5s);
+  CHECK(c.transport->pings == 0);
+  CHECK(f.state().stats.disconnects.size() == 1);
+}
+
+TEST_CASE("a close code off the list ends the pair with socket_error") {
+  // Code 0 would be a normal exit, which links do not pass on: the writer and
+  // its socket would outlive the reader.
+  auto code = GENERATE(std::uint8_t{0}, std::uint8_t{42});
+  hub_fixture f;
+  auto c = f.connect();
+  caf::anon_send(c.reader, closed_atom::value, code);
+  f.run();
+  check_gone(f, c, exit_code::socket_error);
+}

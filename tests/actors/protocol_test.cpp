@@ -1,0 +1,231 @@
+// Wire protocol v1: parsing client frames and building server frames, without
+// actors. The spec is the protocol section of the task brief / docs/protocol.md.
+
+#include "switchboard/protocol.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace switchboard;
+namespace json = boost::json;
+
+namespace {
+
+/// The command `text` parses to, which must be a `T`.
+template <class T>
+T parse_as(const std::string& text) {
+  INFO(text);
+  auto cmd = protocol::parse(text);
+  REQUIRE(std::holds_alternative<T>(cmd));
+  return std::get<T>(cmd);
+}
+
+/// The error frame `text` is rejected with, as a JSON object.
+json::object rejection(const std::string& text) {
+  auto err = parse_as<client_error>(text);
+  REQUIRE(err.frame != nullptr);
+  auto obj = json::parse(*err.frame).as_object();
+  CHECK(obj.at("type") == "error");
+  CHECK(obj.at("reason").is_string());
+  return obj;
+}
+
+std::string code_of(const std::string& text) {
+  return std::string{rejection(text).at("code").as_string()};
+}
+
+std::string publish_with_data(const std::string& data) {
+  return R"({"type":"publish","topic":"t","data":)" + data + "}";
+}
+
+} // namespace
+
+TEST_CASE("topic names are 1-256 bytes without control characters") {
+  CHECK(protocol::valid_topic("a"));
+  CHECK(protocol::valid_topic("news/europe.de-at_1 x"));
+  CHECK(protocol::valid_topic(std::string(256, 'x')));
+  std::string two_byte_chars;
+  for (int i = 0; i < 128; ++i)
+    two_byte_chars += "\xc3\xa9"; // U+00E9: 256 bytes in all
+  CHECK(protocol::valid_topic(two_byte_chars));
+  CHECK_FALSE(protocol::valid_topic(two_byte_chars + "\xc3\xa9"));
+  CHECK_FALSE(protocol::valid_topic(""));
+  CHECK_FALSE(protocol::valid_topic(std::string(257, 'x')));
+  CHECK_FALSE(protocol::valid_topic(std::string("a\0b", 3)));
+  CHECK_FALSE(protocol::valid_topic("a\nb"));
+  CHECK_FALSE(protocol::valid_topic("\x1f"));
+  CHECK_FALSE(protocol::valid_topic("\x7f"));
+}
+
+TEST_CASE("subscribe and unsubscribe carry the decoded topic") {
+  auto sub = parse_as<client_subscribe>(
+    R"({"type":"subscribe","topic":"a\"b\u00e9/\\"})");
+  CHECK(sub.topic == "a\"b\xc3\xa9/\\");
+  CHECK(sub.id.empty());
+  auto unsub = parse_as<client_unsubscribe>(
+    R"({"topic":"x","type":"unsubscribe"})");
+  CHECK(unsub.topic == "x");
+  auto longest = std::string(256, 'y');
+  CHECK(parse_as<client_subscribe>(R"({"type":"subscribe","topic":")" + longest
+                                   + R"("})")
+          .topic
+        == longest);
+}
+
+TEST_CASE("invalid topics are a bad_request for every command") {
+  auto type = GENERATE(as<std::string>{}, "subscribe", "unsubscribe", "publish");
+  auto too_long = R"(")" + std::string(257, 'x') + R"(")";
+  for (std::string topic : {R"("")", too_long.c_str(), R"("a\u0001b")",
+                            R"("\u007f")", R"("\n")", "42", "null", R"(["t"])"}) {
+    INFO(type << " topic " << topic);
+    auto frame = R"({"type":")" + type + R"(","topic":)" + topic
+                 + R"(,"data":1,"id":9})";
+    auto err = rejection(frame);
+    CHECK(err.at("code") == "bad_request");
+    CHECK(err.at("id") == 9);
+  }
+  CHECK(code_of(R"({"type":"subscribe"})") == "bad_request");
+}
+
+TEST_CASE("frames that are not JSON are a bad_json without an id") {
+  for (auto text : {"", "{", R"({"type":"subscribe",})", R"({"a":1} x)",
+                    R"({'type':'subscribe'})", "{\"type\":\"\xff\"}",
+                    R"({"type":"subscribe","topic":"t","id":1)",
+                    R"(/* c */ {"type":"subscribe","topic":"t"})"}) {
+    INFO(text);
+    auto err = rejection(text);
+    CHECK(err.at("code") == "bad_json");
+    CHECK_FALSE(err.contains("id"));
+  }
+}
+
+TEST_CASE("frames nesting deeper than 32 levels are a bad_json") {
+  auto nested = [](int depth) {
+    return publish_with_data(std::string(depth, '[') + std::string(depth, ']'));
+  };
+  // The frame's own object is the first level.
+  CHECK(parse_as<client_publish>(nested(31)).data.size() == 62);
+  CHECK(code_of(nested(32)) == "bad_json");
+}
+
+TEST_CASE("frames that are not commands are a bad_request or unknown_type") {
+  for (auto text : {"[]", "42", R"("subscribe")", "null", "true"})
+    CHECK(code_of(text) == "bad_request");
+  CHECK(code_of(R"({"topic":"t"})") == "bad_request");          // no type
+  CHECK(code_of(R"({"type":1,"topic":"t"})") == "bad_request"); // not a string
+  CHECK(code_of(R"({"type":null})") == "bad_request");
+  auto err = rejection(R"({"type":"frobnicate","id":"q1"})");
+  CHECK(err.at("code") == "unknown_type");
+  CHECK(err.at("id") == "q1");
+  CHECK(code_of(R"({"type":"Subscribe","topic":"t"})") == "unknown_type");
+}
+
+TEST_CASE("an id is echoed verbatim, as a number or a string") {
+  for (std::string id : {"7", "-3", "0", "1.50", "1e400", "123456789012345678901234567890",
+                         R"("abc")", R"("a\"b\u00e9")", R"("")"}) {
+    INFO(id);
+    auto sub = parse_as<client_subscribe>(R"({"type":"subscribe","id":)" + id
+                                          + R"(,"topic":"t"})");
+    CHECK(sub.id == id);
+    // Error replies echo it too, byte for byte.
+    auto err = parse_as<client_error>(R"({"type":"nope","id": )" + id + " }");
+    CHECK(err.frame->find(R"(,"id":)" + id + "}") != std::string::npos);
+    CHECK(protocol::ack(id) == R"({"type":"ack","id":)" + id + "}");
+  }
+  for (auto id : {"null", "true", "[1]", R"({"n":1})"}) {
+    INFO(id);
+    auto text = R"({"type":"subscribe","topic":"t","id":)" + std::string{id} + "}";
+    CHECK(code_of(text) == "bad_request");
+  }
+}
+
+TEST_CASE("publish data is kept verbatim") {
+  // 1e400 is valid JSON text; Boost.JSON reads it as infinity, but the server
+  // must pass the text on untouched (re-serializing would yield "Infinity",
+  // which is not JSON at all).
+  for (std::string data :
+       {"1.0", "1e400", "-0", "1E+2", "123456789012345678901234567890", "true",
+        "null", "[]", R"("caf\u00e9 \"q\" \\")", R"({"a" : [1, 2.50, {"b":null}] })",
+        R"({"s":"}]\"{[","t":{"u":[[]]}})", R"({"a":1,"a":2})"}) {
+    INFO(data);
+    auto pub = parse_as<client_publish>(publish_with_data(data));
+    CHECK(pub.topic == "t");
+    CHECK(pub.data == data);
+    auto frame = protocol::message(protocol::quote("t"), pub.data);
+    CHECK(frame == R"({"type":"message","topic":"t","data":)" + data + "}");
+    json::error_code ec;
+    auto parsed = json::parse(frame, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(parsed.at("type") == "message");
+  }
+  // Whitespace around the value is not part of it; whitespace inside is.
+  auto pub = parse_as<client_publish>(
+    "  {\"data\"\t:\n [ 1 ,2 ] \r, \"topic\" : \"t\" , \"type\":\"publish\" }  ");
+  CHECK(pub.data == "[ 1 ,2 ]");
+  CHECK(parse_as<client_publish>(R"({"type":"publish","topic":"t","data":1.0  })").data
+        == "1.0");
+  CHECK(parse_as<client_publish>(R"({"type":"publish","topic":"t","data":"x",
+                                     "id":3})").id == "3");
+}
+
+TEST_CASE("publish and send need their members") {
+  CHECK(code_of(R"({"type":"publish","topic":"t"})") == "bad_request");
+  CHECK(code_of(R"({"type":"send","to":1})") == "bad_request");
+  for (auto to : {R"("1")", "-1", "1.5", "null", "1e3"}) {
+    INFO(to);
+    CHECK(code_of(R"({"type":"send","data":1,"to":)" + std::string{to} + "}")
+          == "bad_request");
+  }
+  auto send = parse_as<client_send>(
+    R"({"type":"send","to":18446744073709551615,"data": {"x":1.0},"id":"s"})");
+  CHECK(send.to == 18446744073709551615u);
+  CHECK(send.data == R"({"x":1.0})");
+  CHECK(send.id == R"("s")");
+  CHECK(parse_as<client_send>(R"({"type":"send","to":0,"data":0})").to == 0);
+}
+
+TEST_CASE("keys with escapes are decoded") {
+  CHECK(parse_as<client_subscribe>(R"({"t\u0079pe":"subscribe","topic":"x"})").topic
+        == "x");
+  auto pub = parse_as<client_publish>(
+    R"({"type":"publish","\u0074opic":"t","d\u0061ta":1.0,"\u0069d":5})");
+  CHECK(pub.data == "1.0");
+  CHECK(pub.id == "5");
+  // Keys that merely look like ours are other members.
+  auto sub = parse_as<client_subscribe>(
+    R"({"\"id\"":1,"id\\":2,"type":"subscribe","topic":"x","data\u0000":3})");
+  CHECK(sub.id.empty());
+}
+
+TEST_CASE("duplicate keys are a bad_request") {
+  for (auto text :
+       {R"({"type":"subscribe","type":"subscribe","topic":"x"})",
+        R"({"type":"subscribe","topic":"x","topic":"y"})",
+        R"({"type":"publish","topic":"t","data":1,"data":2})",
+        R"({"type":"publish","topic":"t","data":1,"d\u0061ta":1})",
+        R"({"type":"subscribe","topic":"x","id":1,"id":1})"}) {
+    INFO(text);
+    CHECK(code_of(text) == "bad_request");
+  }
+  CHECK(rejection(R"({"id":4,"type":"subscribe","type":"x"})").at("id") == 4);
+}
+
+TEST_CASE("server frames are well-formed JSON") {
+  CHECK(protocol::welcome(42) == R"({"type":"welcome","id":42})");
+  auto quoted = protocol::quote("a\"b\n\xc3\xa9");
+  auto sub = json::parse(protocol::subscribed(quoted, "7")).as_object();
+  CHECK(sub.at("type") == "subscribed");
+  CHECK(sub.at("topic") == "a\"b\n\xc3\xa9");
+  CHECK(sub.at("id") == 7);
+  auto unsub = json::parse(protocol::unsubscribed(quoted, {})).as_object();
+  CHECK(unsub.at("type") == "unsubscribed");
+  CHECK_FALSE(unsub.contains("id"));
+  CHECK(protocol::direct(3, "1.0") == R"({"type":"direct","from":3,"data":1.0})");
+  auto err = json::parse(protocol::error("bad_request", "say \"hi\"", R"("r")"))
+               .as_object();
+  CHECK(err.at("code") == "bad_request");
+  CHECK(err.at("reason") == "say \"hi\"");
+  CHECK(err.at("id") == "r");
+}
