@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: the same switchboard-bench load against switchboard and the peer
+servers (gorilla/websocket hub, Node ws), one after another on this machine, interleaved
+(sb, gorilla, node, sb, gorilla, ...) for --reps repetitions, each run on a freshly started
+server. Prints the median of every metric per server and the ratio switchboard/peer.
+
+  tools/compare.py [--switchboard build/app/switchboard] [--bench build/tools/switchboard-bench]
+                   [--reps 3] [--scenarios fanout-max,fanout-rate,idle] [--peers gorilla,nodews]
+                   [--out results.jsonl]
+
+Scenarios:
+  fanout-max   1000 subscribers, 64-byte data, publisher as fast as possible, window 64
+  fanout-rate  1000 subscribers at --rate 1000 and at 50 msg/s (two sub-scenarios)
+  idle         10k idle subscribed connections: server RSS per connection, connections/s
+
+Everything runs on 127.0.0.1; every server and bench run is bounded by a timeout and every
+server this script starts is stopped (by its own process group) before the next starts.
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = os.path.normpath(os.path.join(REPO, "..", "shared", "peers"))
+
+# metric -> (label, better) ; better: "high" or "low" or "" (informational)
+FANOUT_METRICS = [
+    ("deliveries_per_s", "high"),
+    ("lat_p50_us", "low"),
+    ("lat_p99_us", "low"),
+    ("lat_p999_us", "low"),
+    ("lat_max_us", "low"),
+    ("lost", "low"),
+    ("dropped", "low"),
+    ("reordered", "low"),
+    ("msgs_per_s", ""),
+    ("server_cpu_pct_measure", ""),
+    ("tool_cpu_pct_measure", ""),
+    ("other_cpu_pct_measure", ""),
+]
+IDLE_METRICS = [
+    ("rss_per_conn_bytes", "low"),
+    ("conns_per_s", "high"),
+    ("lost", "low"),
+    ("dropped", "low"),
+    ("connect_errors", "low"),
+    ("verify_lat_p99_us", "low"),
+    ("rss_after_kb", ""),
+    ("tool_cpu_pct", ""),
+]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One running server process (own process group), stdout+stderr into a temp file."""
+
+    def __init__(self, name, argv, port, read_banner, start_timeout):
+        self.name, self.port = name, port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"cmp-{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, cwd=REPO)
+        self.pid = self.proc.pid  # run.sh execs the server; switchboard is the binary itself
+        deadline = time.monotonic() + start_timeout
+        banner = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)/ws")
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.proc.returncode}: {self.tail()}")
+            if read_banner:
+                with open(self.log.name, errors="replace") as f:
+                    first = f.readline()
+                m = banner.search(first)
+                if m:
+                    self.port = int(m.group(1))
+                    if port_open(self.port):
+                        return
+            elif port_open(port):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{name} did not start listening within {start_timeout}s: {self.tail()}")
+
+    def tail(self):
+        try:
+            with open(self.log.name, errors="replace") as f:
+                return f.read()[-600:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+def server_specs(args):
+    specs = []
+    sb = args.switchboard
+    if os.path.isfile(sb) and os.access(sb, os.X_OK):
+        extra = shlex.split(args.sb_args)
+        specs.append(("switchboard", lambda port: [sb, f"--port={port}"] + extra, True, 20))
+    else:
+        log(f"warning: switchboard binary {sb} not found; comparing peers only")
+    for peer in args.peers.split(","):
+        peer = peer.strip()
+        if not peer:
+            continue
+        run = os.path.join(PEERS, peer, "run.sh")
+        need = {"gorilla": ["go"], "nodews": ["node", "npm"]}.get(peer, [])
+        missing = [t for t in need if shutil.which(t) is None]
+        if not os.path.isfile(run) or missing:
+            log(f"warning: peer {peer} unavailable ({run} missing or no {' '.join(missing)})")
+            continue
+        # First start may build (go) or npm-install (node): allow a long start once.
+        specs.append((peer, lambda port, run=run: ["bash", run, str(port)], False, 180))
+    return specs
+
+
+def scenario_runs(args):
+    """(scenario name, bench args, metric list)."""
+    out = []
+    for sc in args.scenarios.split(","):
+        sc = sc.strip()
+        if sc == "fanout-max":
+            out.append(("fanout-max", ["--mode=fanout", f"--subs={args.subs}", "--size=64", "--window=64",
+                                       f"--messages={args.messages}", "--timeout=240"], FANOUT_METRICS))
+        elif sc == "fanout-rate":
+            for rate in (1000, 50):
+                n = int(rate * args.rate_duration)
+                out.append((f"fanout-rate-{rate}", ["--mode=fanout", f"--subs={args.subs}", "--size=64",
+                                                    f"--rate={rate}", f"--messages={n}", "--timeout=240"],
+                            FANOUT_METRICS))
+        elif sc == "idle":
+            out.append(("idle", ["--mode=idle", f"--conns={args.idle_conns}", "--settle=2", "--timeout=240"],
+                        IDLE_METRICS))
+        elif sc:
+            sys.exit(f"unknown scenario {sc} (fanout-max, fanout-rate, idle)")
+    return out
+
+
+def run_bench(bench, bench_args, server):
+    argv = [bench, f"--url=ws://127.0.0.1:{server.port}/ws", f"--pid={server.pid}"] + bench_args
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return {"error": "bench timed out"}
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error": f"no JSON from bench (rc={p.returncode}): {p.stderr[-400:]}"}
+    d = json.loads(lines[-1])
+    d["bench_rc"] = p.returncode
+    return d
+
+
+def fmt_num(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--switchboard", default=os.path.join(REPO, "build", "app", "switchboard"))
+    ap.add_argument("--sb-args", default="", help="extra arguments for switchboard")
+    ap.add_argument("--bench", default=os.path.join(REPO, "build", "tools", "switchboard-bench"))
+    ap.add_argument("--peers", default="gorilla,nodews")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--scenarios", default="fanout-max,fanout-rate,idle")
+    ap.add_argument("--subs", type=int, default=1000)
+    ap.add_argument("--messages", type=int, default=2000, help="fanout-max messages per run")
+    ap.add_argument("--rate-duration", type=float, default=5.0, help="seconds of publishing in fanout-rate")
+    ap.add_argument("--idle-conns", type=int, default=10000)
+    ap.add_argument("--out", default="", help="append every raw JSON result to this file")
+    args = ap.parse_args()
+
+    if not (os.path.isfile(args.bench) and os.access(args.bench, os.X_OK)):
+        sys.exit(f"bench binary {args.bench} not found (build target switchboard-bench)")
+    specs = server_specs(args)
+    if not specs:
+        sys.exit("no server available")
+    runs = scenario_runs(args)
+    out = open(args.out, "a") if args.out else None
+    results = {}  # (scenario, server) -> [json]
+    broken = set()
+    for sc, bench_args, _ in runs:
+        for rep in range(args.reps):
+            for name, argv_of, banner, start_timeout in specs:
+                if name in broken:
+                    continue
+                port = free_port()
+                try:
+                    srv = Server(name, argv_of(port), port, banner, start_timeout)
+                except RuntimeError as e:
+                    log(f"warning: {e}; dropping {name} from the comparison")
+                    broken.add(name)
+                    continue
+                try:
+                    time.sleep(0.3)
+                    d = run_bench(args.bench, bench_args, srv)
+                finally:
+                    srv.stop()
+                d.update({"server": name, "scenario": sc, "rep": rep})
+                results.setdefault((sc, name), []).append(d)
+                if out:
+                    out.write(json.dumps(d) + "\n")
+                    out.flush()
+                if "error" in d:
+                    log(f"{sc} rep {rep + 1} {name}: ERROR {d['error']}")
+                elif d.get("mode") == "idle":
+                    log(f"{sc} rep {rep + 1} {name}: {d.get('rss_per_conn_bytes', 0):.0f} B/conn, "
+                        f"{d.get('conns_per_s', 0):.0f} conn/s, lost {d.get('lost')}")
+                else:
+                    log(f"{sc} rep {rep + 1} {name}: {d.get('deliveries_per_s', 0):.0f} deliveries/s, "
+                        f"p99 {d.get('lat_p99_us', 0) / 1000:.1f} ms, lost {d.get('lost')}, "
+                        f"dropped {d.get('dropped')}, tool cpu {d.get('tool_cpu_pct_measure', 0):.0f}%")
+                time.sleep(0.5)
+
+    names = [s[0] for s in specs if s[0] not in broken]
+    sb = "switchboard" if "switchboard" in names else None
+    peers = [n for n in names if n != sb]
+    print(f"\nmedians over {args.reps} reps (latencies in microseconds; ratio = switchboard / peer)")
+    for sc, _, metrics in runs:
+        print(f"\n== {sc}")
+        header = f"{'metric':26}{'better':>7}"
+        for n in names:
+            header += f"{n:>16}"
+        for p in peers if sb else []:
+            header += f"{'sb/' + p:>12}"
+        print(header)
+        med = {}
+        for n in names:
+            ok = [d for d in results.get((sc, n), []) if "error" not in d]
+            for m, _ in metrics:
+                vals = [d[m] for d in ok if isinstance(d.get(m), (int, float))]
+                med[(n, m)] = statistics.median(vals) if vals else None
+        for m, better in metrics:
+            row = f"{m:26}{better:>7}"
+            for n in names:
+                row += f"{fmt_num(med[(n, m)]):>16}"
+            if sb:
+                for p in peers:
+                    a, b = med[(sb, m)], med[(p, m)]
+                    row += f"{a / b:>12.2f}" if a is not None and b else f"{'-':>12}"
+            print(row)
+        runs_line = "runs ok".ljust(33)
+        for n in names:
+            rs = results.get((sc, n), [])
+            runs_line += f"{sum(1 for d in rs if 'error' not in d)}/{len(rs)}".rjust(16)
+        print(runs_line)
+        busy = [d.get("other_cpu_pct_measure", -1) for n in names for d in results.get((sc, n), [])
+                if isinstance(d.get("other_cpu_pct_measure"), (int, float))]
+        if busy and statistics.median(busy) > 100:
+            print(f"note: median {statistics.median(busy):.0f}% of a core went to neither server nor bench "
+                  "(other processes, softirq network work); the machine may not have been quiet")
+        tool = [d.get("tool_cpu_pct_measure", -1) for n in names for d in results.get((sc, n), [])
+                if isinstance(d.get("tool_cpu_pct_measure"), (int, float))]
+        if tool and max(tool) > 80:
+            print(f"note: the bench itself used up to {max(tool):.0f}% of a core: it may have been the bottleneck")
+    if out:
+        out.close()
+        print(f"\nraw results appended to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
