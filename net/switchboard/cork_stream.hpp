@@ -11,6 +11,9 @@
 /// in flight, so bytes keep their order. Writes complete before their bytes
 /// reach the socket; `async_teardown` flushes first, so a close frame still
 /// gets out before the socket is shut down.
+///
+/// NextLayer is a `beast::basic_stream` (it needs `socket()` and
+/// `expires_at()` for the bounded teardown).
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
@@ -21,6 +24,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,6 +85,12 @@ public:
   void discard_pending() noexcept {
     impl_->written += impl_->pending.size();
     impl_->pending.clear();
+  }
+
+  /// How long the teardown after a close handshake waits for the peer to
+  /// close its side before the socket is closed anyway.
+  void teardown_timeout(std::chrono::steady_clock::duration d) noexcept {
+    impl_->teardown_timeout = d;
   }
 
   /// Bytes waiting in the buffer or in the write in flight.
@@ -171,6 +182,7 @@ private:
     bool writing = false;
     error_code failed;
     std::vector<waiter> waiters;
+    std::chrono::steady_clock::duration teardown_timeout = std::chrono::seconds(10);
   };
 
   static void notify(impl& i) {
@@ -207,6 +219,35 @@ private:
                              });
   }
 
+  // Beast's own TCP teardown waits for the peer's FIN without a bound, so a
+  // peer that keeps its socket open after the close handshake would hold the
+  // session (seen: FIN-WAIT-2 until the next heartbeat). Same steps here,
+  // with a deadline: shut down our side, read until EOF or the deadline,
+  // close.
+  template <class Handler>
+  static void drain(std::shared_ptr<impl> ptr, std::shared_ptr<std::array<char, 512>> buf,
+                    std::shared_ptr<Handler> handler) {
+    auto& next = ptr->next;
+    next.async_read_some(boost::asio::buffer(*buf), [ptr, buf, handler](error_code ec,
+                                                                        std::size_t) {
+      if (!ec) {
+        drain(ptr, buf, handler);
+        return;
+      }
+      error_code ignored;
+      ptr->next.socket().close(ignored);
+      (*handler)(error_code{});
+    });
+  }
+
+  template <class Handler>
+  static void bounded_teardown(std::shared_ptr<impl> ptr, std::shared_ptr<Handler> handler) {
+    error_code ignored;
+    ptr->next.socket().shutdown(boost::asio::socket_base::shutdown_send, ignored);
+    ptr->next.expires_after(ptr->teardown_timeout);
+    drain(ptr, std::make_shared<std::array<char, 512>>(), handler);
+  }
+
   std::shared_ptr<impl> impl_;
 
   template <class Next, class TeardownHandler>
@@ -222,13 +263,13 @@ private:
 template <class NextLayer, class TeardownHandler>
 void async_teardown(boost::beast::role_type role, cork_stream<NextLayer>& s,
                     TeardownHandler&& handler) {
+  (void) role; // both roles tear down the same way
   auto impl = s.impl_;
   // Beast's handler is move-only; std::function needs a copyable target.
   auto h = std::make_shared<std::decay_t<TeardownHandler>>(
     std::forward<TeardownHandler>(handler));
-  s.async_flush([role, impl, h](boost::beast::error_code) {
-    using boost::beast::websocket::async_teardown;
-    async_teardown(role, impl->next, std::move(*h));
+  s.async_flush([impl, h](boost::beast::error_code) {
+    cork_stream<NextLayer>::bounded_teardown(impl, h);
   });
 }
 
@@ -236,7 +277,7 @@ template <class NextLayer>
 void teardown(boost::beast::role_type role, cork_stream<NextLayer>& s,
               boost::beast::error_code& ec) {
   using boost::beast::websocket::teardown;
-  teardown(role, s.impl_->next, ec);
+  teardown(role, s.impl_->next.socket(), ec);
 }
 
 } // namespace switchboard::net
