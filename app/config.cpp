@@ -3,6 +3,10 @@
 namespace switchboard::app {
 
 config::config() {
+  // Measured on 2 cores (docs/benchmarks.md): the node spends its time in
+  // the I/O threads (framing, sendmsg); the actors need one CAF worker, and
+  // a second one mostly spins looking for work to steal. Both stay options.
+  set("scheduler.max-threads", 1);
   opt_group{custom_options_, "global"}
     .add(host, "host", "address to listen on (default 127.0.0.1)")
     .add(port, "port", "port to listen on, 0 picks a free one (default 8080)")
@@ -18,7 +22,7 @@ config::config() {
          "time allowed for the HTTP upgrade and the close handshake (default 10s)")
     .add(shutdown_timeout, "shutdown-timeout",
          "on SIGINT/SIGTERM, flush queues for at most this long (default 5s)")
-    .add(io_threads, "io-threads", "Asio I/O threads (default 1)");
+    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)");
 }
 
 node_config config::node() const {

@@ -25,7 +25,7 @@ public:
   std::size_t send_buffer = 1024 * 1024;
   caf::timespan handshake_timeout = std::chrono::seconds(10);
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
-  std::size_t io_threads = 1;
+  std::size_t io_threads = node_config::default_io_threads();
 };
 
 } // namespace switchboard::app

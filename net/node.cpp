@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 
@@ -28,6 +29,10 @@ struct node::impl {
   std::uint16_t port = 0;
   bool stopped = false;
 };
+
+std::size_t node_config::default_io_threads() noexcept {
+  return 3 * std::max(1u, std::thread::hardware_concurrency());
+}
 
 caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
   if (cfg.io_threads == 0)
