@@ -2,6 +2,8 @@
 
 #include "switchboard/connection.hpp"
 
+#include <algorithm>
+
 namespace switchboard::net {
 
 namespace asio = boost::asio;
@@ -83,8 +85,13 @@ void ws_session::on_accept(beast::error_code ec) {
 }
 
 void ws_session::do_read() {
-  ws_.async_read(buffer_,
-                 beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  // async_read() would reserve Beast's full frame size (1536 bytes) in the
+  // buffer of every idle connection while it waits. Reading the message in
+  // growing pieces keeps that reservation at idle_read_size, and a large
+  // message still takes only a few steps (each at least doubles the buffer).
+  auto limit = std::max(idle_read_size, buffer_.size());
+  ws_.async_read_some(buffer_, limit,
+                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
 void ws_session::on_read(beast::error_code ec, std::size_t) {
@@ -94,6 +101,10 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     if (reader_)
       caf::anon_send(std::exchange(reader_, nullptr), closed_atom::value,
                      static_cast<std::uint8_t>(classify(ec)));
+    return;
+  }
+  if (!ws_.is_message_done()) {
+    do_read();
     return;
   }
   if (ws_.got_text())

@@ -49,6 +49,8 @@ private:
 
   /// Unhandled inbound messages allowed before reading pauses.
   static constexpr int read_credit = 8;
+  /// What an idle connection reserves for the next message.
+  static constexpr std::size_t idle_read_size = 256;
 
   session_count ctx_;
   stream_type ws_;
