@@ -252,11 +252,14 @@ hub_actor::behavior_type hub(hub_pointer self) {
     },
     [self](publish_atom, const std::string& topic,
            const std::string& data) -> caf::result<std::uint64_t> {
-      if (!protocol::valid_topic(topic))
+      // Server-side data goes into frames verbatim: it must be JSON.
+      if (!protocol::valid_topic(topic) || !protocol::valid_json(data))
         return caf::make_error(caf::sec::invalid_argument);
       return publish(self, topic, data, 0);
     },
-    [self](send_atom, conn_id to, const std::string& data) {
+    [self](send_atom, conn_id to, const std::string& data) -> caf::result<bool> {
+      if (!protocol::valid_json(data))
+        return caf::make_error(caf::sec::invalid_argument);
       ++self->state.stats.messages_in;
       auto& conns = self->state.connections;
       auto target = conns.find(to);

@@ -152,6 +152,12 @@ bool valid_topic(std::string_view topic) {
             });
 }
 
+bool valid_json(std::string_view text) {
+  json::error_code ec;
+  json::parse(json::string_view{text.data(), text.size()}, ec);
+  return !ec;
+}
+
 command parse(std::string_view text) {
   json::error_code ec;
   auto value = json::parse(json::string_view{text.data(), text.size()}, ec);

@@ -103,6 +103,10 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
                      static_cast<std::uint8_t>(classify(ec)));
     return;
   }
+  // Once closing, Beast's close operation does the reading (until the
+  // peer's close frame); the pair is gone, nobody takes messages.
+  if (closing_)
+    return;
   if (!ws_.is_message_done()) {
     do_read();
     return;

@@ -29,10 +29,12 @@ using hub_actor = caf::typed_actor<
 
   // -- embedding API ----------------------------------------------------------
   /// Publishes raw JSON `data` to `topic`; replies with the number of
-  /// receivers (connections and server-side subscribers).
+  /// receivers (connections and server-side subscribers), or
+  /// sec::invalid_argument for an invalid topic or data that is not JSON.
   caf::replies_to<publish_atom, std::string, std::string>::with<std::uint64_t>,
   /// Sends raw JSON `data` to a connection as a direct message with
-  /// `"from":0`; replies false when no such connection exists.
+  /// `"from":0`; replies false when no such connection exists, and
+  /// sec::invalid_argument when `data` is not JSON.
   caf::replies_to<send_atom, conn_id, std::string>::with<bool>,
   /// Subscribes a server-side actor to a topic: it receives a topic_message
   /// for every publish there. Replies false for an invalid topic name.

@@ -18,6 +18,9 @@ constexpr std::size_t max_topic_size = 256;
 /// 1-256 bytes, no control characters (U+0000-U+001F, U+007F).
 bool valid_topic(std::string_view topic);
 
+/// Whether `text` is one JSON value (what `data` may hold).
+bool valid_json(std::string_view text);
+
 // -- client -> server -----------------------------------------------------------
 
 /// One parsed client frame: a command for the hub, or the error frame to send

@@ -199,3 +199,16 @@ TEST_CASE("shutdown without connections stops the hub at once") {
   f.run();
   CHECK_FALSE(f.alive(caf::actor_cast<caf::actor>(f.hub)));
 }
+
+TEST_CASE_METHOD(hub_fixture, "server-side data that is not JSON is refused") {
+  auto c = connect();
+  send(c, R"({"type":"subscribe","topic":"t"})");
+  c.transport->take();
+  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"},
+                               std::string{"{not json"})
+          .error()
+        == caf::sec::invalid_argument);
+  CHECK(request<bool>(send_atom::value, c.id, std::string{"1 2"}).error()
+        == caf::sec::invalid_argument);
+  CHECK(c.transport->take().empty());
+}
