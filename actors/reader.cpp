@@ -12,12 +12,20 @@ std::int64_t ticks(caf::actor_clock::time_point t) {
   return t.time_since_epoch().count();
 }
 
+// Hands a command to the hub. The read credit comes back only once the hub
+// has handled it, so a client that publishes faster than the hub can fan
+// out is held back by TCP instead of growing the hub's mailbox.
+template <class Command>
+void to_hub(reader_pointer self, Command cmd) {
+  auto transport = self->state.transport;
+  self->request(self->state.hub, caf::infinite, std::move(cmd))
+    .then([transport] { transport->consumed(); });
+}
+
 void on_text(reader_pointer self, std::string& text) {
-  auto& st = self->state;
-  st.last_activity = self->clock().now();
+  self->state.last_activity = self->clock().now();
   auto cmd = protocol::parse(text);
-  std::visit([&](auto& x) { self->send(st.hub, std::move(x)); }, cmd);
-  st.transport->consumed();
+  std::visit([self](auto& x) { to_hub(self, std::move(x)); }, cmd);
 }
 
 void on_tick(reader_pointer self) {
@@ -50,10 +58,8 @@ caf::behavior reader(caf::stateful_actor<reader_state>* self, hub_actor hub,
   return {
     [self](std::string& text) { on_text(self, text); },
     [self](binary_atom) {
-      self->send(self->state.hub,
-                 protocol::reject("bad_request", "binary frames are not supported"));
       self->state.last_activity = self->clock().now();
-      self->state.transport->consumed();
+      to_hub(self, protocol::reject("bad_request", "binary frames are not supported"));
     },
     [self](pong_atom) { self->state.last_activity = self->clock().now(); },
     [self](tick_atom) { on_tick(self); },

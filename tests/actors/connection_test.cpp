@@ -252,3 +252,17 @@ TEST_CASE("a close code off the list ends the pair with socket_error") {
   f.run();
   check_gone(f, c, exit_code::socket_error);
 }
+
+TEST_CASE_METHOD(hub_fixture, "the read credit comes back once the hub handled the command") {
+  auto c = connect();
+  auto before = c.transport->consumed_count;
+  caf::anon_send(c.reader, std::string{R"({"type":"subscribe","topic":"t"})"});
+  // Only the reader runs: the command now waits in the hub's mailbox, and the
+  // transport must not read more on its behalf yet.
+  REQUIRE(sched.prioritize(c.reader));
+  sched.run_once();
+  CHECK(c.transport->consumed_count == before);
+  run();
+  CHECK(c.transport->consumed_count == before + 1);
+  CHECK(state().topics.count("t") == 1);
+}
