@@ -1,7 +1,5 @@
 #include "switchboard/connection.hpp"
 
-#include <numeric>
-
 namespace switchboard {
 
 namespace {
@@ -12,12 +10,10 @@ using writer_pointer = caf::stateful_actor<writer_state>*;
 // turns it into as few syscalls as it can (see net/cork_stream.hpp).
 void start_write(writer_pointer self) {
   auto& st = self->state;
+  // Called only when no write is outstanding: every frame counted is queued.
   st.busy = true;
-  st.flight_frames = st.queue.size();
-  st.flight_bytes = std::accumulate(st.queue.begin(), st.queue.end(), std::size_t{0},
-                                    [](std::size_t n, const frame_ptr& f) {
-                                      return n + f->size();
-                                    });
+  st.flight_frames = st.frames;
+  st.flight_bytes = st.bytes;
   st.transport->write(std::exchange(st.queue, {}), caf::actor_cast<caf::actor>(self));
 }
 
