@@ -128,7 +128,7 @@ void ws_session::consumed() {
   // Exactly one caller sees the count drop from the limit: it resumes.
   if (unhandled_.fetch_sub(1) == read_credit)
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
-      if (!self->read_failed_)
+      if (!self->read_failed_ && !self->closing_)
         self->do_read();
     });
 }
