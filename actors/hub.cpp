@@ -105,12 +105,13 @@ void drop_if_empty(hub_pointer self, const std::string& name) {
     self->state.topics.erase(i);
 }
 
-void subscribe(hub_pointer self, hub_connection& conn, const std::string& name) {
+hub_topic& subscribe(hub_pointer self, hub_connection& conn, const std::string& name) {
   auto& t = topic_entry(self, name);
   if (std::find(conn.topics.begin(), conn.topics.end(), name) == conn.topics.end()) {
     conn.topics.push_back(name);
     t.subscribers.push_back(&conn);
   }
+  return t;
 }
 
 void unsubscribe(hub_pointer self, hub_connection& conn, const std::string& name) {
@@ -207,8 +208,7 @@ hub_actor::behavior_type hub(hub_pointer self) {
     [self](client_subscribe& cmd) {
       ++self->state.stats.messages_in;
       if (auto conn = sender_of(self)) {
-        subscribe(self, *conn, cmd.topic);
-        auto& t = self->state.topics[cmd.topic];
+        auto& t = subscribe(self, *conn, cmd.topic);
         enqueue(self, *conn, share(protocol::subscribed(t.quoted, cmd.id)));
       }
     },

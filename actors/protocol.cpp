@@ -104,25 +104,31 @@ const json::string* string_member(const json::object& obj, const char* key) {
   return v ? v->if_string() : nullptr;
 }
 
+// The `topic` member when it is a valid topic name, else null.
+const json::string* topic_member(const json::object& obj) {
+  auto topic = string_member(obj, "topic");
+  return topic && valid_topic(*topic) ? topic : nullptr;
+}
+
+client_error bad_topic(const request_id& id) {
+  return reject("bad_request",
+                "topic must be a string of 1-256 bytes without control characters",
+                id);
+}
+
 template <class Command>
 command topic_command(const json::object& obj, request_id id) {
-  auto topic = string_member(obj, "topic");
-  if (!topic || !valid_topic(*topic))
-    return reject("bad_request",
-                  "topic must be a string of 1-256 bytes without control "
-                  "characters",
-                  id);
+  auto topic = topic_member(obj);
+  if (!topic)
+    return bad_topic(id);
   return Command{std::string{*topic}, std::move(id)};
 }
 
 command publish_command(const json::object& obj, const raw_members& raw,
                         request_id id) {
-  auto topic = string_member(obj, "topic");
-  if (!topic || !valid_topic(*topic))
-    return reject("bad_request",
-                  "topic must be a string of 1-256 bytes without control "
-                  "characters",
-                  id);
+  auto topic = topic_member(obj);
+  if (!topic)
+    return bad_topic(id);
   if (raw.data.empty())
     return reject("bad_request", "publish needs data", id);
   return client_publish{std::string{*topic}, std::string{raw.data},
