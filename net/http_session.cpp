@@ -55,8 +55,7 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->header_limit(header_limit);
   parser_->body_limit(body_limit);
-  stream_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-    ctx_->handshake_timeout));
+  stream_.expires_after(ctx_->handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read,
                                              shared_from_this()));

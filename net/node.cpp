@@ -63,7 +63,8 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx = std::make_shared<net::node_context>(sys, p->hub);
   p->ctx->settings = c.connection;
   p->ctx->max_message_size = c.max_message_size;
-  p->ctx->handshake_timeout = c.handshake_timeout;
+  p->ctx->handshake_timeout =
+    std::chrono::duration_cast<std::chrono::steady_clock::duration>(c.handshake_timeout);
   p->listener = std::make_shared<net::listener>(p->ioc, p->ctx);
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
     caf::anon_send_exit(p->hub, caf::exit_reason::user_shutdown);

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -20,7 +21,8 @@ struct node_context {
   hub_actor hub;
   connection_settings settings;
   std::size_t max_message_size = 64 * 1024;
-  caf::timespan handshake_timeout = std::chrono::seconds(10);
+  /// In Asio's clock type: every session hands it to Asio/Beast timers.
+  std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   /// Live HTTP and WebSocket sessions; stop() waits for zero.
   std::atomic<std::size_t> sessions{0};
 };

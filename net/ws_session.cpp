@@ -51,15 +51,12 @@ ws_session::~ws_session() {
 }
 
 void ws_session::run(request req) {
-  ws_.set_option(websocket::stream_base::timeout{
-    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      ctx_->handshake_timeout),
-    websocket::stream_base::none(), false});
+  ws_.set_option(websocket::stream_base::timeout{ctx_->handshake_timeout,
+                                                 websocket::stream_base::none(), false});
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "switchboard");
   }));
-  ws_.next_layer().teardown_timeout(
-    std::chrono::duration_cast<std::chrono::steady_clock::duration>(ctx_->handshake_timeout));
+  ws_.next_layer().teardown_timeout(ctx_->handshake_timeout);
   ws_.read_message_max(ctx_->max_message_size);
   ws_.auto_fragment(false);
   ws_.text(true);
