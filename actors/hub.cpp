@@ -6,6 +6,14 @@
 
 namespace switchboard {
 
+hub_state::~hub_state() {
+  auto reason = make_error(exit_code::hub_down);
+  for (auto& kvp : connections) {
+    caf::anon_send(kvp.second.reader, caf::exit_msg{caf::actor_addr{}, reason});
+    caf::anon_send(kvp.second.writer, caf::exit_msg{caf::actor_addr{}, reason});
+  }
+}
+
 namespace {
 
 template <class T>
@@ -61,6 +69,13 @@ void flush(hub_pointer self) {
   self->state.dirty.clear();
 }
 
+// Answers a client command with an error frame and counts the rejection.
+void refuse(hub_pointer self, hub_connection& conn, const char* code,
+            const char* reason, const request_id& id) {
+  ++self->state.stats.rejections[code];
+  enqueue(self, conn, share(protocol::error(code, reason, id)));
+}
+
 hub_connection* sender_of(hub_pointer self) {
   auto& st = self->state;
   auto i = st.by_actor.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
@@ -75,59 +90,45 @@ std::uint64_t publish(hub_pointer self, const std::string& topic,
                       const std::string& data, conn_id from) {
   auto& st = self->state;
   ++st.stats.messages_in;
-  auto i = st.topics.find(topic);
-  if (i == st.topics.end())
+  auto t = st.topics.find(topic);
+  if (t == nullptr)
     return 0;
-  auto& t = i->second;
-  if (!t.subscribers.empty()) {
-    auto frame = share(protocol::message(t.quoted, data));
-    for (auto conn : t.subscribers)
-      enqueue(self, *conn, frame);
+  if (!t->subscribers.empty()) {
+    auto frame = share(protocol::message(t->quoted, data));
+    for (auto s : t->subscribers)
+      enqueue(self, *s->conn, frame);
   }
-  for (auto& listener : t.listeners)
+  for (auto& listener : t->listeners)
     caf::anon_send(listener, topic_message{topic, data, from});
-  return t.subscribers.size() + t.listeners.size();
+  return t->subscribers.size() + t->listeners.size();
 }
 
-// -- membership -----------------------------------------------------------------
+// -- connections ------------------------------------------------------------------
 
-hub_topic& topic_entry(hub_pointer self, const std::string& name) {
-  auto& t = self->state.topics[name];
-  if (t.quoted.empty())
-    t.quoted = protocol::quote(name);
-  return t;
-}
-
-void drop_if_empty(hub_pointer self, const std::string& name) {
-  auto i = self->state.topics.find(name);
-  if (i != self->state.topics.end() && i->second.subscribers.empty()
-      && i->second.listeners.empty())
-    self->state.topics.erase(i);
-}
-
-hub_topic& subscribe(hub_pointer self, hub_connection& conn, const std::string& name) {
-  auto& t = topic_entry(self, name);
-  if (std::find(conn.topics.begin(), conn.topics.end(), name) == conn.topics.end()) {
-    conn.topics.push_back(name);
-    t.subscribers.push_back(&conn);
+void join(hub_pointer self, caf::actor reader, caf::actor writer) {
+  auto& st = self->state;
+  auto id = st.ids.next();
+  while (st.connections.count(id) != 0)
+    id = st.ids.next();
+  self->monitor(reader);
+  self->monitor(writer);
+  st.by_actor.emplace(reader.address(), id);
+  st.by_actor.emplace(writer.address(), id);
+  auto& conn = st.connections[id];
+  conn.id = id;
+  conn.reader = std::move(reader);
+  conn.writer = std::move(writer);
+  enqueue(self, conn, share(protocol::welcome(id)));
+  if (st.shutting_down) {
+    flush(self);
+    caf::anon_send(conn.writer, shutdown_atom::value);
   }
-  return t;
-}
-
-void unsubscribe(hub_pointer self, hub_connection& conn, const std::string& name) {
-  auto i = std::find(conn.topics.begin(), conn.topics.end(), name);
-  if (i == conn.topics.end())
-    return;
-  conn.topics.erase(i);
-  erase_first(self->state.topics[name].subscribers, &conn);
-  drop_if_empty(self, name);
 }
 
 void remove_connection(hub_pointer self, hub_connection& conn,
                        const caf::error& reason) {
   auto& st = self->state;
-  for (auto& name : std::vector<std::string>(conn.topics))
-    unsubscribe(self, conn, name);
+  st.topics.unsubscribe_all(conn.topics);
   if (conn.dirty)
     erase_first(st.dirty, &conn);
   ++st.stats.disconnects[to_string(exit_code_of(reason))];
@@ -135,6 +136,50 @@ void remove_connection(hub_pointer self, hub_connection& conn,
   self->send_exit(conn.reader, reason);
   self->send_exit(conn.writer, reason);
   st.connections.erase(conn.id);
+}
+
+// -- server-side listeners -----------------------------------------------------------
+
+bool add_listener(hub_pointer self, const std::string& topic, caf::actor listener) {
+  auto& st = self->state;
+  auto t = st.topics.ensure(topic, st.settings.max_topics);
+  if (t == nullptr)
+    return false;
+  auto [i, added] = st.listeners.try_emplace(listener.address());
+  if (added) {
+    i->second.handle = listener;
+    self->monitor(listener);
+  }
+  if (i->second.topics.insert(t).second)
+    t->listeners.push_back(std::move(listener));
+  return true;
+}
+
+void remove_listener(hub_pointer self, const std::string& topic,
+                     const caf::actor& listener) {
+  auto& st = self->state;
+  auto i = st.listeners.find(listener.address());
+  auto t = st.topics.find(topic);
+  if (i == st.listeners.end() || t == nullptr || i->second.topics.erase(t) == 0)
+    return;
+  erase_first(t->listeners, listener);
+  st.topics.drop_if_empty(*t);
+  if (i->second.topics.empty()) {
+    self->demonitor(listener);
+    st.listeners.erase(i);
+  }
+}
+
+void listener_down(hub_pointer self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto i = st.listeners.find(addr);
+  if (i == st.listeners.end())
+    return;
+  for (auto t : i->second.topics) {
+    erase_first(t->listeners, i->second.handle);
+    st.topics.drop_if_empty(*t);
+  }
+  st.listeners.erase(i);
 }
 
 // Once stopping, the hub lives until both actors of every pair are down, so
@@ -153,53 +198,69 @@ void on_down(hub_pointer self, const caf::down_msg& dm) {
     if (auto j = st.connections.find(id); j != st.connections.end())
       remove_connection(self, j->second, dm.reason);
   } else {
-    // A server-side subscriber.
-    std::vector<std::string> emptied;
-    for (auto& [name, t] : st.topics) {
-      t.listeners.erase(std::remove_if(t.listeners.begin(), t.listeners.end(),
-                                       [&](const caf::actor& a) {
-                                         return a.address() == dm.source;
-                                       }),
-                        t.listeners.end());
-      if (t.listeners.empty() && t.subscribers.empty())
-        emptied.push_back(name);
-    }
-    for (auto& name : emptied)
-      st.topics.erase(name);
+    listener_down(self, dm.source);
   }
   quit_if_done(self);
-}
-
-void join(hub_pointer self, caf::actor reader, caf::actor writer) {
-  auto& st = self->state;
-  auto id = st.next_id++;
-  self->monitor(reader);
-  self->monitor(writer);
-  st.by_actor.emplace(reader.address(), id);
-  st.by_actor.emplace(writer.address(), id);
-  auto& conn = st.connections[id];
-  conn.id = id;
-  conn.reader = std::move(reader);
-  conn.writer = std::move(writer);
-  enqueue(self, conn, share(protocol::welcome(id)));
-  if (st.shutting_down) {
-    flush(self);
-    caf::anon_send(conn.writer, shutdown_atom::value);
-  }
 }
 
 void shutdown(hub_pointer self) {
   auto& st = self->state;
   st.shutting_down = true;
   flush(self); // queued frames go before the shutdown notice
-  for (auto& [id, conn] : st.connections)
-    caf::anon_send(conn.writer, shutdown_atom::value);
+  for (auto& kvp : st.connections)
+    caf::anon_send(kvp.second.writer, shutdown_atom::value);
   quit_if_done(self);
+}
+
+// -- client commands -----------------------------------------------------------------
+
+void on_subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& cmd) {
+  auto& st = self->state;
+  topic_table::limits lim{st.settings.max_topics_per_connection, st.settings.max_topics};
+  auto [result, t] = st.topics.subscribe(conn, conn.topics, cmd.topic, lim);
+  switch (result) {
+    case topic_table::outcome::subscribed:
+    case topic_table::outcome::already:
+      enqueue(self, conn, share(protocol::subscribed(t->quoted, cmd.id)));
+      break;
+    case topic_table::outcome::connection_limit:
+      refuse(self, conn, "limit_exceeded",
+             "this connection is subscribed to its maximum number of topics", cmd.id);
+      break;
+    case topic_table::outcome::node_limit:
+      refuse(self, conn, "limit_exceeded", "the node holds its maximum number of topics",
+             cmd.id);
+      break;
+  }
+}
+
+void on_send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
+  auto& st = self->state;
+  if (!st.settings.client_send) {
+    refuse(self, conn, "forbidden", "direct messages between clients are disabled",
+           cmd.id);
+    return;
+  }
+  if (st.shutting_down) {
+    refuse(self, conn, "shutting_down", "the node is stopping", cmd.id);
+    return;
+  }
+  auto target = st.connections.find(cmd.to);
+  if (target == st.connections.end()) {
+    enqueue(self, conn,
+            share(protocol::error("unknown_connection", "no connection with that id",
+                                  cmd.id)));
+    return;
+  }
+  enqueue(self, target->second, share(protocol::direct(conn.id, cmd.data)));
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
 }
 
 } // namespace
 
-hub_actor::behavior_type hub(hub_pointer self) {
+hub_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
+  self->state.settings = settings;
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
     [self](join_atom, caf::actor& reader, caf::actor& writer) {
@@ -207,15 +268,14 @@ hub_actor::behavior_type hub(hub_pointer self) {
     },
     [self](client_subscribe& cmd) {
       ++self->state.stats.messages_in;
-      if (auto conn = sender_of(self)) {
-        auto& t = subscribe(self, *conn, cmd.topic);
-        enqueue(self, *conn, share(protocol::subscribed(t.quoted, cmd.id)));
-      }
+      if (auto conn = sender_of(self))
+        on_subscribe(self, *conn, cmd);
     },
     [self](client_unsubscribe& cmd) {
-      ++self->state.stats.messages_in;
+      auto& st = self->state;
+      ++st.stats.messages_in;
       if (auto conn = sender_of(self)) {
-        unsubscribe(self, *conn, cmd.topic);
+        st.topics.unsubscribe(*conn, conn->topics, cmd.topic);
         enqueue(self, *conn,
                 share(protocol::unsubscribed(protocol::quote(cmd.topic), cmd.id)));
       }
@@ -224,29 +284,25 @@ hub_actor::behavior_type hub(hub_pointer self) {
       auto conn = sender_of(self);
       if (!conn)
         return;
+      if (self->state.shutting_down) {
+        ++self->state.stats.messages_in;
+        refuse(self, *conn, "shutting_down", "the node is stopping", cmd.id);
+        return;
+      }
       publish(self, cmd.topic, cmd.data, conn->id);
       if (!cmd.id.empty())
         enqueue(self, *conn, share(protocol::ack(cmd.id)));
     },
     [self](client_send& cmd) {
       ++self->state.stats.messages_in;
-      auto conn = sender_of(self);
-      if (!conn)
-        return;
-      auto& conns = self->state.connections;
-      auto target = conns.find(cmd.to);
-      if (target == conns.end()) {
-        enqueue(self, *conn,
-                share(protocol::error("unknown_connection",
-                                      "no connection with that id", cmd.id)));
-        return;
-      }
-      enqueue(self, target->second, share(protocol::direct(conn->id, cmd.data)));
-      if (!cmd.id.empty())
-        enqueue(self, *conn, share(protocol::ack(cmd.id)));
+      if (auto conn = sender_of(self))
+        on_send(self, *conn, cmd);
     },
     [self](client_error& err) {
-      ++self->state.stats.messages_in;
+      auto& st = self->state;
+      ++st.stats.messages_in;
+      if (!err.counted_as.empty())
+        ++st.stats.rejections[err.counted_as];
       if (auto conn = sender_of(self))
         enqueue(self, *conn, std::move(err.frame));
     },
@@ -255,15 +311,19 @@ hub_actor::behavior_type hub(hub_pointer self) {
       // Server-side data goes into frames verbatim: it must be JSON.
       if (!protocol::valid_topic(topic) || !protocol::valid_json(data))
         return caf::make_error(caf::sec::invalid_argument);
+      if (self->state.shutting_down)
+        return caf::make_error(caf::sec::runtime_error, "shutting_down");
       return publish(self, topic, data, 0);
     },
     [self](send_atom, conn_id to, const std::string& data) -> caf::result<bool> {
       if (!protocol::valid_json(data))
         return caf::make_error(caf::sec::invalid_argument);
-      ++self->state.stats.messages_in;
-      auto& conns = self->state.connections;
-      auto target = conns.find(to);
-      if (target == conns.end())
+      auto& st = self->state;
+      if (st.shutting_down)
+        return caf::make_error(caf::sec::runtime_error, "shutting_down");
+      ++st.stats.messages_in;
+      auto target = st.connections.find(to);
+      if (target == st.connections.end())
         return false;
       enqueue(self, target->second, share(protocol::direct(0, data)));
       return true;
@@ -271,20 +331,10 @@ hub_actor::behavior_type hub(hub_pointer self) {
     [self](subscribe_atom, const std::string& topic, caf::actor& listener) {
       if (!protocol::valid_topic(topic) || !listener)
         return false;
-      auto& t = topic_entry(self, topic);
-      if (std::find(t.listeners.begin(), t.listeners.end(), listener)
-          == t.listeners.end()) {
-        self->monitor(listener);
-        t.listeners.push_back(std::move(listener));
-      }
-      return true;
+      return add_listener(self, topic, std::move(listener));
     },
     [self](unsubscribe_atom, const std::string& topic, const caf::actor& listener) {
-      auto i = self->state.topics.find(topic);
-      if (i == self->state.topics.end())
-        return;
-      erase_first(i->second.listeners, listener);
-      drop_if_empty(self, topic);
+      remove_listener(self, topic, listener);
     },
     [self](stats_atom) {
       auto& st = self->state;

@@ -9,7 +9,7 @@ caf::error make_error(exit_code x) {
   // normal exit that links do not pass on) would leave the partner actor and
   // its socket alive: name it a socket_error.
   auto code = static_cast<std::uint8_t>(x);
-  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::shutdown))
+  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::hub_down))
     code = static_cast<std::uint8_t>(exit_code::socket_error);
   return {code, exit_category};
 }
@@ -28,6 +28,10 @@ const char* to_string(exit_code x) {
       return "protocol_error";
     case exit_code::shutdown:
       return "shutdown";
+    case exit_code::rate_limited:
+      return "rate_limited";
+    case exit_code::hub_down:
+      return "hub_down";
   }
   return "unknown";
 }
@@ -36,7 +40,7 @@ exit_code exit_code_of(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::normal)
     return exit_code::shutdown;
   if (reason.category() == exit_category && reason.code() >= 1
-      && reason.code() <= static_cast<std::uint8_t>(exit_code::shutdown))
+      && reason.code() <= static_cast<std::uint8_t>(exit_code::hub_down))
     return static_cast<exit_code>(reason.code());
   return exit_code::socket_error;
 }

@@ -274,7 +274,7 @@ std::string error(std::string_view code, std::string_view reason,
 client_error reject(std::string_view code, std::string_view reason,
                     const request_id& id) {
   return client_error{
-    std::make_shared<const std::string>(error(code, reason, id))};
+    std::make_shared<const std::string>(error(code, reason, id)), {}};
 }
 
 } // namespace switchboard::protocol

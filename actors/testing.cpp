@@ -60,11 +60,12 @@ caf::actor_system_config& hub_fixture::init(caf::actor_system_config& c) {
 hub_fixture::hub_fixture() : hub_fixture(connection_settings{}) {
 }
 
-hub_fixture::hub_fixture(connection_settings s)
+hub_fixture::hub_fixture(connection_settings s, hub_settings h)
   : sys(init(cfg)),
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-    settings(s) {
-  hub = sys.spawn(switchboard::hub);
+    settings(s),
+    limits(h) {
+  hub = sys.spawn(switchboard::hub, limits);
   run();
 }
 
@@ -86,9 +87,16 @@ hub_fixture::client hub_fixture::connect() {
   spawned_.push_back(c.reader);
   spawned_.push_back(c.writer);
   run();
-  auto& by_actor = state().by_actor;
-  if (auto i = by_actor.find(c.reader.address()); i != by_actor.end())
-    c.id = i->second;
+  // The id is in the welcome (the pair may be gone already, e.g. when the
+  // hub is shutting down).
+  auto& t = *c.transport;
+  auto& first = !t.delivered.empty() ? t.delivered : t.in_flight;
+  if (!first.empty()) {
+    auto& welcome = *first.front();
+    auto pos = welcome.find(R"("id":)");
+    if (pos != std::string::npos)
+      c.id = std::stoull(welcome.substr(pos + 5));
+  }
   return c;
 }
 
@@ -147,10 +155,12 @@ bool hub_fixture::remembers(const client& c) {
   };
   if (std::any_of(st.dirty.begin(), st.dirty.end(), gone))
     return true;
-  return std::any_of(st.topics.begin(), st.topics.end(), [&](const auto& kvp) {
-    auto& subs = kvp.second.subscribers;
-    return std::any_of(subs.begin(), subs.end(), gone);
+  bool found = false;
+  st.topics.for_each([&](const hub_topic& t) {
+    for (auto s : t.subscribers)
+      found = found || gone(s->conn);
   });
+  return found;
 }
 
 hub_state& hub_fixture::state() {

@@ -1,5 +1,7 @@
 #include "switchboard/connection.hpp"
 
+#include <algorithm>
+
 namespace switchboard {
 
 namespace {
@@ -45,10 +47,29 @@ void on_write_done(writer_pointer self) {
   st.busy = false;
   st.frames -= st.flight_frames;
   st.bytes -= st.flight_bytes;
+  if (st.closing) {
+    st.closing_left -= std::min(st.closing_left, st.flight_frames);
+    if (st.closing_left == 0) {
+      self->quit(make_error(exit_code::shutdown));
+      return;
+    }
+  }
   if (!st.queue.empty())
     start_write(self);
-  else if (st.closing)
+}
+
+void on_shutdown(writer_pointer self) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  if (st.frames == 0) {
     self->quit(make_error(exit_code::shutdown));
+    return;
+  }
+  // Flush what was queued before the notice, for at most shutdown-timeout.
+  st.closing = true;
+  st.closing_left = st.frames;
+  self->delayed_send(self, st.settings.shutdown_timeout, give_up_atom::value);
 }
 
 } // namespace
@@ -67,18 +88,8 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
       self->quit(make_error(static_cast<exit_code>(code)));
     },
     [self](ping_atom) { self->state.transport->ping(); },
-    [self](shutdown_atom) {
-      auto& st = self->state;
-      if (!st.busy && st.queue.empty()) {
-        self->quit(make_error(exit_code::shutdown));
-        return;
-      }
-      st.closing = true;
-      // Flush for at most shutdown-timeout, then go anyway.
-      self->delayed_send(self, st.settings.shutdown_timeout, shutdown_atom::value,
-                         true);
-    },
-    [self](shutdown_atom, bool) { self->quit(make_error(exit_code::shutdown)); },
+    [self](shutdown_atom) { on_shutdown(self); },
+    [self](give_up_atom) { self->quit(make_error(exit_code::shutdown)); },
   };
 }
 

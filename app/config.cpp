@@ -19,24 +19,55 @@ config::config() {
     .add(send_buffer, "send-buffer",
          "outbound queue bound in bytes (default 1048576)")
     .add(handshake_timeout, "handshake-timeout",
-         "time allowed for the HTTP upgrade and the close handshake (default 10s)")
+         "time allowed for the HTTP upgrade (default 10s)")
+    .add(close_timeout, "close-timeout",
+         "a server-initiated close waits this long for the client's close (default 2s)")
     .add(shutdown_timeout, "shutdown-timeout",
          "on SIGINT/SIGTERM, flush queues for at most this long (default 5s)")
-    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)");
+    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)")
+    .add(max_topics_per_connection, "max-topics-per-connection",
+         "topics one connection may subscribe to (default 128)")
+    .add(max_topics, "max-topics", "topics on the node (default 1000000)")
+    .add(client_send, "client-send",
+         "on|off: let clients send direct messages to each other (default on)")
+    .add(client_rate, "client-rate",
+         "commands per second per connection, 0 for no limit (default 100)")
+    .add(client_burst, "client-burst",
+         "commands a connection may send at once above the rate (default 200)")
+    .add(client_rate_grace, "client-rate-grace",
+         "disconnect a connection over the rate this long (default 10s)");
 }
 
 node_config config::node() const {
   node_config result;
   result.host = host;
   result.port = port;
-  result.connection.ping_interval = ping_interval;
-  result.connection.pong_timeout = pong_timeout;
-  result.connection.send_queue_frames = send_queue;
-  result.connection.send_buffer_bytes = send_buffer;
-  result.connection.shutdown_timeout = shutdown_timeout;
+  auto& c = result.connection;
+  c.ping_interval = ping_interval;
+  c.pong_timeout = pong_timeout;
+  c.send_queue_frames = send_queue;
+  c.send_buffer_bytes = send_buffer;
+  c.shutdown_timeout = shutdown_timeout;
+  c.client_rate = client_rate;
+  c.client_burst = client_burst;
+  c.client_rate_grace = client_rate_grace;
+  result.hub.max_topics_per_connection = max_topics_per_connection;
+  result.hub.max_topics = max_topics;
+  result.hub.client_send = client_send == "on" || client_send == "true";
   result.max_message_size = max_message_size;
   result.handshake_timeout = handshake_timeout;
+  result.close_timeout = close_timeout;
   result.io_threads = io_threads;
+  return result;
+}
+
+std::vector<std::string> config::problems() const {
+  std::vector<std::string> result;
+  if (client_send != "on" && client_send != "off" && client_send != "true"
+      && client_send != "false")
+    result.push_back("client-send must be on or off (got '" + client_send + "')");
+  for (auto& p : node().problems())
+    result.push_back(p);
   return result;
 }
 

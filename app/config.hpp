@@ -7,6 +7,9 @@
 
 #include <caf/all.hpp>
 
+#include <string>
+#include <vector>
+
 namespace switchboard::app {
 
 class config : public caf::actor_system_config {
@@ -16,6 +19,10 @@ public:
   /// The node settings the options describe.
   node_config node() const;
 
+  /// What is wrong with the options beyond what node_config::problems()
+  /// checks (values CAF's parser accepts but we do not).
+  std::vector<std::string> problems() const;
+
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   caf::timespan ping_interval = std::chrono::seconds(25);
@@ -24,8 +31,17 @@ public:
   std::size_t send_queue = 256;
   std::size_t send_buffer = 1024 * 1024;
   caf::timespan handshake_timeout = std::chrono::seconds(10);
+  caf::timespan close_timeout = std::chrono::seconds(2);
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   std::size_t io_threads = node_config::default_io_threads();
+  std::size_t max_topics_per_connection = 128;
+  std::size_t max_topics = 1'000'000;
+  /// on/off (also true/false): CAF flags cannot be turned off on the
+  /// command line, so this one is a word.
+  std::string client_send = "on";
+  double client_rate = 100;
+  std::size_t client_burst = 200;
+  caf::timespan client_rate_grace = std::chrono::seconds(10);
 };
 
 } // namespace switchboard::app

@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (auto problems = cfg.problems(); !problems.empty()) {
+    for (auto& p : problems)
+      fmt::print(stderr, "switchboard: {}\n", p);
+    return 2;
+  }
 
   caf::actor_system sys{cfg};
   auto node = switchboard::node::start(sys, cfg.node());

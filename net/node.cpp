@@ -34,10 +34,6 @@ struct node::impl {
   bool stopped = false;
 };
 
-std::size_t node_config::default_io_threads() noexcept {
-  return 3 * std::max(1u, std::thread::hardware_concurrency());
-}
-
 namespace {
 
 // glibc keeps what connections freed in its arenas, so after a spike of
@@ -49,8 +45,12 @@ void schedule_trim(node::impl& p);
 } // namespace
 
 caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
-  if (cfg.io_threads == 0)
-    cfg.io_threads = 1;
+  if (auto problems = cfg.problems(); !problems.empty()) {
+    std::string text;
+    for (auto& p : problems)
+      text += (text.empty() ? "" : "; ") + p;
+    return caf::make_error(caf::sec::invalid_argument, std::move(text));
+  }
   auto p = std::make_unique<impl>(sys, std::move(cfg));
   auto& c = p->cfg;
   boost::system::error_code ec;
@@ -59,7 +59,7 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
                                     asio::ip::tcp::resolver::passive, ec);
   if (ec || endpoints.empty())
     return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
-  p->hub = sys.spawn(switchboard::hub);
+  p->hub = sys.spawn(switchboard::hub, c.hub);
   p->ctx = std::make_shared<net::node_context>(sys, p->hub);
   p->ctx->settings = c.connection;
   p->ctx->max_message_size = c.max_message_size;

@@ -33,6 +33,8 @@ websocket::close_reason close_reason_of(exit_code reason) {
       return {websocket::close_code::going_away, "server shutdown"};
     case exit_code::protocol_error:
       return {websocket::close_code::protocol_error, "protocol error"};
+    case exit_code::rate_limited:
+      return {websocket::close_code::policy_error, "rate limited"};
     default:
       return {websocket::close_code::internal_error, "internal error"};
   }

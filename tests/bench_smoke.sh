@@ -58,7 +58,8 @@ check() {
 [ -x "$bench" ] || fail_setup "bench binary '$bench' not executable"
 [ -x "$server" ] || fail_setup "server binary '$server' not executable"
 
-"$server" --port=0 >"$tmp/server.out" 2>"$tmp/server.err" </dev/null &
+# The publisher floods on purpose: no command rate limit.
+"$server" --port=0 --client-rate=0 >"$tmp/server.out" 2>"$tmp/server.err" </dev/null &
 pid=$!
 
 # Wait (at most 10 s) for the complete first line.

@@ -15,7 +15,10 @@ namespace switchboard {
 
 // -- identifiers and payloads -------------------------------------------------
 
-/// Connection ids are assigned by the hub, unique per node, never reused.
+/// Connection ids are assigned by the hub: random positive integers below
+/// 2^53 (exact in a JSON number, also for JavaScript), unique among the
+/// node's connections. They are not sequential, so one client cannot guess
+/// another's id.
 using conn_id = std::uint64_t;
 
 /// The payload of one outbound text message. Built once and shared by every
@@ -43,6 +46,8 @@ using pong_atom = caf::atom_constant<caf::atom("pong")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using binary_atom = caf::atom_constant<caf::atom("binary")>;
+/// A closing writer's flush time is over.
+using give_up_atom = caf::atom_constant<caf::atom("give_up")>;
 
 // -- exit reasons -------------------------------------------------------------
 
@@ -55,6 +60,15 @@ enum class exit_code : std::uint8_t {
   slow_consumer,      ///< the outbound queue would pass its frame/byte bound
   protocol_error,     ///< an RFC 6455 violation (bad frame, bad UTF-8, too big)
   shutdown,           ///< the node is stopping
+  rate_limited,       ///< commands above the rate limit for longer than the grace
+  hub_down,           ///< the hub died: nobody routes this connection any more
+};
+
+/// Every exit code, in declaration order.
+inline constexpr exit_code all_exit_codes[] = {
+  exit_code::socket_closed, exit_code::socket_error,  exit_code::heartbeat_timeout,
+  exit_code::slow_consumer, exit_code::protocol_error, exit_code::shutdown,
+  exit_code::rate_limited,  exit_code::hub_down,
 };
 
 /// The error category of exit_code.
@@ -106,6 +120,8 @@ struct client_send {
 /// so that every reply keeps the order of the requests.
 struct client_error {
   frame_ptr frame;
+  /// The rejection counter it adds to (hub_stats::rejections), if any.
+  std::string counted_as;
 };
 
 // -- messages from the hub to server-side subscribers ---------------------------
@@ -125,6 +141,9 @@ struct hub_stats {
   std::uint64_t messages_in = 0;  ///< client commands and server-side publishes/sends
   std::uint64_t messages_out = 0; ///< frames handed to connection writers
   std::map<std::string, std::uint64_t> disconnects; ///< by exit reason name
+  /// Commands refused by a limit, by reason (limit_exceeded, rate_limited,
+  /// shutting_down, send_disabled).
+  std::map<std::string, std::uint64_t> rejections;
 };
 
 // -- inspect ----------------------------------------------------------------------
@@ -157,7 +176,7 @@ typename Inspector::result_type inspect(Inspector& f, topic_message& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hub_stats& x) {
   return f(caf::meta::type_name("hub_stats"), x.connections, x.topics,
-           x.messages_in, x.messages_out, x.disconnects);
+           x.messages_in, x.messages_out, x.disconnects, x.rejections);
 }
 
 /// Adds every switchboard type that may cross a CAF network connection

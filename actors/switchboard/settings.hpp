@@ -20,6 +20,24 @@ struct connection_settings {
   std::size_t send_buffer_bytes = 1024 * 1024;
   /// On shutdown, a writer flushes its queue for at most this long.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
+  /// Commands per second a connection may send on average (token bucket);
+  /// 0 turns the limit off.
+  double client_rate = 100;
+  /// Commands a connection may send at once above the average rate.
+  std::size_t client_burst = 200;
+  /// A connection whose commands keep being refused for the rate for this
+  /// long is disconnected (rate_limited, close 1008).
+  caf::timespan client_rate_grace = std::chrono::seconds(10);
+};
+
+/// Limits the hub enforces on membership and commands.
+struct hub_settings {
+  /// Topics one connection may be subscribed to at once.
+  std::size_t max_topics_per_connection = 128;
+  /// Topics (with at least one subscriber or listener) on the node.
+  std::size_t max_topics = 1'000'000;
+  /// Whether clients may send direct messages to other clients.
+  bool client_send = true;
 };
 
 } // namespace switchboard

@@ -62,7 +62,7 @@ public:
   };
 
   hub_fixture();
-  explicit hub_fixture(connection_settings settings);
+  explicit hub_fixture(connection_settings settings, hub_settings limits = {});
   virtual ~hub_fixture();
 
   /// Connects a fake client, runs until it is joined and welcomed.
@@ -122,6 +122,7 @@ public:
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   connection_settings settings;
+  hub_settings limits;
   hub_actor hub;
 
 private:

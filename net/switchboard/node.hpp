@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace switchboard {
 
@@ -19,12 +20,20 @@ struct node_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 picks a free port
   connection_settings connection;
+  hub_settings hub;
   std::size_t max_message_size = 64 * 1024; ///< bytes per inbound message
   caf::timespan handshake_timeout = std::chrono::seconds(10);
+  /// How long a server-initiated close waits for the client's close frame
+  /// before the socket is closed anyway.
+  caf::timespan close_timeout = std::chrono::seconds(2);
   std::size_t io_threads = default_io_threads();
 
   /// Three per core: measured best for fan-out on 2 cores (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
+
+  /// What is impossible about this configuration (named after the CLI
+  /// options), empty when it can run.
+  std::vector<std::string> problems() const;
 };
 
 namespace net {
@@ -36,6 +45,7 @@ class node {
 public:
   /// Starts a hub and serves WebSocket clients on `ws://host:port/ws` (and
   /// `/healthz`, `/stats`) with `io_threads` Asio threads of its own.
+  /// Refuses a configuration with problems() (sec::invalid_argument).
   /// Register the error category first (add_error_category) so exit reasons
   /// render by name.
   static caf::expected<std::shared_ptr<node>> start(caf::actor_system& sys,

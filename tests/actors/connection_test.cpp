@@ -152,7 +152,7 @@ TEST_CASE("a client past the frame bound is cut off while others get everything"
   REQUIRE(got.size() == 20);
   for (int i = 1; i <= 20; ++i)
     CHECK(got[i - 1] == message_t(i));
-  CHECK(f.state().topics.at("t").subscribers.size() == 1);
+  CHECK(f.state().topics.find("t")->subscribers.size() == 1);
 }
 
 TEST_CASE("a client past the byte bound is cut off, one reaching it is not") {
@@ -223,7 +223,7 @@ TEST_CASE("a failed write ends the pair with socket_error") {
   c.transport->complete_write(false);
   f.run();
   check_gone(f, c, exit_code::socket_error);
-  CHECK(f.state().topics.empty());
+  CHECK(f.state().topics.size() == 0);
   CHECK(f.alive(pub.reader));
 }
 
@@ -235,7 +235,7 @@ TEST_CASE("a closed socket ends the pair with the reason it names") {
   caf::anon_send(c.reader, closed_atom::value, static_cast<std::uint8_t>(code));
   f.run();
   check_gone(f, c, code);
-  CHECK(f.state().topics.empty());
+  CHECK(f.state().topics.size() == 0);
   // Its timers fire into the void.
   f.advance(5s);
   CHECK(c.transport->pings == 0);
@@ -264,5 +264,62 @@ TEST_CASE_METHOD(hub_fixture, "the read credit comes back once the hub handled t
   CHECK(c.transport->consumed_count == before);
   run();
   CHECK(c.transport->consumed_count == before + 1);
-  CHECK(state().topics.count("t") == 1);
+  CHECK(state().topics.find("t") != nullptr);
+}
+
+// -- heartbeat while the node is behind ------------------------------------------------
+
+namespace {
+
+/// Stands in for a hub that is far behind: it takes commands and answers
+/// none until told to (`(flush_atom)` answers everything held).
+caf::behavior busy_hub(caf::event_based_actor* self) {
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  return {
+    [](join_atom, const caf::actor&, const caf::actor&) {},
+    [self, held](client_subscribe&) { held->push_back(self->make_response_promise()); },
+    [held](flush_atom) {
+      for (auto& p : *held)
+        p.deliver(caf::unit);
+      held->clear();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("a client whose commands wait on the hub is not reaped for its silence") {
+  hub_fixture f{short_timers()};
+  auto slow_hub = f.spawn(busy_hub);
+  auto transport = std::make_shared<testing::fake_transport>();
+  auto pair = spawn_connection(f.sys, caf::actor_cast<hub_actor>(slow_hub), transport,
+                               f.settings);
+  f.run();
+  // The client sends a command; the hub sits on it, so (read credit) its
+  // pongs would not be read: nothing reaches the reader from now on.
+  caf::anon_send(pair.reader, subscribe_t);
+  f.run();
+  f.advance(1s + 300ms); // ping, and its deadline
+  CHECK(transport->pings == 1);
+  f.advance(5s);
+  REQUIRE(f.alive(pair.reader));
+  // The hub catches up at t0: the client gets a whole pong-timeout of reading.
+  caf::anon_send(slow_hub, flush_atom::value);
+  f.run();
+  CHECK(transport->consumed_count == 1);
+  f.advance(299ms);
+  REQUIRE(f.alive(pair.reader));
+  // Its pong (read now that the transport reads again) answers the ping.
+  caf::anon_send(pair.reader, pong_atom::value);
+  f.run();
+  f.advance(1ms);
+  REQUIRE(f.alive(pair.reader));
+  // With the hub caught up, silence after a ping is judged as usual: the
+  // ping at t = 7 s is not answered by its deadline.
+  f.advance(700ms - 1ns);
+  REQUIRE(f.alive(pair.reader));
+  f.advance(1ns);
+  CHECK_FALSE(f.alive(pair.reader));
+  CHECK(f.exit_reason(pair.reader) == make_error(exit_code::heartbeat_timeout));
+  CHECK(transport->closed == exit_code::heartbeat_timeout);
 }

@@ -40,7 +40,7 @@ TEST_CASE_METHOD(hub_fixture, "a listener receives client and server publishes")
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
   CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, l) == true);
-  CHECK(state().topics.at("t").listeners.size() == 1);
+  CHECK(state().topics.find("t")->listeners.size() == 1);
   auto c = connect();
   auto pub = connect();
   send(c, subscribe_t);
@@ -71,7 +71,7 @@ TEST_CASE_METHOD(hub_fixture, "invalid server-side requests are refused") {
   CHECK(request<bool>(subscribe_atom::value, std::string(257, 'x'), l) == false);
   CHECK(request<bool>(subscribe_atom::value, std::string{"a\tb"}, l) == false);
   CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, caf::actor{}) == false);
-  CHECK(state().topics.empty());
+  CHECK(state().topics.size() == 0);
   CHECK(request<bool>(send_atom::value, conn_id{1}, std::string{"1"}) == false);
 }
 
@@ -89,7 +89,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(got->size() == 1);
   caf::anon_send(hub, unsubscribe_atom::value, std::string{"u"}, l);
   run();
-  CHECK(state().topics.count("u") == 0);
+  CHECK(state().topics.find("u") == nullptr);
   caf::anon_send(hub, unsubscribe_atom::value, std::string{"t"}, l);
   run();
   CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"2"})
@@ -97,7 +97,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(got->size() == 1);
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
   run();
-  CHECK(state().topics.empty());
+  CHECK(state().topics.size() == 0);
 }
 
 TEST_CASE_METHOD(hub_fixture, "the server sends direct messages from id 0") {
@@ -159,7 +159,7 @@ TEST_CASE("shutdown flushes every writer, then stops the hub") {
   CHECK(f.state().stats.disconnects.at("shutdown") == 1);
   // A latecomer is welcomed and sent away.
   auto late = f.connect();
-  CHECK(late.transport->take() == std::vector<std::string>{R"({"type":"welcome","id":3})"});
+  CHECK(late.transport->take() == std::vector<std::string>{protocol::welcome(late.id)});
   CHECK(late.transport->closed == exit_code::shutdown);
   slow.transport->complete_write();
   f.run();
@@ -211,4 +211,80 @@ TEST_CASE_METHOD(hub_fixture, "server-side data that is not JSON is refused") {
   CHECK(request<bool>(send_atom::value, c.id, std::string{"1 2"}).error()
         == caf::sec::invalid_argument);
   CHECK(c.transport->take().empty());
+}
+
+TEST_CASE_METHOD(hub_fixture, "a listener is monitored once, whatever its topics, "
+                              "and no longer once it left them all") {
+  auto l = spawn(listener, std::make_shared<std::vector<topic_message>>());
+  for (auto topic : {"a", "b", "c"})
+    REQUIRE(request<bool>(subscribe_atom::value, std::string{topic}, l) == true);
+  CHECK(state().listeners.size() == 1);
+  CHECK(state().listeners.begin()->second.topics.size() == 3);
+  // Its exit: the listener's own run and one down message for the hub (one
+  // monitor), which clears all three topics.
+  caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+  CHECK(run() == 2);
+  CHECK(state().listeners.empty());
+  CHECK(state().topics.size() == 0);
+  // A listener that left its last topic is no longer monitored: its exit
+  // sends the hub nothing.
+  auto m = spawn(listener, std::make_shared<std::vector<topic_message>>());
+  REQUIRE(request<bool>(subscribe_atom::value, std::string{"a"}, m) == true);
+  REQUIRE(request<bool>(subscribe_atom::value, std::string{"b"}, m) == true);
+  caf::anon_send(hub, unsubscribe_atom::value, std::string{"a"}, m);
+  caf::anon_send(hub, unsubscribe_atom::value, std::string{"b"}, m);
+  run();
+  CHECK(state().listeners.empty());
+  caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  CHECK(run() == 1);
+}
+
+TEST_CASE("once stopping, the hub refuses publishes and sends, and writers do "
+          "not wait for what came after the notice") {
+  hub_fixture f;
+  auto sub = f.connect();
+  auto pub = f.connect();
+  f.send(sub, subscribe_t);
+  f.send(pub, subscribe_t);
+  sub.transport->take();
+  pub.transport->take();
+  // Both hold one frame in flight when the shutdown comes.
+  sub.transport->auto_complete = false;
+  pub.transport->auto_complete = false;
+  f.send(pub, R"({"type":"publish","topic":"t","data":1})");
+  caf::anon_send(f.hub, shutdown_atom::value);
+  f.run();
+  f.send(pub, R"({"type":"publish","topic":"t","data":2,"id":7})");
+  f.send(pub, R"({"type":"send","to":)" + std::to_string(sub.id) + R"(,"data":3})");
+  CHECK(f.request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"4"})
+          .error()
+        == caf::sec::runtime_error);
+  CHECK(f.request<bool>(send_atom::value, sub.id, std::string{"5"}).error()
+        == caf::sec::runtime_error);
+  CHECK(f.state().stats.rejections.at("shutting_down") == 2);
+  // The frame in flight was the last one from before the notice: once it is
+  // written, each writer goes, although error replies queued up after it.
+  sub.transport->complete_write();
+  pub.transport->complete_write();
+  f.run();
+  CHECK(sub.transport->take() == std::vector<std::string>{message_t("1")});
+  CHECK(f.exit_reason(sub.writer) == make_error(exit_code::shutdown));
+  CHECK(f.exit_reason(pub.writer) == make_error(exit_code::shutdown));
+  CHECK(pub.transport->take() == std::vector<std::string>{message_t("1")});
+  CHECK_FALSE(f.alive(caf::actor_cast<caf::actor>(f.hub)));
+}
+
+TEST_CASE("when the hub dies, every pair goes down with it") {
+  hub_fixture f;
+  auto a = f.connect();
+  auto b = f.connect();
+  f.send(a, subscribe_t);
+  caf::anon_send_exit(f.hub, caf::exit_reason::kill);
+  f.run();
+  for (auto* c : {&a, &b}) {
+    CHECK_FALSE(f.alive(c->reader));
+    CHECK_FALSE(f.alive(c->writer));
+    CHECK(f.exit_reason(c->reader) == make_error(exit_code::hub_down));
+    CHECK(c->transport->closed == exit_code::hub_down);
+  }
 }

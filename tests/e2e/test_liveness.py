@@ -219,7 +219,8 @@ class SlowConsumer(ServerTestCase):
 
     def test_non_reading_client_cut_off_fast_one_gets_everything(self):
         server = self.start_server(f"--send-queue={self.QUEUE}", f"--send-buffer={self.BUFFER}",
-                                   "--handshake-timeout=3s")
+                                   "--handshake-timeout=3s", "--client-rate=0",
+                                   "--max-message-size=16384")
         slow = RawWS(server.port, rcvbuf=4096)
         self.addCleanup(slow.close)
         self.assertEqual(slow.recv_json()["type"], "welcome")
@@ -268,7 +269,8 @@ class SlowConsumer(ServerTestCase):
 
     def test_paused_websockets_client_cut_off(self):
         # python3-websockets with its transport paused: the kernel buffers fill.
-        server = self.start_server(f"--send-queue={self.QUEUE}", f"--send-buffer={self.BUFFER}")
+        server = self.start_server(f"--send-queue={self.QUEUE}", f"--send-buffer={self.BUFFER}",
+                                   "--client-rate=0", "--max-message-size=16384")
 
         async def go():
             lazy, _ = await ws_connect(server)

@@ -345,7 +345,8 @@ class Ordering(SharedServer):
     # slow-consumer bound (test_liveness covers that), so the bound is
     # raised: with the default 256 frames a subscriber whose writes wait for a
     # starved I/O thread was cut off now and then.
-    server_flags = ("--send-queue=100000", "--send-buffer=100000000")
+    # Publishers flood on purpose: no command rate limit here.
+    server_flags = ("--send-queue=100000", "--send-buffer=100000000", "--client-rate=0")
 
     def test_one_publisher_three_subscribers_in_order(self):
         n = 2000

@@ -72,7 +72,8 @@ class GracefulStop(ServerTestCase):
         # A subscriber that has not read yet (tiny receive buffer) has ~6 MB
         # queued at the server when SIGTERM arrives; it then reads everything:
         # all messages in order, then close 1001.
-        server = self.start_server(*FLAGS, "--send-queue=4096", "--send-buffer=16777216")
+        server = self.start_server(*FLAGS, "--send-queue=4096", "--send-buffer=16777216",
+                                   "--client-rate=0")
         n = 1500
         payload = "f" * 4000
         sub = RawWS(server.port, rcvbuf=4096)

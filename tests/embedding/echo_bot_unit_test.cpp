@@ -25,5 +25,5 @@ TEST_CASE("echo bot answers questions on a deterministic hub") {
         == R"({"type":"message","topic":"answers","data":{"question":1,"answer":42}})");
   caf::anon_send_exit(bot, caf::exit_reason::user_shutdown);
   f.run();
-  CHECK(f.state().topics.count("questions") == 0);
+  CHECK(f.state().topics.find("questions") == nullptr);
 }

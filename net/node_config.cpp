@@ -1,0 +1,50 @@
+#include "switchboard/node.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace switchboard {
+
+std::size_t node_config::default_io_threads() noexcept {
+  return 3 * std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+// Room for a message frame's envelope around the largest client data: the
+// quoted topic (at most 2 * 256 + 2 bytes) and the member names.
+constexpr std::size_t envelope_room = 1024;
+
+} // namespace
+
+std::vector<std::string> node_config::problems() const {
+  using namespace std::chrono_literals;
+  std::vector<std::string> result;
+  auto need = [&](bool ok, std::string what) {
+    if (!ok)
+      result.push_back(std::move(what));
+  };
+  auto& c = connection;
+  // A zero or tiny period would make every connection spin on its timer.
+  need(c.ping_interval >= 10ms, "ping-interval must be at least 10ms");
+  need(c.pong_timeout >= 10ms, "pong-timeout must be at least 10ms");
+  need(max_message_size >= 1, "max-message-size must be at least 1 byte");
+  need(c.send_queue_frames >= 1, "send-queue must be at least 1 frame");
+  need(c.send_buffer_bytes >= max_message_size + envelope_room,
+       "send-buffer must hold the largest message: at least max-message-size + "
+         + std::to_string(envelope_room) + " bytes ("
+         + std::to_string(max_message_size + envelope_room) + ")");
+  need(c.shutdown_timeout >= 0s, "shutdown-timeout must not be negative");
+  need(c.client_rate >= 0, "client-rate must not be negative (0 turns it off)");
+  need(c.client_burst >= 1, "client-burst must be at least 1");
+  need(c.client_rate_grace >= 0s, "client-rate-grace must not be negative");
+  need(hub.max_topics_per_connection >= 1, "max-topics-per-connection must be at least 1");
+  need(hub.max_topics >= 1, "max-topics must be at least 1");
+  need(handshake_timeout >= 10ms, "handshake-timeout must be at least 10ms");
+  need(close_timeout >= 10ms, "close-timeout must be at least 10ms");
+  need(io_threads >= 1, "io-threads must be at least 1");
+  return result;
+}
+
+} // namespace switchboard
