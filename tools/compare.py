@@ -1,12 +1,25 @@
 #!/usr/bin/python3
 """Side-by-side benchmark: the same switchboard-bench load against switchboard and the peer
-servers (gorilla/websocket hub, Node ws), one after another on this machine, interleaved
-(sb, gorilla, node, sb, gorilla, ...) for --reps repetitions, each run on a freshly started
-server. Prints the median of every metric per server and the ratio switchboard/peer.
+servers (gorilla/websocket hub, Node ws, uWebSockets), one after another on this machine,
+interleaved (sb, gorilla, nodews, uws, sb, gorilla, ...) for --reps repetitions, each run on a
+freshly started server. Prints the median of every metric per server and the ratio
+switchboard/peer.
 
   tools/compare.py [--switchboard build/app/switchboard] [--bench build/tools/switchboard-bench]
-                   [--reps 3] [--scenarios fanout-max,fanout-rate,idle] [--peers gorilla,nodews]
+                   [--reps 3] [--scenarios fanout-max,fanout-rate,idle]
+                   [--servers switchboard,gorilla,nodews,uws] [--sb-flags="--io-threads=2 ..."]
                    [--out results.jsonl]
+
+Peers live in shared/peers/ (found above the repository, or --peers-dir); each is started by
+its run.sh, which builds or installs it once into a cache. A peer whose prerequisites are
+missing is skipped with one line on stderr saying why; the others still run:
+  gorilla  apt-get install golang-go golang-github-gorilla-websocket-dev
+  nodews   node and npm
+  uws      UWS_GIT and USOCKETS_GIT: git directories of uWebSockets and uSockets holding the
+           commits named in shared/peers/uws/run.sh (see docs/benchmarks.md, "Peers");
+           g++, gcc, libboost-json1.81-dev
+Before any measurement every peer is started once, untimed, so that its build or install
+does not count against a start timeout or a run.
 
 Scenarios:
   fanout-max   1000 subscribers, 64-byte data, publisher as fast as possible, window 64
@@ -31,7 +44,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEERS = os.path.normpath(os.path.join(REPO, "..", "shared", "peers"))
+SERVERS = ("switchboard", "gorilla", "nodews", "uws")
+START_TIMEOUT = 30  # s, for measured starts (peers were built by prepare_peers)
+PEER_PREPARE_TIMEOUT = 900  # s, first start (uws: g++ -O3 -flto on a busy 2-core machine)
 
 # metric -> (label, better) ; better: "high" or "low" or "" (informational)
 FANOUT_METRICS = [
@@ -128,27 +143,113 @@ class Server:
         os.unlink(self.log.name)
 
 
+def default_peers_dir():
+    """shared/peers in the nearest ancestor of the repository that has one (the main checkout
+    and the worktrees sit at different depths below it)."""
+    d = REPO
+    while True:
+        cand = os.path.join(d, "shared", "peers")
+        if os.path.isdir(cand):
+            return cand
+        parent = os.path.dirname(d)
+        if parent == d:
+            return os.path.normpath(os.path.join(REPO, "..", "shared", "peers"))
+        d = parent
+
+
+def run_sh_var(run, name):
+    """A NAME=value assignment in a peer's run.sh (the pinned commits live there only)."""
+    try:
+        with open(run) as f:
+            m = re.search(rf"^{name}=([0-9A-Za-z._-]+)", f.read(), re.M)
+    except OSError:
+        return None
+    return m.group(1) if m else None
+
+
+def peer_unavailable(peer, run):
+    """Why the peer cannot run on this machine, or None."""
+    if not os.path.isfile(run):
+        return f"{run} not found (--peers-dir)"
+    if peer == "gorilla":
+        missing = []
+        if shutil.which("go") is None:
+            missing.append("golang-go")
+        if not os.path.isdir("/usr/share/gocode/src/github.com/gorilla/websocket"):
+            missing.append("golang-github-gorilla-websocket-dev")
+        if missing:
+            return (f"missing Debian package(s) {' '.join(missing)} "
+                    "(apt-get install golang-go golang-github-gorilla-websocket-dev)")
+    elif peer == "nodews":
+        missing = [t for t in ("node", "npm") if shutil.which(t) is None]
+        if missing:
+            return f"needs {' and '.join(missing)} (apt-get install nodejs npm)"
+    elif peer == "uws":
+        unset = [v for v in ("UWS_GIT", "USOCKETS_GIT") if not os.environ.get(v)]
+        if unset:
+            return (f"{' and '.join(unset)} not set (git directories of uWebSockets and uSockets "
+                    "at the commits in shared/peers/uws/run.sh; see docs/benchmarks.md, Peers)")
+        missing = [t for t in ("g++", "gcc", "git") if shutil.which(t) is None]
+        if not os.path.isfile("/usr/include/boost/json.hpp"):
+            missing.append("libboost-json1.81-dev")
+        if missing:
+            return f"needs {' '.join(missing)} to build"
+        for var, commit_var in (("UWS_GIT", "UWS_COMMIT"), ("USOCKETS_GIT", "US_COMMIT")):
+            commit = run_sh_var(run, commit_var)
+            if not commit:
+                continue  # run.sh changed shape; let it report
+            git_dir = os.environ[var]
+            r = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "-e", f"{commit}^{{commit}}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if r.returncode != 0:
+                return f"{var}={git_dir} is not a git directory holding commit {commit}"
+    return None
+
+
 def server_specs(args):
+    """[(name, argv_of(port), reads_banner)] for the selected servers that can run here."""
     specs = []
-    sb = args.switchboard
-    if os.path.isfile(sb) and os.access(sb, os.X_OK):
-        extra = shlex.split(args.sb_args)
-        specs.append(("switchboard", lambda port: [sb, f"--port={port}"] + extra, True, 20))
-    else:
-        log(f"warning: switchboard binary {sb} not found; comparing peers only")
-    for peer in args.peers.split(","):
-        peer = peer.strip()
-        if not peer:
+    for name in args.servers:
+        if name == "switchboard":
+            sb = args.switchboard
+            if os.path.isfile(sb) and os.access(sb, os.X_OK):
+                extra = list(args.sb_flags)
+                specs.append(("switchboard", lambda port, sb=sb, extra=extra: [sb, f"--port={port}"] + extra,
+                              True))
+            else:
+                log(f"skipping switchboard: binary {sb} not found (tools/setup.sh builds it)")
             continue
-        run = os.path.join(PEERS, peer, "run.sh")
-        need = {"gorilla": ["go"], "nodews": ["node", "npm"]}.get(peer, [])
-        missing = [t for t in need if shutil.which(t) is None]
-        if not os.path.isfile(run) or missing:
-            log(f"warning: peer {peer} unavailable ({run} missing or no {' '.join(missing)})")
+        run = os.path.join(args.peers_dir, name, "run.sh")
+        why = peer_unavailable(name, run)
+        if why:
+            log(f"skipping {name}: {why}")
             continue
-        # First start may build (go) or npm-install (node): allow a long start once.
-        specs.append((peer, lambda port, run=run: ["bash", run, str(port)], False, 180))
+        specs.append((name, lambda port, run=run: ["bash", run, str(port)], False))
     return specs
+
+
+def prepare_peers(specs):
+    """Start every peer once, untimed, and stop it: run.sh builds (go, g++) or installs (npm)
+    on its first start, which must not count against a start timeout or a measurement.
+    Returns the specs whose server came up."""
+    ready = []
+    for spec in specs:
+        name, argv_of, banner = spec
+        if name == "switchboard":
+            ready.append(spec)
+            continue
+        log(f"preparing {name} (a first start builds or installs it; not measured) ...")
+        t0 = time.monotonic()
+        port = free_port()
+        try:
+            srv = Server(name, ["nice", "-n", "10"] + argv_of(port), port, banner, PEER_PREPARE_TIMEOUT)
+        except RuntimeError as e:
+            log(f"skipping {name}: it did not come up: {e}")
+            continue
+        srv.stop()
+        log(f"{name} ready ({time.monotonic() - t0:.1f} s)")
+        ready.append(spec)
+    return ready
 
 
 def scenario_runs(args):
@@ -200,9 +301,15 @@ def fmt_num(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--switchboard", default=os.path.join(REPO, "build", "app", "switchboard"))
-    ap.add_argument("--sb-args", default="", help="extra arguments for switchboard")
+    ap.add_argument("--sb-flags", "--sb-args", dest="sb_flags", default="",
+                    help='extra flags for the switchboard server, one shell-quoted string; write it '
+                         'with "=": --sb-flags="--io-threads=2 --send-queue=512" (recorded as sb_flags '
+                         'in every switchboard result)')
     ap.add_argument("--bench", default=os.path.join(REPO, "build", "tools", "switchboard-bench"))
-    ap.add_argument("--peers", default="gorilla,nodews")
+    ap.add_argument("--servers", default=",".join(SERVERS),
+                    help=f"comma-separated servers to run, in this order (of {','.join(SERVERS)})")
+    ap.add_argument("--peers", default=None, help="old spelling: switchboard plus these peers")
+    ap.add_argument("--peers-dir", default=default_peers_dir(), help="directory of the peer servers")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--scenarios", default="fanout-max,fanout-rate,idle")
     ap.add_argument("--subs", type=int, default=1000)
@@ -211,24 +318,32 @@ def main():
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--out", default="", help="append every raw JSON result to this file")
     args = ap.parse_args()
+    args.sb_flags = shlex.split(args.sb_flags)
+    wanted = args.servers if args.peers is None else "switchboard," + args.peers
+    args.servers = []
+    for name in (n.strip() for n in wanted.split(",")):
+        if name and name not in SERVERS:
+            sys.exit(f"unknown server {name} ({', '.join(SERVERS)})")
+        if name and name not in args.servers:
+            args.servers.append(name)
 
     if not (os.path.isfile(args.bench) and os.access(args.bench, os.X_OK)):
         sys.exit(f"bench binary {args.bench} not found (build target switchboard-bench)")
-    specs = server_specs(args)
+    runs = scenario_runs(args)
+    specs = prepare_peers(server_specs(args))
     if not specs:
         sys.exit("no server available")
-    runs = scenario_runs(args)
     out = open(args.out, "a") if args.out else None
     results = {}  # (scenario, server) -> [json]
     broken = set()
     for sc, bench_args, _ in runs:
         for rep in range(args.reps):
-            for name, argv_of, banner, start_timeout in specs:
+            for name, argv_of, banner in specs:
                 if name in broken:
                     continue
                 port = free_port()
                 try:
-                    srv = Server(name, argv_of(port), port, banner, start_timeout)
+                    srv = Server(name, argv_of(port), port, banner, START_TIMEOUT)
                 except RuntimeError as e:
                     log(f"warning: {e}; dropping {name} from the comparison")
                     broken.add(name)
@@ -239,6 +354,8 @@ def main():
                 finally:
                     srv.stop()
                 d.update({"server": name, "scenario": sc, "rep": rep})
+                if name == "switchboard":
+                    d["sb_flags"] = args.sb_flags
                 results.setdefault((sc, name), []).append(d)
                 if out:
                     out.write(json.dumps(d) + "\n")
@@ -255,9 +372,13 @@ def main():
                 time.sleep(0.5)
 
     names = [s[0] for s in specs if s[0] not in broken]
+    if not names:
+        sys.exit("no server could be started")
     sb = "switchboard" if "switchboard" in names else None
     peers = [n for n in names if n != sb]
     print(f"\nmedians over {args.reps} reps (latencies in microseconds; ratio = switchboard / peer)")
+    if sb:
+        print(f"switchboard flags: {shlex.join(args.sb_flags) if args.sb_flags else '(defaults)'}")
     for sc, _, metrics in runs:
         print(f"\n== {sc}")
         header = f"{'metric':26}{'better':>7}"
