@@ -252,7 +252,8 @@ struct TopicChurn final : Handler {
       probe_tick(now);
       if (prog.due(now)) {
         const Histogram& h = phases[phase == 0 ? 0 : 1].rtt;
-        fmt::print(stderr, "topic-churn: {}: probes {} rtt p50 {:.0f} us max {:.0f} us, churn replies {}, limit errors {}\n",
+        fmt::print(stderr,
+                   "topic-churn: {}: probes {} rtt p50 {:.0f} us max {:.0f} us, churn replies {}, limit errors {}\n",
                    what, h.count(), static_cast<double>(h.percentile(0.5)) / 1e3, static_cast<double>(h.max()) / 1e3,
                    subscribed + unsubscribed + limit_errors + other_errors, limit_errors);
       }
@@ -354,7 +355,8 @@ struct TopicChurn final : Handler {
     // The last probe may still be on its way.
     phase = -1;
     if (in_time)
-      in_time = run_until(now_ns() + probe_timeout_ns, "draining", [&] { return in_flight == ~uint64_t{0} || probe_lost; });
+      in_time = run_until(now_ns() + probe_timeout_ns, "draining",
+                          [&] { return in_flight == ~uint64_t{0} || probe_lost; });
     if (in_flight != ~uint64_t{0}) ++phases[in_flight < first_churn_seq ? 0 : 1].timed_out;
     close_all();
 
