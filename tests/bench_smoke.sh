@@ -3,8 +3,9 @@
 # Usage: bench_smoke.sh BENCH_BINARY SERVER_BINARY
 # Starts `SERVER --port=0`, reads its first stdout line
 # "switchboard listening on ws://127.0.0.1:PORT/ws", runs a tiny fanout (5 subscribers x 200
-# messages) and a tiny idle run (20 connections), checks that the JSON lines report no loss,
-# then stops the server. Everything stays on 127.0.0.1 and every step is time-bounded.
+# messages), a tiny idle run (20 connections) and two tiny topic-churn runs (0.3 s baseline,
+# 0.3 s churn; the second with --churn-disconnect), checks that the JSON lines report no loss
+# (and, for topic-churn, probes in both phases, churn replies and no drop), then stops the server. Everything stays on 127.0.0.1 and every step is time-bounded.
 set -u
 
 bench=${1:?usage: bench_smoke.sh BENCH SERVER}
@@ -32,7 +33,8 @@ fail_setup() {
   exit 1
 }
 
-# check NAME JSON FIELD=VALUE...: every "field":value must appear in the JSON line.
+# check NAME JSON FIELD=VALUE|FIELD>0...: every "field":value must appear in the JSON line;
+# FIELD>0: the field is a positive integer.
 check() {
   local name=$1 json=$2 bad=""
   shift 2
@@ -40,6 +42,11 @@ check() {
     bad="no JSON line"
   else
     for kv in "$@"; do
+      if [[ $kv == *'>0' ]]; then
+        local f=${kv%'>0'}
+        grep -Eq "\"$f\":[1-9][0-9]*[,}]" <<<"$json" || bad="$bad $kv"
+        continue
+      fi
       local k=${kv%%=*} v=${kv#*=}
       grep -q "\"$k\":$v[,}]" <<<"$json" || bad="$bad $k!=$v"
     done
@@ -86,6 +93,16 @@ check fanout "$out" 'mode="fanout"' lost=0 deliveries=1000 dropped=0 reordered=0
 out=$(timeout 45 "$bench" --mode=idle --url="$url" --conns=20 --topics=4 --settle=0.2 --pid="$pid" \
   --timeout=30 2>"$tmp/idle.err" | tail -n 1)
 check idle "$out" 'mode="idle"' connected=20 lost=0 dropped=0 ok=true
+
+out=$(timeout 45 "$bench" --mode=topic-churn --url="$url" --churners=2 --churn-topics=64 --baseline=0.3 \
+  --duration=0.3 --probe-interval=5 --timeout=30 2>"$tmp/topic-churn.err" | tail -n 1)
+check topic-churn "$out" 'mode="topic-churn"' 'base_rtt_count>0' 'churn_rtt_count>0' 'churn_ops>0' \
+  dropped=0 probes_lost=0 ok=true
+
+out=$(timeout 45 "$bench" --mode=topic-churn --url="$url" --churn-topics=64 --churn-disconnect --baseline=0.3 \
+  --duration=0.3 --probe-interval=5 --timeout=30 2>"$tmp/topic-churn-disconnect.err" | tail -n 1)
+check topic-churn-disconnect "$out" 'mode="topic-churn"' 'base_rtt_count>0' 'churn_rtt_count>0' \
+  'reconnects>0' dropped=0 probes_lost=0 ok=true
 
 if kill -0 "$pid" 2>/dev/null; then
   echo "PASS server-alive"

@@ -1,5 +1,5 @@
 // switchboard-bench: load generator for switchboard (and the peer servers that speak the same
-// pub/sub subset over WebSocket). Modes: fanout, idle, soak. Progress goes to stderr; exactly
+// pub/sub subset over WebSocket). Modes: fanout, idle, soak, topic-churn. Progress goes to stderr; exactly
 // one JSON line with every number (and the parameters) goes to stdout.
 //
 // Why a hand-written epoll client instead of Boost.Beast:
@@ -34,7 +34,7 @@ namespace {
 
 void on_signal(int) { bench::g_stop = 1; }
 
-const char* kUsage = R"(usage: switchboard-bench --mode=fanout|idle|soak [options]   (loopback targets only)
+const char* kUsage = R"(usage: switchboard-bench --mode=fanout|idle|soak|topic-churn [options]   (loopback targets only)
 common:  --url=ws://127.0.0.1:8080/ws  --timeout=S (whole run)  --pid=SERVER_PID (RSS/fds/CPU)
          --src-addrs=K (127.0.0.2.. bound before connect; default auto past 3000 conns)
          --connect-timeout=10  --concurrency=200 (connects in progress at once)
@@ -49,6 +49,12 @@ soak:    --conns=1000 --topics=20 --duration=60 --rate=100 (publishes/s over all
          --churn-per-min=20 (% of conns per minute) --stable=0.5 (fraction never churned)
          --mix=40:40:20 (clean:rst:silent) --silent-max=90 (s before a silent conn is closed
          by us) --sample-every=5 --stats-url=http://127.0.0.1:PORT/stats --settle=30 --size=64
+topic-churn: (needs a server that answers every subscribe/unsubscribe, like switchboard)
+         --churners=1 --churn-topics=128 (each churner: subscribe all, unsubscribe all, repeat)
+         --window=64 (unanswered commands per churner) --churn-disconnect (close and reconnect
+         after each subscribe pass instead of unsubscribing) --probe-interval=10 (ms between
+         the prober's publishes, one in flight) --probe-timeout=10 --probe-topic=probe-PID
+         --baseline=5 (s without churn) --duration=10 (s of churn)
 Output: progress on stderr, one JSON line on stdout. Latencies in microseconds
 (CLOCK_MONOTONIC send -> receive, same machine). Exit 0 ok, 1 loss/drops/timeout, 2 usage.
 )";
@@ -82,6 +88,8 @@ int main(int argc, char** argv) {
       rc = bench::run_idle(args, out);
     } else if (mode == "soak") {
       rc = bench::run_soak(args, out);
+    } else if (mode == "topic-churn") {
+      rc = bench::run_topic_churn(args, out);
     } else {
       fmt::print(stderr, "unknown --mode={}\n{}", mode, kUsage);
       return 2;

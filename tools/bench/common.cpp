@@ -60,6 +60,23 @@ char parse_data(const char* p, size_t n, uint64_t& seq, uint64_t& ts) {
   return 0;
 }
 
+std::string_view json_member(const char* p, size_t n, std::string_view key) {
+  const char* end = p + n;
+  const char* k = static_cast<const char*>(memmem(p, n, key.data(), key.size()));
+  if (!k) return {};
+  const char* q = k + key.size();
+  auto skip = [&] {
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) ++q;
+  };
+  skip();
+  if (q >= end || *q++ != ':') return {};
+  skip();
+  if (q >= end || *q++ != '"') return {};
+  const char* v = q;
+  while (q < end && *q != '"') ++q;
+  return q < end ? std::string_view(v, static_cast<size_t>(q - v)) : std::string_view{};
+}
+
 std::vector<in_addr> source_addrs(size_t conns, long long requested) {
   long long k = requested;
   if (k < 0) k = conns <= 3000 ? 0 : static_cast<long long>(conns / 3000 + 1);

@@ -1,4 +1,4 @@
-// The three load shapes of switchboard-bench and the pieces they share: the payload format
+// The load shapes of switchboard-bench and the pieces they share: the payload format
 // (sequence number + send timestamp, found without a JSON parser), source-address spreading,
 // and the common option/report fields.
 #pragma once
@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util.hpp"
@@ -20,6 +21,7 @@ namespace bench {
 int run_fanout(Args& args, JsonLine& out);
 int run_idle(Args& args, JsonLine& out);
 int run_soak(Args& args, JsonLine& out);
+int run_topic_churn(Args& args, JsonLine& out);
 
 // Message data: "<kind><seq>.<send_ns>." padded with 'x' to `size` bytes (longer if the
 // numbers need it). kind 'S' = measured, 'W' = warm-up / probe.
@@ -30,6 +32,11 @@ std::string make_subscribe(const std::string& topic);
 // Finds "data":"<kind><seq>.<ts>. in a received message. Returns kind ('S'/'W') or 0 for
 // anything else (welcome, subscribed, ack, foreign data).
 char parse_data(const char* p, size_t n, uint64_t& seq, uint64_t& ts);
+
+// The string value of the first member named `key` (quotes included, e.g. "\"type\"") in a
+// server frame, or "" if none. Tolerates JSON whitespace, does not unescape (the types and
+// codes looked for need no escapes). Server frames put "type" first, so no value fakes it.
+std::string_view json_member(const char* p, size_t n, std::string_view key);
 
 // Source addresses for bind() before connect(): requested < 0 means automatic (none up to
 // 3000 connections, then one 127.0.0.x per 3000), 0 means none, k means k addresses.
