@@ -22,7 +22,18 @@ config::config() {
          "time allowed for the HTTP upgrade and the close handshake (default 10s)")
     .add(shutdown_timeout, "shutdown-timeout",
          "on SIGINT/SIGTERM, flush queues for at most this long (default 5s)")
-    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)");
+    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)")
+    // Admission limits, checked on every WebSocket upgrade (docs/protocol.md).
+    .add(admission.max_connections, "max-connections",
+         "WebSocket connections per node; past it 503 (default 50000)")
+    .add(admission.max_connections_per_address, "max-connections-per-address",
+         "WebSocket connections per source address (IPv6: per /64); past it 429 "
+         "(default 4096)")
+    .add(admission.handshake_rate, "handshake-rate",
+         "WebSocket upgrade attempts per second and source address, refilled "
+         "continuously; past it 429 (default 100)")
+    .add(admission.handshake_burst, "handshake-burst",
+         "upgrade attempts a source address may make at once (default 4096)");
 }
 
 node_config config::node() const {
@@ -37,6 +48,7 @@ node_config config::node() const {
   result.max_message_size = max_message_size;
   result.handshake_timeout = handshake_timeout;
   result.io_threads = io_threads;
+  result.admission = admission;
   return result;
 }
 

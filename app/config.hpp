@@ -26,6 +26,9 @@ public:
   caf::timespan handshake_timeout = std::chrono::seconds(10);
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   std::size_t io_threads = node_config::default_io_threads();
+  /// --max-connections, --max-connections-per-address, --handshake-rate,
+  /// --handshake-burst; check with admission.validate().
+  admission_limits admission;
 };
 
 } // namespace switchboard::app

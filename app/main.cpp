@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (auto problem = cfg.admission.validate()) {
+    fmt::print(stderr, "switchboard: {}\n", *problem);
+    return 2;
+  }
 
   caf::actor_system sys{cfg};
   auto node = switchboard::node::start(sys, cfg.node());
