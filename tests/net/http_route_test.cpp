@@ -188,3 +188,49 @@ TEST_CASE("stats: the /stats body carries hub counters, disconnects and rejectio
   CHECK(number(rejections.at("max_connections")) == 0);
   CHECK(number(rejections.at("max_connections_per_address")) == 0);
 }
+
+TEST_CASE("route: generated requests always get a complete answer or a hand-over") {
+  // A cheap fuzz run: every combination of method, target and upgrade
+  // headers, checked against the rules rather than against fixed answers.
+  const http::verb methods[] = {http::verb::get, http::verb::head, http::verb::post,
+                                http::verb::options, http::verb::delete_};
+  const char* targets[] = {"/ws", "/ws?a=b", "/stats", "/stats?", "/healthz", "/healthz?x=/ws",
+                           "/", "", "*", "/WS", "//ws", "/ws#x", "http://host/ws"};
+  for (auto method : methods) {
+    for (auto target : targets) {
+      for (int headers = 0; headers < 4; ++headers) {
+        for (unsigned version : {10u, 11u}) {
+          auto req = request(method, target, version);
+          if (headers & 1) {
+            req.set(http::field::upgrade, "websocket");
+            req.set(http::field::connection, "Upgrade");
+          }
+          if (headers & 2) {
+            req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+            req.set(http::field::sec_websocket_version, "13");
+          }
+          INFO(http::to_string(method) << " " << target << " headers " << headers
+                                       << " HTTP/" << version);
+          auto path = std::string{target}.substr(0, std::string{target}.find('?'));
+          bool upgrade_ok = method == http::verb::get && (headers & 1) && version == 11;
+          auto d = route(req);
+          CHECK((d.kind == route_kind::upgrade) == (path == "/ws" && upgrade_ok));
+          CHECK((d.kind == route_kind::stats)
+                == (path == "/stats"
+                    && (method == http::verb::get || method == http::verb::head)));
+          if (d.kind != route_kind::respond)
+            continue;
+          auto& res = d.response;
+          CHECK(res.version() == version);
+          CHECK(res.keep_alive() == req.keep_alive());
+          REQUIRE(res.find(http::field::content_length) != res.end());
+          if (method != http::verb::head || path == "/ws")
+            CHECK(header(res, http::field::content_length) == std::to_string(res.body().size()));
+          auto status = res.result();
+          CHECK((status == http::status::method_not_allowed)
+                == (res.find(http::field::allow) != res.end()));
+        }
+      }
+    }
+  }
+}
