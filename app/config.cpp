@@ -35,7 +35,19 @@ config::config() {
     .add(client_burst, "client-burst",
          "commands a connection may send at once above the rate (default 200)")
     .add(client_rate_grace, "client-rate-grace",
-         "disconnect a connection over the rate this long (default 10s)");
+         "disconnect a connection over the rate this long (default 10s)")
+
+    // Admission limits, checked on every WebSocket upgrade (docs/protocol.md).
+    .add(admission.max_connections, "max-connections",
+         "WebSocket connections per node; past it 503 (default 50000)")
+    .add(admission.max_connections_per_address, "max-connections-per-address",
+         "WebSocket connections per source address (IPv6: per /64); past it 429 "
+         "(default 4096)")
+    .add(admission.handshake_rate, "handshake-rate",
+         "WebSocket upgrade attempts per second and source address, refilled "
+         "continuously; past it 429 (default 100)")
+    .add(admission.handshake_burst, "handshake-burst",
+         "upgrade attempts a source address may make at once (default 4096)");
 }
 
 node_config config::node() const {
@@ -58,6 +70,7 @@ node_config config::node() const {
   result.handshake_timeout = handshake_timeout;
   result.close_timeout = close_timeout;
   result.io_threads = io_threads;
+  result.admission = admission;
   return result;
 }
 

@@ -42,6 +42,9 @@ public:
   double client_rate = 100;
   std::size_t client_burst = 200;
   caf::timespan client_rate_grace = std::chrono::seconds(10);
+  /// --max-connections, --max-connections-per-address, --handshake-rate,
+  /// --handshake-burst; check with admission.validate().
+  admission_limits admission;
 };
 
 } // namespace switchboard::app

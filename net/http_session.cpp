@@ -1,11 +1,10 @@
 #include "http_session.hpp"
 
+#include "stats_json.hpp"
 #include "ws_session.hpp"
 
-#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/json.hpp>
 
 namespace switchboard::net {
 
@@ -17,27 +16,6 @@ namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 8 * 1024;
-
-std::string stats_json(const hub_stats& s) {
-  boost::json::object disconnects;
-  for (auto reason : {exit_code::socket_closed, exit_code::socket_error,
-                      exit_code::heartbeat_timeout, exit_code::slow_consumer,
-                      exit_code::protocol_error, exit_code::shutdown})
-    disconnects[to_string(reason)] = 0;
-  for (auto& [reason, n] : s.disconnects)
-    disconnects[reason] = n;
-  boost::json::object obj;
-  obj["connections"] = s.connections;
-  obj["topics"] = s.topics;
-  obj["messages_in"] = s.messages_in;
-  obj["messages_out"] = s.messages_out;
-  obj["disconnects"] = std::move(disconnects);
-  return boost::json::serialize(obj) + "\n";
-}
-
-beast::string_view path_of(beast::string_view target) {
-  return target.substr(0, target.find('?'));
-}
 
 } // namespace
 
@@ -69,91 +47,81 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) {
     // A request we cannot parse: say so, then hang up.
-    request req;
-    auto status = ec == http::error::header_limit ? http::status::request_header_fields_too_large
-                  : ec == http::error::body_limit ? http::status::payload_too_large
-                                                  : http::status::bad_request;
-    req.keep_alive(false);
-    respond(req, status, std::string{http::obsolete_reason(status)} + "\n");
+    send(parse_error_response(ec));
     return;
   }
-  route(parser_->release());
+  auto req = parser_->release();
+  auto decision = route(req);
+  switch (decision.kind) {
+    case route_kind::respond:
+      send(std::move(decision.response));
+      break;
+    case route_kind::stats:
+      serve_stats(req);
+      break;
+    case route_kind::upgrade:
+      ask_admission(std::move(req));
+      break;
+  }
 }
 
-void http_session::route(request req) {
-  auto path = path_of(req.target());
-  if (path == "/ws") {
-    if (beast::websocket::is_upgrade(req)) {
-      std::make_shared<ws_session>(std::move(stream_), ctx_.share())
-        ->run(std::move(req));
-      return;
-    }
-    auto res = response{http::status::upgrade_required, req.version()};
-    res.set(http::field::upgrade, "websocket");
-    res.set(http::field::connection, "Upgrade");
-    res.set(http::field::content_type, "text/plain");
-    res.keep_alive(req.keep_alive());
-    res.body() = "WebSocket upgrade required\n";
-    send(std::move(res));
-    return;
-  }
-  if (path != "/healthz" && path != "/stats") {
-    respond(req, http::status::not_found, "not found\n");
-    return;
-  }
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    respond(req, http::status::method_not_allowed, "method not allowed\n");
-    return;
-  }
-  if (path == "/healthz")
-    respond(req, http::status::ok, "ok\n");
-  else
-    serve_stats(req);
-}
-
-void http_session::serve_stats(const request& req) {
-  // Ask the hub through a short-lived actor; the answer comes back to this
-  // session's strand.
-  // The actor keeps the session alive until the hub answered (a stopping
-  // node's hub is gone, and a request to it fails at once).
+void http_session::serve_stats(const http_request& req) {
+  // First the node's rejection counters (from the admission strand), then
+  // the hub's statistics through a short-lived actor; the answer comes back
+  // to this session's strand. The actor keeps the session alive until the
+  // hub answered (a stopping node's hub is gone, and a request to it fails
+  // at once).
   auto self = shared_from_this();
-  auto version = req.version();
-  auto keep_alive = req.keep_alive();
-  auto head = req.method() == http::verb::head;
-  auto reply = [self, version, keep_alive, head](http::status status, std::string body) {
+  http_request head;
+  head.version(req.version());
+  head.keep_alive(req.keep_alive());
+  head.method(req.method());
+  auto reply = [self, head](http::status status, std::string body) {
     asio::post(self->stream_.get_executor(), [=]() mutable {
-      request r;
-      r.version(version);
-      r.keep_alive(keep_alive);
-      r.method(head ? http::verb::head : http::verb::get);
-      self->respond(r, status, std::move(body), "application/json");
+      self->send(make_response(head, status, std::move(body), "application/json"));
     });
   };
-  ctx_->sys.spawn([hub = ctx_->hub, reply](caf::event_based_actor* a) {
-    a->request(hub, std::chrono::seconds(5), stats_atom::value)
-      .then([reply](const hub_stats& s) { reply(http::status::ok, stats_json(s)); },
+  ctx_->admission->read_rejections(
+    stream_.get_executor(), [self, reply](rejection_counts rejections) {
+      self->ctx_->sys.spawn([hub = self->ctx_->hub, reply,
+                             rejections](caf::event_based_actor* a) {
+        a->request(hub, std::chrono::seconds(5), stats_atom::value)
+          .then(
+            [reply, rejections](const hub_stats& s) {
+              reply(http::status::ok, stats_json(s, rejections));
+            },
             [reply](const caf::error&) {
               reply(http::status::service_unavailable,
                     R"({"error":"hub unavailable"})" "\n");
             });
-  });
+      });
+    });
 }
 
-void http_session::respond(const request& req, http::status status, std::string body,
-                           const char* content_type) {
-  response res{status, req.version()};
-  res.set(http::field::server, "switchboard");
-  res.set(http::field::content_type, content_type);
-  if (status == http::status::method_not_allowed)
-    res.set(http::field::allow, "GET, HEAD");
-  res.keep_alive(req.keep_alive());
-  res.content_length(body.size());
-  if (req.method() != http::verb::head)
-    res.body() = std::move(body);
-  send(std::move(res));
+void http_session::ask_admission(http_request req) {
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  if (ec) {
+    close(); // the client is gone already
+    return;
+  }
+  ctx_->admission->ask(peer.address(), stream_.get_executor(),
+                       [self = shared_from_this(),
+                        req = std::move(req)](admission_result result) mutable {
+                         self->on_admission(std::move(req), std::move(result));
+                       });
 }
 
-void http_session::send(response res) {
+void http_session::on_admission(http_request req, admission_result result) {
+  if (!result.ticket) {
+    send(rejection_response(req, result.decision));
+    return;
+  }
+  std::make_shared<ws_session>(std::move(stream_), ctx_.share(), std::move(result.ticket))
+    ->run(std::move(req));
+}
+
+void http_session::send(http_response res) {
   if (res.body().size() > 0 || !res.has_content_length())
     res.prepare_payload();
   res_ = std::move(res);

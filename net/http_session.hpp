@@ -1,9 +1,12 @@
 #pragma once
 
 // Plain HTTP on the node's port: reads requests (under the handshake
-// timeout), answers /healthz and /stats, and hands WebSocket upgrades on
-// /ws to a ws_session. Everything else gets a proper error status.
+// timeout), answers them as http_route decides, serves /stats, and hands a
+// WebSocket upgrade on /ws, once the admission limits let it in, to a
+// ws_session.
 
+#include "admission.hpp"
+#include "http_route.hpp"
 #include "node_context.hpp"
 
 #include <boost/beast/core.hpp>
@@ -22,16 +25,12 @@ public:
   void run();
 
 private:
-  using request = boost::beast::http::request<boost::beast::http::string_body>;
-  using response = boost::beast::http::response<boost::beast::http::string_body>;
-
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
-  void route(request req);
-  void serve_stats(const request& req);
-  void respond(const request& req, boost::beast::http::status status,
-               std::string body, const char* content_type = "text/plain");
-  void send(response res);
+  void serve_stats(const http_request& req);
+  void ask_admission(http_request req);
+  void on_admission(http_request req, admission_result result);
+  void send(http_response res);
   void on_write(bool close, boost::beast::error_code ec, std::size_t n);
   void close();
 
@@ -40,7 +39,7 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>
     parser_;
-  response res_;
+  http_response res_;
 };
 
 } // namespace switchboard::net

@@ -1,5 +1,6 @@
 #include "switchboard/node.hpp"
 
+#include "admission.hpp"
 #include "listener.hpp"
 #include "node_context.hpp"
 
@@ -61,6 +62,7 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
     return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
   p->hub = sys.spawn(switchboard::hub, c.hub);
   p->ctx = std::make_shared<net::node_context>(sys, p->hub);
+  p->ctx->admission = std::make_shared<net::admission>(p->ioc, c.admission);
   p->ctx->settings = c.connection;
   p->ctx->max_message_size = c.max_message_size;
   p->ctx->handshake_timeout =

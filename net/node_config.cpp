@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 namespace switchboard {
@@ -36,7 +37,8 @@ std::vector<std::string> node_config::problems() const {
          + std::to_string(envelope_room) + " bytes ("
          + std::to_string(max_message_size + envelope_room) + ")");
   need(c.shutdown_timeout >= 0s, "shutdown-timeout must not be negative");
-  need(c.client_rate >= 0, "client-rate must not be negative (0 turns it off)");
+  need(std::isfinite(c.client_rate) && c.client_rate >= 0,
+       "client-rate must be a number of commands per second, 0 turning the limit off");
   need(c.client_burst >= 1, "client-burst must be at least 1");
   need(c.client_rate_grace >= 0s, "client-rate-grace must not be negative");
   need(hub.max_topics_per_connection >= 1, "max-topics-per-connection must be at least 1");
@@ -44,6 +46,8 @@ std::vector<std::string> node_config::problems() const {
   need(handshake_timeout >= 10ms, "handshake-timeout must be at least 10ms");
   need(close_timeout >= 10ms, "close-timeout must be at least 10ms");
   need(io_threads >= 1, "io-threads must be at least 1");
+  if (auto problem = admission.validate())
+    result.push_back(std::move(*problem));
   return result;
 }
 

@@ -14,6 +14,8 @@
 
 namespace switchboard::net {
 
+class admission;
+
 struct node_context {
   node_context(caf::actor_system& s, hub_actor h) : sys(s), hub(std::move(h)) {
   }
@@ -23,6 +25,8 @@ struct node_context {
   std::size_t max_message_size = 64 * 1024;
   /// In Asio's clock type: every session hands it to Asio/Beast timers.
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  /// Decides on every WebSocket upgrade (admission.hpp).
+  std::shared_ptr<net::admission> admission;
   /// Live HTTP and WebSocket sessions; stop() waits for zero.
   std::atomic<std::size_t> sessions{0};
 };

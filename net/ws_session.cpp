@@ -42,8 +42,9 @@ websocket::close_reason close_reason_of(exit_code reason) {
 
 } // namespace
 
-ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx)
-  : ctx_(std::move(ctx)), ws_(std::move(stream)) {
+ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
+                       admission_ticket ticket)
+  : ctx_(std::move(ctx)), ws_(std::move(stream)), ticket_(std::move(ticket)) {
 }
 
 ws_session::~ws_session() {

@@ -4,6 +4,7 @@
 // loop, and is the transport of its reader/writer pair. Every socket
 // operation runs on this session's strand; the actors only post to it.
 
+#include "admission.hpp"
 #include "node_context.hpp"
 #include "switchboard/cork_stream.hpp"
 #include "switchboard/transport.hpp"
@@ -22,7 +23,9 @@ class ws_session : public transport,
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx);
+  /// `ticket` is the connection's admission slot, held until the session dies.
+  ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
+             admission_ticket ticket);
   ~ws_session() override;
 
   /// Completes the upgrade `req` (read by http_session), then joins the hub.
@@ -59,6 +62,7 @@ private:
   std::atomic<int> unhandled_{0};
   bool read_failed_ = false; ///< strand only
   bool closing_ = false;     ///< strand only
+  admission_ticket ticket_;  ///< gives the slot back, however the session ends
 };
 
 } // namespace switchboard::net

@@ -4,6 +4,7 @@
 /// hub and a WebSocket listener inside your actor_system; the returned node
 /// gives you the hub's handle (see hub.hpp for what it understands).
 
+#include "switchboard/admission_limits.hpp"
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
@@ -27,6 +28,9 @@ struct node_config {
   /// before the socket is closed anyway.
   caf::timespan close_timeout = std::chrono::seconds(2);
   std::size_t io_threads = default_io_threads();
+  /// Who may open a WebSocket connection (node::start refuses limits whose
+  /// validate() complains).
+  admission_limits admission;
 
   /// Three per core: measured best for fan-out on 2 cores (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;

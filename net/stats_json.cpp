@@ -1,0 +1,43 @@
+#include "stats_json.hpp"
+
+#include <boost/json.hpp>
+
+namespace switchboard::net {
+
+std::map<std::string, std::uint64_t>
+merge_rejections(const rejection_counts& node,
+                 const std::map<std::string, std::uint64_t>& extra) {
+  std::map<std::string, std::uint64_t> result{
+    {to_string(admission_verdict::max_connections), node.max_connections},
+    {to_string(admission_verdict::max_connections_per_address),
+     node.max_connections_per_address},
+    {to_string(admission_verdict::handshake_rate), node.handshake_rate},
+  };
+  for (auto& [reason, n] : extra)
+    result[reason] += n;
+  return result;
+}
+
+std::string stats_json(const hub_stats& hub, const rejection_counts& rejections) {
+  boost::json::object disconnects;
+  for (auto reason : {exit_code::socket_closed, exit_code::socket_error,
+                      exit_code::heartbeat_timeout, exit_code::slow_consumer,
+                      exit_code::protocol_error, exit_code::shutdown})
+    disconnects[to_string(reason)] = 0;
+  for (auto& [reason, n] : hub.disconnects)
+    disconnects[reason] = n;
+  boost::json::object rejected;
+  // The hub counts no rejections yet; its reasons will join here.
+  for (auto& [reason, n] : merge_rejections(rejections))
+    rejected[reason] = n;
+  boost::json::object obj;
+  obj["connections"] = hub.connections;
+  obj["topics"] = hub.topics;
+  obj["messages_in"] = hub.messages_in;
+  obj["messages_out"] = hub.messages_out;
+  obj["disconnects"] = std::move(disconnects);
+  obj["rejections"] = std::move(rejected);
+  return boost::json::serialize(obj) + "\n";
+}
+
+} // namespace switchboard::net
