@@ -20,15 +20,16 @@ merge_rejections(const rejection_counts& node,
 
 std::string stats_json(const hub_stats& hub, const rejection_counts& rejections) {
   boost::json::object disconnects;
-  for (auto reason : {exit_code::socket_closed, exit_code::socket_error,
-                      exit_code::heartbeat_timeout, exit_code::slow_consumer,
-                      exit_code::protocol_error, exit_code::shutdown})
+  for (auto reason : all_exit_codes)
     disconnects[to_string(reason)] = 0;
   for (auto& [reason, n] : hub.disconnects)
     disconnects[reason] = n;
   boost::json::object rejected;
-  // The hub counts no rejections yet; its reasons will join here.
-  for (auto& [reason, n] : merge_rejections(rejections))
+  // The hub's reasons are always listed, counted or not.
+  auto hub_rejections = hub.rejections;
+  for (auto reason : {"limit_exceeded", "rate_limited", "shutting_down", "forbidden"})
+    hub_rejections.try_emplace(reason, 0);
+  for (auto& [reason, n] : merge_rejections(rejections, hub_rejections))
     rejected[reason] = n;
   boost::json::object obj;
   obj["connections"] = hub.connections;

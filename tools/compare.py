@@ -301,10 +301,12 @@ def fmt_num(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--switchboard", default=os.path.join(REPO, "build", "app", "switchboard"))
-    ap.add_argument("--sb-flags", "--sb-args", dest="sb_flags", default="",
-                    help='extra flags for the switchboard server, one shell-quoted string; write it '
+    # The peers limit no client's command rate; the fan-out publisher sends as fast
+    # as it can, so switchboard's per-connection limit is off for the comparison.
+    ap.add_argument("--sb-flags", "--sb-args", dest="sb_flags", default="--client-rate=0",
+                    help='flags for the switchboard server, one shell-quoted string; write it '
                          'with "=": --sb-flags="--io-threads=2 --send-queue=512" (recorded as sb_flags '
-                         'in every switchboard result)')
+                         'in every switchboard result; default: --client-rate=0)')
     ap.add_argument("--bench", default=os.path.join(REPO, "build", "tools", "switchboard-bench"))
     ap.add_argument("--servers", default=",".join(SERVERS),
                     help=f"comma-separated servers to run, in this order (of {','.join(SERVERS)})")

@@ -39,7 +39,8 @@ SLACK = float(os.environ.get("E2E_SLACK", "1.0"))
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 DISCONNECT_REASONS = ("socket_closed", "socket_error", "heartbeat_timeout",
-                      "slow_consumer", "protocol_error", "shutdown")
+                      "slow_consumer", "protocol_error", "shutdown", "rate_limited",
+                      "hub_down")
 
 
 def server_binary():

@@ -17,7 +17,13 @@ import unittest
 
 from harness import SLACK, RawWS, ServerTestCase, server_binary, wait_until
 
-REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate")
+REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate",
+              "limit_exceeded", "rate_limited", "shutting_down", "forbidden")
+
+
+def counts(**nonzero):
+    """Every rejection reason, zero unless given."""
+    return {reason: nonzero.get(reason, 0) for reason in REJECTIONS}
 
 
 class SourcedWS(RawWS):
@@ -152,8 +158,7 @@ class MaxConnections(LimitCase):
         stats = self.server.stats()
         self.assertEqual(stats["connections"], 2)
         self.assertEqual(stats["rejections"],
-                         {"max_connections": 2, "max_connections_per_address": 0,
-                          "handshake_rate": 0})
+                         counts(max_connections=2, max_connections_per_address=0, handshake_rate=0))
 
     def test_plain_http_still_served_when_full(self):
         self.connect("127.0.0.2")
@@ -185,8 +190,7 @@ class MaxConnectionsPerAddress(LimitCase):
         self.connect("127.0.0.3")
         self.server.wait_connections(4)
         self.assertEqual(self.rejections(),
-                         {"max_connections": 0, "max_connections_per_address": 1,
-                          "handshake_rate": 0})
+                         counts(max_connections=0, max_connections_per_address=1, handshake_rate=0))
 
     def test_a_vanished_client_frees_its_slot(self):
         first = self.connect("127.0.0.2")
@@ -212,8 +216,7 @@ class HandshakeRate(LimitCase):
         self.connect("127.0.0.3")
         self.server.wait_connections(4)
         self.assertEqual(self.rejections(),
-                         {"max_connections": 0, "max_connections_per_address": 0,
-                          "handshake_rate": 1})
+                         counts(max_connections=0, max_connections_per_address=0, handshake_rate=1))
 
     def test_closed_connections_do_not_give_attempts_back(self):
         for _ in range(3):
