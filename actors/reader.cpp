@@ -148,6 +148,11 @@ caf::behavior reader(caf::stateful_actor<reader_state>* self, hub_actor hub,
   st.last_activity = st.caught_up = st.refilled = self->clock().now();
   st.tokens = static_cast<double>(settings.client_burst);
   self->link_to(st.writer);
+  // The reader joins the pair to the hub itself: a hub that is gone (or
+  // goes before it answers) takes the pair down instead of leaving it
+  // unrouted.
+  self->request(st.hub, caf::infinite, join_atom::value, caf::actor{self}, st.writer)
+    .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
   self->delayed_send(self, settings.ping_interval, tick_atom::value);
   return {
     [self](std::string& text) { on_text(self, text); },
@@ -166,7 +171,6 @@ connection_actors spawn_connection(caf::actor_system& sys, const hub_actor& hub,
                                    const connection_settings& settings) {
   auto w = sys.spawn(writer, transport, settings);
   auto r = sys.spawn(reader, hub, w, std::move(transport), settings);
-  caf::anon_send(hub, join_atom::value, r, w);
   return {r, w};
 }
 

@@ -1,5 +1,5 @@
-// The switchboard CLI node: parse options, start a node, wait for SIGINT or
-// SIGTERM, stop gracefully, exit 0. Wiring only.
+// The switchboard CLI node: parse options, start a node, run until SIGINT or
+// SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1). Wiring only.
 
 #include "config.hpp"
 
@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
+#include <thread>
 
 int main(int argc, char** argv) {
   // Block the stop signals before any thread exists, so every thread
@@ -43,8 +44,23 @@ int main(int argc, char** argv) {
   fmt::print("switchboard listening on {}\n", (*node)->url());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  // A signal starts the graceful stop; the hub's end (after that stop, or
+  // because it died) ends the wait below.
+  std::thread signals([n = *node, &stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig != 0)
+      n->request_stop();
+  });
+  auto reason = (*node)->wait();
   (*node)->stop();
+  if (reason) {
+    fmt::print(stderr, "switchboard: the hub terminated: {}\n", sys.render(reason));
+    // Nobody waits for a signal any more: wake the signal thread.
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    return 1;
+  }
+  signals.join();
   return 0;
 }

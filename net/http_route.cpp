@@ -31,7 +31,7 @@ route_decision answer(http_response res) {
 
 } // namespace
 
-route_decision route(const http_request& req) {
+route_decision route(const http_request& req, bool hub_alive) {
   auto path = path_of(req.target());
   if (path == "/ws") {
     if (beast::websocket::is_upgrade(req))
@@ -43,7 +43,9 @@ route_decision route(const http_request& req) {
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return answer(make_response(req, http::status::method_not_allowed, "method not allowed\n"));
   if (path == "/healthz")
-    return answer(make_response(req, http::status::ok, "ok\n"));
+    return answer(hub_alive ? make_response(req, http::status::ok, "ok\n")
+                            : make_response(req, http::status::service_unavailable,
+                                            "hub down\n"));
   return {route_kind::stats, {}};
 }
 

@@ -32,8 +32,8 @@ struct route_decision {
 
 /// /healthz, /stats (GET, HEAD), WebSocket upgrades on /ws; 426 for /ws
 /// without an upgrade, 405 for other methods, 404 for any other path. The
-/// query string is ignored.
-route_decision route(const http_request& req);
+/// query string is ignored. /healthz answers 503 once the hub is gone.
+route_decision route(const http_request& req, bool hub_alive = true);
 
 /// A plain answer to `req`: Server and Content-Type set, keep-alive as the
 /// request asked, `Allow: GET, HEAD` on 405, and no body for HEAD (the

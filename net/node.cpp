@@ -7,31 +7,41 @@
 #include <boost/asio.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #if defined(__GLIBC__)
 #  include <malloc.h>
 #endif
+#include <future>
 #include <optional>
 #include <thread>
 
 namespace switchboard {
 
 namespace asio = boost::asio;
+using std::chrono::steady_clock;
 
 struct node::impl {
   impl(caf::actor_system& s, node_config c)
-    : sys(s), cfg(std::move(c)), ioc(static_cast<int>(cfg.io_threads)) {
+    : sys(s),
+      cfg(std::move(c)),
+      ioc(std::make_unique<asio::io_context>(static_cast<int>(cfg.io_threads))) {
   }
   caf::actor_system& sys;
   node_config cfg;
-  // Declared before everything that holds I/O objects, so it dies last.
-  asio::io_context ioc;
+  // Outlives everything that holds I/O objects; stop() destroys it only once
+  // no actor holds a session any more (and leaks it rather than do so early).
+  std::unique_ptr<asio::io_context> ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   hub_actor hub;
+  /// Ready once the hub terminated, with its exit reason.
+  std::shared_future<caf::error> hub_down;
+  caf::actor watcher;
   std::shared_ptr<net::node_context> ctx;
   std::shared_ptr<net::listener> listener;
   std::vector<std::thread> threads;
   std::optional<asio::steady_timer> trim_timer;
   std::uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};
   bool stopped = false;
 };
 
@@ -39,53 +49,7 @@ namespace {
 
 // glibc keeps what connections freed in its arenas, so after a spike of
 // connections or hours of churn the process would stay at its high-water
-// mark. Hand free pages back every half minute (measured: 20.4 -> 14.5 MB
-// after a 30-minute soak with 1000 connections; see docs/benchmarks.md).
-void schedule_trim(node::impl& p);
-
-} // namespace
-
-caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
-  if (auto problems = cfg.problems(); !problems.empty()) {
-    std::string text;
-    for (auto& p : problems)
-      text += (text.empty() ? "" : "; ") + p;
-    return caf::make_error(caf::sec::invalid_argument, std::move(text));
-  }
-  auto p = std::make_unique<impl>(sys, std::move(cfg));
-  auto& c = p->cfg;
-  boost::system::error_code ec;
-  asio::ip::tcp::resolver resolver{p->ioc};
-  auto endpoints = resolver.resolve(c.host, std::to_string(c.port),
-                                    asio::ip::tcp::resolver::passive, ec);
-  if (ec || endpoints.empty())
-    return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
-  p->hub = sys.spawn(switchboard::hub, c.hub);
-  p->ctx = std::make_shared<net::node_context>(sys, p->hub);
-  p->ctx->admission = std::make_shared<net::admission>(p->ioc, c.admission);
-  p->ctx->settings = c.connection;
-  p->ctx->max_message_size = c.max_message_size;
-  p->ctx->handshake_timeout =
-    std::chrono::duration_cast<std::chrono::steady_clock::duration>(c.handshake_timeout);
-  p->listener = std::make_shared<net::listener>(p->ioc, p->ctx);
-  if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
-    caf::anon_send_exit(p->hub, caf::exit_reason::user_shutdown);
-    return caf::make_error(caf::sec::cannot_open_port,
-                           "cannot listen on " + c.host + ":" + std::to_string(c.port)
-                             + ": " + err.message());
-  }
-  p->port = p->listener->port();
-  p->listener->run();
-  p->work.emplace(p->ioc.get_executor());
-  p->trim_timer.emplace(p->ioc);
-  schedule_trim(*p);
-  for (std::size_t i = 0; i < c.io_threads; ++i)
-    p->threads.emplace_back([io = &p->ioc] { io->run(); });
-  return std::shared_ptr<node>{new node(std::move(p))};
-}
-
-namespace {
-
+// mark. Hand free pages back every half minute (docs/benchmarks.md, Soak).
 void schedule_trim(node::impl& p) {
 #if defined(__GLIBC__)
   p.trim_timer->expires_after(std::chrono::seconds(30));
@@ -100,7 +64,80 @@ void schedule_trim(node::impl& p) {
 #endif
 }
 
+// Watches the hub: when it terminates, for whatever reason, /healthz turns
+// 503 and node::wait() returns its exit reason. The node holds the watcher's
+// handle (an actor nobody references is terminated as unreachable).
+caf::actor watch(caf::actor_system& sys, const hub_actor& hub,
+                 std::shared_ptr<net::node_context> ctx,
+                 std::shared_future<caf::error>& hub_down) {
+  auto done = std::make_shared<std::promise<caf::error>>();
+  hub_down = done->get_future().share();
+  return sys.spawn<caf::hidden>([hub, ctx, done](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(hub);
+    self->set_down_handler([self, ctx, done](caf::down_msg& dm) {
+      ctx->hub_alive = false;
+      done->set_value(std::move(dm.reason));
+      self->quit();
+    });
+    // Nothing to handle but the down message (a behavior must not be empty).
+    return {[](shutdown_atom) {}};
+  });
+}
+
+template <class Predicate>
+bool wait_until(steady_clock::time_point deadline, Predicate done) {
+  while (!done()) {
+    if (steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
 } // namespace
+
+caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
+  if (auto problems = cfg.problems(); !problems.empty()) {
+    std::string text;
+    for (auto& p : problems)
+      text += (text.empty() ? "" : "; ") + p;
+    return caf::make_error(caf::sec::invalid_argument, std::move(text));
+  }
+  auto p = std::make_unique<impl>(sys, std::move(cfg));
+  auto& c = p->cfg;
+  auto& ioc = *p->ioc;
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver{ioc};
+  auto endpoints = resolver.resolve(c.host, std::to_string(c.port),
+                                    asio::ip::tcp::resolver::passive, ec);
+  if (ec || endpoints.empty())
+    return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
+  p->hub = sys.spawn(switchboard::hub, c.hub);
+  p->ctx = std::make_shared<net::node_context>(sys, p->hub);
+  p->watcher = watch(sys, p->hub, p->ctx, p->hub_down);
+  p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
+  p->ctx->settings = c.connection;
+  p->ctx->max_message_size = c.max_message_size;
+  using asio_duration = steady_clock::duration;
+  p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
+  p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
+  p->listener = std::make_shared<net::listener>(ioc, p->ctx);
+  if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
+    caf::anon_send_exit(p->hub, caf::exit_reason::user_shutdown);
+    p->hub_down.wait();
+    return caf::make_error(caf::sec::cannot_open_port,
+                           "cannot listen on " + c.host + ":" + std::to_string(c.port)
+                             + ": " + err.message());
+  }
+  p->port = p->listener->port();
+  p->listener->run();
+  p->work.emplace(ioc.get_executor());
+  p->trim_timer.emplace(ioc);
+  schedule_trim(*p);
+  for (std::size_t i = 0; i < c.io_threads; ++i)
+    p->threads.emplace_back([io = &ioc] { io->run(); });
+  return std::shared_ptr<node>{new node(std::move(p))};
+}
 
 node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
 }
@@ -121,31 +158,56 @@ std::string node::url() const {
   return "ws://" + impl_->cfg.host + ":" + std::to_string(impl_->port) + "/ws";
 }
 
+void node::request_stop() {
+  auto& p = *impl_;
+  if (p.stop_requested.exchange(true))
+    return;
+  p.listener->stop();
+  caf::anon_send(p.hub, shutdown_atom::value);
+}
+
+caf::error node::wait() {
+  return impl_->hub_down.get();
+}
+
 void node::stop() {
   auto& p = *impl_;
   if (p.stopped)
     return;
   p.stopped = true;
-  using clock = std::chrono::steady_clock;
-  // Writers flush for at most shutdown_timeout; the close handshakes that
-  // follow get one more second before the sockets are simply closed.
-  auto deadline = clock::now() + p.cfg.connection.shutdown_timeout + std::chrono::seconds(1);
-  p.listener->stop();
-  {
-    caf::scoped_actor self{p.sys};
-    self->monitor(p.hub);
-    caf::anon_send(p.hub, shutdown_atom::value);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(p.cfg.connection.shutdown_timeout + std::chrono::seconds(2))
-                    >> [] {});
+  request_stop();
+  auto& s = p.cfg.connection;
+  // 1. The hub goes once every pair is down: writers flush for at most
+  // shutdown-timeout, and each close is bounded by close-timeout.
+  auto grace = s.shutdown_timeout + p.cfg.close_timeout + std::chrono::seconds(1);
+  if (p.hub_down.wait_for(grace) != std::future_status::ready) {
+    // Something holds a pair up: end the hub, which takes every pair along.
+    caf::anon_send_exit(p.hub, caf::exit_reason::kill);
+    p.hub_down.wait();
   }
-  while (p.ctx->sessions > 0 && clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // 2. Terminated actors drop their sessions; whatever a handler still holds
+  // lives inside the io_context. Sockets close within close-timeout.
+  auto& ctx = *p.ctx;
+  auto released = wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::seconds(5),
+                             [&] { return ctx.actor_refs == 0; });
+  wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::milliseconds(500),
+             [&] { return ctx.sessions == 0; });
+  // 3. The I/O threads end; pending handlers (and the sessions they hold) die
+  // with the io_context.
+  p.trim_timer.reset();
   p.work.reset();
-  p.ioc.stop();
+  p.ioc->stop();
   for (auto& t : p.threads)
     t.join();
   p.threads.clear();
+  if (!released) {
+    // An actor still holds a session (not one of ours: ours are down). Its
+    // socket must not outlive the io_context, so the io_context stays.
+    std::fprintf(stderr, "switchboard: %zu session reference(s) still held by actors "
+                         "after stop; keeping the I/O context alive\n",
+                 ctx.actor_refs.load());
+    (void) p.ioc.release();
+  }
 }
 
 } // namespace switchboard

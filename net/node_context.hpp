@@ -23,12 +23,37 @@ struct node_context {
   hub_actor hub;
   connection_settings settings;
   std::size_t max_message_size = 64 * 1024;
-  /// In Asio's clock type: every session hands it to Asio/Beast timers.
+  /// In Asio's clock type: every session hands them to Asio/Beast timers.
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  std::chrono::steady_clock::duration close_timeout = std::chrono::seconds(2);
   /// Decides on every WebSocket upgrade (admission.hpp).
   std::shared_ptr<net::admission> admission;
-  /// Live HTTP and WebSocket sessions; stop() waits for zero.
+  /// Live HTTP and WebSocket sessions.
   std::atomic<std::size_t> sessions{0};
+  /// References to sessions held outside the I/O context (by actors): the
+  /// node keeps its io_context until this is zero (see held_by_actor).
+  std::atomic<std::size_t> actor_refs{0};
+  /// False once the hub terminated: /healthz then answers 503.
+  std::atomic<bool> hub_alive{true};
+};
+
+/// Marks a reference that an actor holds (a session in a transport handle,
+/// a callback into a session): counted in node_context::actor_refs for as
+/// long as it lives.
+class held_by_actor {
+public:
+  explicit held_by_actor(std::shared_ptr<node_context> ctx) : ctx_(std::move(ctx)) {
+    ++ctx_->actor_refs;
+  }
+  held_by_actor(const held_by_actor& other) : held_by_actor(other.ctx_) {
+  }
+  held_by_actor& operator=(const held_by_actor&) = delete;
+  ~held_by_actor() {
+    --ctx_->actor_refs;
+  }
+
+private:
+  std::shared_ptr<node_context> ctx_;
 };
 
 /// Counts a session for as long as it lives.

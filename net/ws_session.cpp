@@ -20,6 +20,10 @@ exit_code classify(beast::error_code ec) {
   if (ec == websocket::condition::protocol_violation
       || ec == websocket::error::message_too_big)
     return exit_code::protocol_error;
+  // The corking layer refused to buffer more (cork_stream::limit): replies to
+  // a client that sends but does not read.
+  if (ec == asio::error::no_buffer_space)
+    return exit_code::slow_consumer;
   return exit_code::socket_error;
 }
 
@@ -35,9 +39,25 @@ websocket::close_reason close_reason_of(exit_code reason) {
       return {websocket::close_code::protocol_error, "protocol error"};
     case exit_code::rate_limited:
       return {websocket::close_code::policy_error, "rate limited"};
+    case exit_code::hub_down:
+      return {websocket::close_code::internal_error, "hub down"};
     default:
       return {websocket::close_code::internal_error, "internal error"};
   }
+}
+
+// A server close frame (unmasked, RFC 6455 5.5.1) built by hand for the one
+// case where Beast's close handshake is not wanted: a peer already known to
+// be gone gets it without anyone waiting for an answer.
+std::string close_frame(const websocket::close_reason& cr) {
+  std::string frame;
+  auto len = 2 + std::min<std::size_t>(cr.reason.size(), 123);
+  frame.push_back(static_cast<char>(0x88));
+  frame.push_back(static_cast<char>(len));
+  frame.push_back(static_cast<char>((cr.code >> 8) & 0xff));
+  frame.push_back(static_cast<char>(cr.code & 0xff));
+  frame.append(cr.reason.data(), len - 2);
+  return frame;
 }
 
 } // namespace
@@ -48,7 +68,8 @@ ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context>
 }
 
 ws_session::~ws_session() {
-  // A write may still hold the socket (cork_stream shares it): abort it.
+  // Runs on the strand (or while the I/O context is destroyed): a write may
+  // still hold the socket (cork_stream shares it), so abort it.
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
 }
@@ -59,29 +80,52 @@ void ws_session::run(request req) {
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "switchboard");
   }));
-  ws_.next_layer().teardown_timeout(ctx_->handshake_timeout);
+  auto& cork = ws_.next_layer();
+  cork.teardown_timeout(ctx_->close_timeout);
+  // Replies Beast writes by itself (pongs) count against the same byte
+  // bound as data: the writer keeps its queue below send-buffer, so only a
+  // client that sends pings and does not read can pass this.
+  auto& s = ctx_->settings;
+  cork.limit(s.send_buffer_bytes + s.send_queue_frames * 10 + 4096);
   ws_.read_message_max(ctx_->max_message_size);
   ws_.auto_fragment(false);
   ws_.text(true);
-  // Runs on the strand, while a read is pending: pongs and client pings count
-  // as signs of life for the reader's heartbeat.
+  // Runs on the strand, while a read is pending.
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    if (kind != websocket::frame_type::close && reader_)
-      caf::anon_send(reader_, pong_atom::value);
+    on_control(kind);
   });
-  // Beast's websocket timer owns the handshake and close timeouts from here.
+  // Beast's websocket timer owns the handshake timeout from here.
   beast::get_lowest_layer(ws_).expires_never();
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept,
                                                   shared_from_this()));
 }
 
+std::shared_ptr<transport> ws_session::actor_handle() {
+  // Whoever drops the last copy (a CAF worker, usually) only posts the
+  // session's last reference to the strand: the socket is closed and the
+  // session destroyed there, never concurrently with its own handlers.
+  return std::shared_ptr<transport>(
+    this, [self = shared_from_this(), held = held_by_actor{ctx_.share()}](transport*) mutable {
+      auto ex = self->ws_.get_executor();
+      asio::post(ex, [last = std::move(self)] {});
+    });
+}
+
 void ws_session::on_accept(beast::error_code ec) {
   if (ec)
     return; // Beast answered the bad upgrade; dropping the session closes it
-  auto pair = spawn_connection(ctx_->sys, ctx_->hub, shared_from_this(),
-                               ctx_->settings);
+  auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings);
   reader_ = std::move(pair.reader);
   do_read();
+}
+
+void ws_session::on_control(websocket::frame_type kind) {
+  // Any control frame after our ping proves the client alive; one message
+  // to the reader per ping is enough (a ping flood costs no messages).
+  if (kind != websocket::frame_type::close && awaiting_pong_ && reader_) {
+    awaiting_pong_ = false;
+    caf::anon_send(reader_, pong_atom::value);
+  }
 }
 
 void ws_session::do_read() {
@@ -172,8 +216,10 @@ void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
 
 void ws_session::ping() {
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    if (!self->closing_ && !self->read_failed_ && self->ws_.is_open())
+    if (!self->closing_ && !self->read_failed_ && self->ws_.is_open()) {
+      self->awaiting_pong_ = true;
       self->ws_.async_ping({}, [self](beast::error_code) {});
+    }
   });
 }
 
@@ -189,18 +235,48 @@ void ws_session::do_close(exit_code reason) {
   closing_ = true;
   reader_ = nullptr;
   if (read_failed_ || !ws_.is_open()) {
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(asio::socket_base::shutdown_both,
-                                                   ignored);
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    close_now(nullptr);
+    return;
+  }
+  auto farewell = close_reason_of(reason);
+  // A peer that missed its heartbeat is gone as far as we can tell: it gets
+  // its close frame if the socket takes it right now, and nobody waits.
+  if (reason == exit_code::heartbeat_timeout) {
+    close_now(&farewell);
     return;
   }
   // A slow consumer will not read what is still queued: its close frame
-  // goes right behind the write in flight. Beast's close timeout (the
-  // handshake timeout) bounds how long a peer that never answers is kept.
+  // goes right behind the write in flight.
   if (reason == exit_code::slow_consumer)
     ws_.next_layer().discard_pending();
-  ws_.async_close(close_reason_of(reason), [self = shared_from_this()](beast::error_code) {});
+  // Every other close waits for the peer's close frame (and its FIN) for at
+  // most close-timeout, then the socket is closed anyway.
+  close_timer_.emplace(ws_.get_executor());
+  close_timer_->expires_after(ctx_->close_timeout);
+  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec)
+      self->close_now(nullptr);
+  });
+  ws_.async_close(farewell, [self = shared_from_this()](beast::error_code) {
+    // Closed, or failed (the timer closed the socket): either way done.
+    if (self->close_timer_)
+      self->close_timer_->cancel();
+  });
+}
+
+void ws_session::close_now(const websocket::close_reason* farewell) {
+  auto& socket = beast::get_lowest_layer(ws_).socket();
+  beast::error_code ignored;
+  // Best effort and never blocking: only if nothing else is on its way (a
+  // frame must not land in the middle of another), and only what the
+  // socket buffer takes at once.
+  if (farewell != nullptr && ws_.next_layer().buffered() == 0) {
+    auto frame = close_frame(*farewell);
+    socket.non_blocking(true, ignored);
+    socket.send(asio::buffer(frame), 0, ignored);
+  }
+  socket.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket.close(ignored);
 }
 
 } // namespace switchboard::net

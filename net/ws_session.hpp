@@ -2,19 +2,22 @@
 
 // One WebSocket connection on the Beast side: owns the stream, runs the read
 // loop, and is the transport of its reader/writer pair. Every socket
-// operation runs on this session's strand; the actors only post to it.
+// operation runs on this session's strand; the actors only post to it, and
+// the handle they hold releases the session on the strand too.
 
 #include "admission.hpp"
 #include "node_context.hpp"
 #include "switchboard/cork_stream.hpp"
 #include "switchboard/transport.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 namespace switchboard::net {
 
@@ -44,11 +47,17 @@ private:
   using stream_type =
     boost::beast::websocket::stream<cork_stream<boost::beast::tcp_stream>, false>;
 
+  /// The handle the pair holds: counted as held by an actor, and when the
+  /// last copy goes, the session's last reference is dropped on its strand.
+  std::shared_ptr<transport> actor_handle();
+
   void on_accept(boost::beast::error_code ec);
+  void on_control(boost::beast::websocket::frame_type kind);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
   void do_write(const frame_batch& frames, const caf::actor& writer);
   void do_close(exit_code reason);
+  void close_now(const boost::beast::websocket::close_reason* farewell);
 
   /// Unhandled inbound messages allowed before reading pauses.
   static constexpr int read_credit = 8;
@@ -60,9 +69,12 @@ private:
   boost::beast::flat_buffer buffer_;
   caf::actor reader_; ///< set while the read side is open; strand only
   std::atomic<int> unhandled_{0};
-  bool read_failed_ = false; ///< strand only
-  bool closing_ = false;     ///< strand only
-  admission_ticket ticket_;  ///< gives the slot back, however the session ends
+  bool read_failed_ = false;   ///< strand only
+  bool closing_ = false;       ///< strand only
+  bool awaiting_pong_ = false; ///< a ping went out, nothing came back; strand only
+  /// Bounds a server-initiated close handshake (close-timeout); strand only.
+  std::optional<boost::asio::steady_timer> close_timer_;
+  admission_ticket ticket_; ///< gives the slot back, however the session ends
 };
 
 } // namespace switchboard::net

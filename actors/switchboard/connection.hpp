@@ -87,7 +87,8 @@ struct connection_actors {
   caf::actor writer;
 };
 
-/// Spawns the pair for a new socket and joins it to the hub. The transport
+/// Spawns the pair for a new socket; the reader joins it to the hub (and
+/// exits with hub_down if the hub is gone). The transport
 /// delivers inbound messages to `reader` and write completions to `writer`.
 connection_actors spawn_connection(caf::actor_system& sys, const hub_actor& hub,
                                    transport_ptr transport,

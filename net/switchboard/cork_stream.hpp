@@ -87,6 +87,14 @@ public:
     impl_->pending.clear();
   }
 
+  /// At most this many bytes may wait in the buffer and the write in
+  /// flight; a write that would pass it fails with
+  /// `asio::error::no_buffer_space`, and so does every write after it (the
+  /// peer is not reading: the connection is beyond saving).
+  void limit(std::size_t bytes) noexcept {
+    impl_->limit = bytes;
+  }
+
   /// How long the teardown after a close handshake waits for the peer to
   /// close its side before the socket is closed anyway.
   void teardown_timeout(std::chrono::steady_clock::duration d) noexcept {
@@ -128,6 +136,12 @@ public:
     }
     ec = {};
     auto n = boost::beast::buffer_bytes(buffers);
+    if (i.appended - i.written + n > i.limit) {
+      i.failed = boost::asio::error::no_buffer_space;
+      ec = i.failed;
+      notify(i);
+      return 0;
+    }
     auto offset = i.pending.size();
     i.pending.resize(offset + n);
     boost::asio::buffer_copy(boost::asio::buffer(&i.pending[offset], n), buffers);
@@ -178,6 +192,7 @@ private:
     std::string in_flight;
     std::uint64_t appended = 0;
     std::uint64_t written = 0;
+    std::uint64_t limit = UINT64_MAX;
     bool corked = false;
     bool writing = false;
     error_code failed;

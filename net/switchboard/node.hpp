@@ -70,9 +70,21 @@ public:
   /// `ws://host:port/ws`.
   std::string url() const;
 
-  /// Graceful stop: stops accepting, every client gets close 1001 after its
-  /// queue flushed (for at most shutdown_timeout), then the I/O threads end.
-  /// Blocks until done; idempotent.
+  /// Starts a graceful stop and returns at once: the listener stops
+  /// accepting and the hub refuses new publishes, flushes every writer (for
+  /// at most shutdown_timeout) and closes every connection with 1001.
+  /// Callable from any thread, actors included; idempotent.
+  void request_stop();
+
+  /// Blocks until the hub terminated, and returns its exit reason: none
+  /// after a requested stop, the error that ended it otherwise (a hub that
+  /// dies takes every connection along, close 1011). Not from an actor.
+  caf::error wait();
+
+  /// request_stop(), then waits until every connection is closed and stops
+  /// the I/O threads; docs/architecture.md says what it guarantees. Blocks
+  /// (at most shutdown_timeout + close_timeout + a few seconds), so never
+  /// call it from an actor; idempotent.
   void stop();
 
   struct impl;

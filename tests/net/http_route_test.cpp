@@ -183,7 +183,7 @@ TEST_CASE("stats: the /stats body carries hub counters, disconnects and rejectio
   CHECK(number(obj.at("disconnects").at("slow_consumer")) == 2);
   CHECK(number(obj.at("disconnects").at("socket_closed")) == 0);
   auto& rejections = obj.at("rejections").as_object();
-  CHECK(rejections.size() == 3);
+  CHECK(rejections.size() == 3 + 4); // node reasons, then the hub's
   CHECK(number(rejections.at("handshake_rate")) == 9);
   CHECK(number(rejections.at("max_connections")) == 0);
   CHECK(number(rejections.at("max_connections_per_address")) == 0);
