@@ -62,9 +62,14 @@ class KilledClient(ServerTestCase):
         for c in clients:
             self.assertEqual(c.event()["event"], "ready")
         server.wait_connections(8)
+        base = server.disconnects()
         for c in clients:
             c.signal(signal.SIGKILL)
         server.wait_connections(0, timeout=3.0)
+        after = server.disconnects()
+        self.assertEqual(sum(after.values()) - sum(base.values()), 8, after)
+        self.assertEqual(after["socket_closed"] + after["socket_error"]
+                         - base["socket_closed"] - base["socket_error"], 8, after)
 
 
 class Heartbeat(ServerTestCase):
