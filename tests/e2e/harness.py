@@ -44,11 +44,18 @@ DISCONNECT_REASONS = ("socket_closed", "socket_error", "heartbeat_timeout",
 
 
 def server_binary():
-    candidates = [os.environ.get("SWITCHBOARD_BIN"),
-                  "/tmp/e2e-build/app/switchboard",
+    # A binary that was named but is missing (ctest before the build) is a
+    # failure: a skip would count as a pass.
+    named = os.environ.get("SWITCHBOARD_BIN")
+    if named:
+        if not os.access(named, os.X_OK):
+            raise AssertionError(f"SWITCHBOARD_BIN={named!r} is not an executable file; "
+                                 "build the switchboard target first")
+        return os.path.abspath(named)
+    candidates = ["/tmp/e2e-build/app/switchboard",
                   os.path.join(HERE, "..", "..", "build", "app", "switchboard")]
     for c in candidates:
-        if c and os.access(c, os.X_OK):
+        if os.access(c, os.X_OK):
             return os.path.abspath(c)
     raise unittest.SkipTest("switchboard binary not found: set SWITCHBOARD_BIN")
 
@@ -395,7 +402,11 @@ class RawWS:
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect(("127.0.0.1", port))
+        try:
+            self.sock.connect(("127.0.0.1", port))
+        except OSError:
+            self.sock.close()
+            raise
         self.buf = b""
         self.port = port
         self.path = path

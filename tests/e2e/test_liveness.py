@@ -2,12 +2,16 @@
 consumers (slow_consumer)."""
 
 import asyncio
+import json
 import signal
+import socket
 import time
 import unittest
 
+import websockets
+
 from harness import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, SLACK, ClientProcess, PeerClosed,
-                     RawWS, ServerTestCase, recv_json,
+                     RawWS, ServerTestCase, recv_json, recv_raw,
                      run_async, send_json, subscribe, wait_until, ws_connect)
 
 PING = 0.3
@@ -58,9 +62,14 @@ class KilledClient(ServerTestCase):
         for c in clients:
             self.assertEqual(c.event()["event"], "ready")
         server.wait_connections(8)
+        base = server.disconnects()
         for c in clients:
             c.signal(signal.SIGKILL)
         server.wait_connections(0, timeout=3.0)
+        after = server.disconnects()
+        self.assertEqual(sum(after.values()) - sum(base.values()), 8, after)
+        self.assertEqual(after["socket_closed"] + after["socket_error"]
+                         - base["socket_closed"] - base["socket_error"], 8, after)
 
 
 class Heartbeat(ServerTestCase):
@@ -180,7 +189,15 @@ class SlowConsumer(ServerTestCase):
     """A subscriber that does not read is cut off (slow_consumer) while a fast
     one gets every message. The publisher sends in rounds of BATCH messages
     (fewer than --send-queue) and waits until the fast subscriber has all of
-    a round: the fast subscriber never has more than BATCH frames queued."""
+    a round: the fast subscriber never has more than BATCH frames queued.
+
+    What the cut-off client can see depends on whether it reads again. The
+    server drops what is still queued for it and puts close 1008 "slow
+    consumer" right behind the write in flight (ws_session.cpp, do_close).
+    That write cannot complete while the client's receive window is full:
+    a client that never reads again cannot get the close frame, and the
+    server closes TCP when the close handshake times out (--handshake-timeout);
+    a client that reads again before then gets the close frame."""
 
     QUEUE = 16
     BUFFER = 64 * 1024
@@ -190,9 +207,11 @@ class SlowConsumer(ServerTestCase):
 
     async def flood(self, server, pub, fast):
         """Publish rounds to topic "flood" until /stats shows a slow_consumer
-        disconnect, then a few more rounds. Returns (sent, cut_after)."""
+        disconnect, then a few more rounds. Returns (sent, cut_after, cut_seen):
+        cut_seen is the monotonic time /stats first showed the cut (the cut
+        itself happened before)."""
         sent = 0
-        cut_after = None
+        cut_after = cut_seen = None
         extra_rounds = 20
         rounds = 0
         while sent < self.MAX_MESSAGES:
@@ -209,67 +228,88 @@ class SlowConsumer(ServerTestCase):
                 if rounds % 16 == 0 and \
                         (await server.astats())["disconnects"]["slow_consumer"] >= 1:
                     cut_after = sent
+                    cut_seen = time.monotonic()
             else:
                 extra_rounds -= 1
                 if extra_rounds == 0:
                     break
         self.assertIsNotNone(cut_after, f"no slow_consumer disconnect after {sent} messages "
                              f"of {len(self.PAYLOAD)} bytes to a client that never reads")
-        return sent, cut_after
+        return sent, cut_after, cut_seen
 
     def test_non_reading_client_cut_off_fast_one_gets_everything(self):
+        close_timeout = 2.0
         server = self.start_server(f"--send-queue={self.QUEUE}", f"--send-buffer={self.BUFFER}",
-                                   "--handshake-timeout=3s", "--client-rate=0",
-                                   "--max-message-size=16384")
+                                   f"--close-timeout={int(close_timeout * 1000)}ms",
+                                   "--client-rate=0", "--max-message-size=16384")
         slow = RawWS(server.port, rcvbuf=4096)
         self.addCleanup(slow.close)
         self.assertEqual(slow.recv_json()["type"], "welcome")
         slow.send_json({"type": "subscribe", "topic": "flood", "id": 0})
         self.assertEqual(slow.recv_json(), {"type": "subscribed", "topic": "flood", "id": 0})
-        # From here on `slow` does not read until the end of the test.
+        # From here on `slow` neither reads nor sends until the server has
+        # given up on it.
 
         async def go():
             fast, _ = await ws_connect(server)
             pub, _ = await ws_connect(server)
             await subscribe(fast, "flood")
             await server.await_connections(3)
-            sent, cut_after = await self.flood(server, pub, fast)
+            sent, cut_after, cut_seen = await self.flood(server, pub, fast)
             s = await server.astats()
             self.assertEqual(s["disconnects"]["slow_consumer"], 1, s)
             self.assertEqual(s["connections"], 2, s)
             self.assertIsNone(fast.close_code)
             await fast.close()
             await pub.close()
-            return cut_after
+            return cut_after, cut_seen
 
-        cut_after = run_async(go(), 90)
+        cut_after, cut_seen = run_async(go(), 90)
 
-        # What the slow client finds in its socket when it finally reads: whole
-        # frames of the topic in order, then (if the socket took it) close 1008.
+        # The close frame is stuck behind the write the client never drains,
+        # so the server has to end the connection by itself when the close
+        # handshake times out. Read only after that time: EOF then shows the
+        # server gave up on its own. (Were it waiting for the client, reading
+        # would release the close frame and the server would wait on for a
+        # reply that never comes: no EOF below.)
+        time.sleep(max(0.0, cut_seen + close_timeout + SLACK - time.monotonic()))
+        # What is left in the socket: whole frames of the topic, in order,
+        # from the first on (at most a truncated frame after them), then EOF.
+        # A close frame can only be among them if the server's close timer
+        # ran late; then it must be the right one, and the last.
         seqs = []
         close = None
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 5 + SLACK  # draining the kernel buffers
+        ended = False
         try:
             while time.monotonic() < deadline:
-                f = slow.recv_frame(timeout=5)
+                f = slow.recv_frame(timeout=max(0.0, deadline - time.monotonic()))
+                self.assertIsNone(close, f"{f!r} after the close frame")
                 if f.opcode == OP_CLOSE:
+                    self.assertEqual((f.close_code, f.close_reason), (1008, "slow consumer"), f)
                     close = f
-                    break
+                    continue
                 if f.opcode == OP_PING:
                     continue
                 self.assertEqual(f.opcode, OP_TEXT, f)
                 seqs.append(f.json()["data"]["seq"])
         except PeerClosed:
+            ended = True
+        except (socket.timeout, TimeoutError):
             pass
+        self.assertTrue(ended, f"TCP still open {close_timeout}s (+ slack) after the cut, "
+                        f"with the client never reading nor answering; got {len(seqs)} "
+                        f"frames")
         self.assertEqual(seqs, list(range(len(seqs))), "slow client got a non-prefix")
         self.assertLessEqual(len(seqs), cut_after)
-        if close is not None:
-            self.assertEqual(close.close_code, 1008, close)
-            self.assertEqual(close.close_reason, "slow consumer")
 
     def test_paused_websockets_client_cut_off(self):
-        # python3-websockets with its transport paused: the kernel buffers fill.
+        # python3-websockets with its transport paused: the kernel buffers
+        # fill. Reading resumes once /stats shows the cut, well within the
+        # close timeout, so the client must find close 1008 "slow consumer".
+        close_timeout = 10.0
         server = self.start_server(f"--send-queue={self.QUEUE}", f"--send-buffer={self.BUFFER}",
+                                   f"--close-timeout={int(close_timeout * 1000)}ms",
                                    "--client-rate=0", "--max-message-size=16384")
 
         async def go():
@@ -279,12 +319,32 @@ class SlowConsumer(ServerTestCase):
             await subscribe(lazy, "flood")
             await subscribe(fast, "flood")
             lazy.transport.pause_reading()
-            await self.flood(server, pub, fast)
+            sent, cut_after, cut_seen = await self.flood(server, pub, fast)
             s = await server.astats()
             self.assertEqual(s["disconnects"]["slow_consumer"], 1, s)
             self.assertEqual(s["connections"], 2, s)
             self.assertIsNone(fast.close_code)
             lazy.transport.resume_reading()
+            try:
+                await asyncio.wait_for(lazy.wait_closed(), close_timeout)
+            except asyncio.TimeoutError:
+                self.fail(f"the cut-off client was not closed within {close_timeout}s "
+                          f"of reading again")
+            self.assertLess(time.monotonic() - cut_seen, close_timeout,
+                            "resumed too late to tell the close frame from the timeout")
+            self.assertEqual(lazy.close_code, 1008, lazy.close_reason)
+            self.assertEqual(lazy.close_reason, "slow consumer")
+            # Before the close: a prefix of the topic's frames, in order.
+            seqs = []
+            try:
+                while True:
+                    frame = json.loads(await recv_raw(lazy, timeout=5))
+                    self.assertEqual(frame["type"], "message", frame)
+                    seqs.append(frame["data"]["seq"])
+            except websockets.ConnectionClosed:
+                pass
+            self.assertEqual(seqs, list(range(len(seqs))), "lazy client got a non-prefix")
+            self.assertLessEqual(len(seqs), cut_after)
             await fast.close()
             await pub.close()
         run_async(go(), 90)

@@ -429,12 +429,14 @@ class StatsCounters(ServerTestCase):
             self.assertEqual(s["connections"], base["connections"] + 3)
             self.assertEqual(s["topics"], base["topics"] + 2)
             await send_json(c, {"type": "publish", "topic": "s1", "data": 1, "id": 1})
-            await recv_json(c)
-            await recv_json(a)
-            await recv_json(b)
+            self.assertEqual(await recv_json(c), {"type": "ack", "id": 1})
+            for ws in (a, b):
+                self.assertEqual(await recv_json(ws),
+                                 {"type": "message", "topic": "s1", "data": 1})
             s2 = await server.astats()
-            self.assertGreaterEqual(s2["messages_in"] - s["messages_in"], 1)
-            self.assertGreaterEqual(s2["messages_out"] - s["messages_out"], 2)
+            # One frame in; out: the message to a and b, the ack to c.
+            self.assertEqual(s2["messages_in"] - s["messages_in"], 1, s2)
+            self.assertEqual(s2["messages_out"] - s["messages_out"], 3, s2)
             await send_json(a, {"type": "unsubscribe", "topic": "s1"})
             await recv_json(a)
             self.assertEqual((await server.astats())["topics"], base["topics"] + 2)

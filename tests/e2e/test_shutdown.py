@@ -16,6 +16,38 @@ FLAGS = (f"--shutdown-timeout={int(SHUTDOWN * 1000)}ms",)
 EXIT_BOUND = SHUTDOWN + 1.5 * SLACK
 
 
+def knock(port):
+    """Try a WebSocket upgrade: "refused" (TCP connect refused), "upgraded",
+    or what else happened."""
+    try:
+        ws = RawWS(port, timeout=0.5, handshake=False)
+    except ConnectionRefusedError:
+        return "refused"
+    try:
+        ws.handshake(timeout=0.5)
+    except (PeerClosed, ConnectionError, socket.timeout) as e:
+        return f"connected, then {e!r}"
+    except AssertionError as e:  # an HTTP answer other than 101
+        return f"connected, then {e}"
+    finally:
+        ws.close()
+    return "upgraded"
+
+
+def still_open(sock):
+    """True unless the peer has closed `sock` (EOF or reset); never blocks."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)  # with a timeout set, recv() would wait for data
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except ConnectionError:
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 class GracefulStop(ServerTestCase):
     def stop_with_clients(self, sig):
         server = self.start_server(*FLAGS)
@@ -136,27 +168,34 @@ class GracefulStop(ServerTestCase):
 
     def test_stops_accepting(self):
         server = self.start_server(*FLAGS)
-        # A client that never answers keeps the server busy for a while.
+        # A client that never answers the close keeps the server running for
+        # shutdown-timeout + 1 s after SIGTERM: long enough to knock.
         stuck = RawWS(server.port)
         self.addCleanup(stuck.close)
         self.assertEqual(stuck.recv_json()["type"], "welcome")
+        server.wait_connections(1)
         server.signal(signal.SIGTERM)
-        time.sleep(0.2)
-        if server.alive():
-            try:
-                s = socket.create_connection(("127.0.0.1", server.port), timeout=2)
-            except ConnectionRefusedError:
-                pass
-            else:
-                with s:
-                    try:
-                        ws = RawWS(server.port, handshake=False)
-                        ws.sock = s
-                        ws.handshake(timeout=2)
-                    except (PeerClosed, socket.timeout, ConnectionError, AssertionError):
-                        pass
-                    else:
-                        self.fail("a WebSocket upgrade succeeded after SIGTERM")
+        # Its close 1001 says the shutdown is under way.
+        self.assertEqual(stuck.recv_close(timeout=EXIT_BOUND).close_code, 1001)
+        # The listening socket is closed right away: a new connection is
+        # refused (not merely left unanswered in the backlog).
+        deadline = time.monotonic() + 1.0 + SLACK
+        while True:
+            outcome = knock(server.port)
+            if outcome == "refused":
+                break
+            if outcome == "upgraded":
+                self.fail("a WebSocket upgrade succeeded after the server had begun to "
+                          "shut down")
+            self.assertLess(time.monotonic(), deadline,
+                            f"connections still accepted well after SIGTERM ({outcome})")
+        # Refused by a server still at work on its shutdown (it gives the
+        # stuck client shutdown-timeout + 1 s), not one that has let go of
+        # its sockets or gone.
+        self.assertTrue(server.alive(), "the server exited before the check: "
+                        "nothing shows it stopped accepting while running")
+        self.assertTrue(still_open(stuck.sock), "the server had already dropped the stuck "
+                        "client: nothing shows it stopped accepting while running")
         rc = server.wait(EXIT_BOUND + 2)
         self.assertEqual(rc, 0)
 

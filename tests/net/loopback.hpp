@@ -1,0 +1,111 @@
+#pragma once
+
+// Loopback test helpers for the net layer: a counting tcp_stream, socket
+// pairs on 127.0.0.1, and bounded ways to drive one io_context from a test
+// (no threads, no sleeps).
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace switchboard::net::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+/// A tcp_stream that counts the writes handed to it and the bytes they put
+/// on the socket.
+class counting_stream : public beast::tcp_stream {
+public:
+  using base = beast::tcp_stream;
+  using base::base;
+
+  template <class ConstBufferSequence, class WriteHandler>
+  void async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
+    ++writes;
+    base::async_write_some(buffers, [this, h = std::forward<WriteHandler>(handler)](
+                                      beast::error_code ec, std::size_t n) mutable {
+      bytes_written += n;
+      h(ec, n);
+    });
+  }
+
+  std::size_t writes = 0;
+  std::size_t bytes_written = 0;
+};
+
+/// Runs `ioc` until `done()` holds; false if `bound` passed or the work ran
+/// out first.
+template <class Predicate>
+bool run_until(asio::io_context& ioc, Predicate done, clock_type::duration bound = 5s) {
+  auto deadline = clock_type::now() + bound;
+  while (!done()) {
+    auto now = clock_type::now();
+    if (now >= deadline)
+      return false;
+    ioc.restart();
+    if (ioc.run_one_for(deadline - now) == 0 && ioc.stopped())
+      return done();
+  }
+  return true;
+}
+
+/// Exactly `n` bytes from `sock`, or what came before an error or the bound.
+inline std::string read_exactly(asio::io_context& ioc, tcp::socket& sock, std::size_t n) {
+  std::string out(n, '\0');
+  bool done = false;
+  std::size_t got = 0;
+  asio::async_read(sock, asio::buffer(out), [&](beast::error_code, std::size_t k) {
+    got = k;
+    done = true;
+  });
+  REQUIRE(run_until(ioc, [&] { return done; }));
+  out.resize(got);
+  return out;
+}
+
+/// Everything `sock` receives until the peer's FIN; fails the test if the
+/// stream does not end that way within the bound.
+inline std::string read_to_eof(asio::io_context& ioc, tcp::socket& sock) {
+  std::string out;
+  beast::error_code result;
+  bool done = false;
+  asio::async_read(sock, asio::dynamic_buffer(out), [&](beast::error_code ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  REQUIRE(run_until(ioc, [&] { return done; }));
+  CHECK(result == asio::error::eof);
+  return out;
+}
+
+inline std::string frame(int i) {
+  return "<frame " + std::to_string(i) + ">";
+}
+
+/// A connected loopback pair: first the end for the stream under test,
+/// second the peer's.
+inline std::pair<tcp::socket, tcp::socket> connect_pair(asio::io_context& ioc) {
+  tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
+  tcp::socket near{ioc};
+  near.connect(acceptor.local_endpoint());
+  auto far = acceptor.accept();
+  // Room for everything a test writes at once, so that one write is one
+  // write_some.
+  near.set_option(asio::socket_base::send_buffer_size(1 << 20));
+  return {std::move(near), std::move(far)};
+}
+
+} // namespace switchboard::net::testing
