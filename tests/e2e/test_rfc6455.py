@@ -305,15 +305,14 @@ class PeerThatKeepsItsSocket(RfcBase):
     """After the server has failed or closed a connection (close frame sent,
     FIN sent), a peer that never closes its own end must not keep the
     connection alive on the server: it must leave /stats (connections) and be
-    counted in disconnects soon (at the latest after the close timeout, which
-    is --handshake-timeout)."""
+    counted in disconnects soon (at the latest after --close-timeout)."""
 
-    HANDSHAKE_TIMEOUT = 1.0
+    CLOSE_TIMEOUT = 1.0
 
     @classmethod
     def setUpClass(cls):
         cls.server = Server(f"--max-message-size={MAX}",
-                            f"--handshake-timeout={int(cls.HANDSHAKE_TIMEOUT * 1000)}ms")
+                            f"--close-timeout={int(cls.CLOSE_TIMEOUT * 1000)}ms")
 
     def released_case(self, frames, reason, what):
         base = self.server.stats()
@@ -325,7 +324,7 @@ class PeerThatKeepsItsSocket(RfcBase):
         self.assertTrue(ws.wait_eof(PROMPT), f"{what}: no EOF from the server")
         # The client keeps its socket open (half-closed), as a careless or
         # hostile peer would.
-        bound = self.HANDSHAKE_TIMEOUT + 2 * SLACK
+        bound = self.CLOSE_TIMEOUT + 2 * SLACK
         try:
             wait_until(lambda: self.server.connections() == base["connections"], bound,
                        message=f"/stats connections back to {base['connections']}")
