@@ -1,4 +1,4 @@
-#include "switchboard/id_source.hpp"
+#include "id_source.hpp"
 
 #include <sys/random.h>
 

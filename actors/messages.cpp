@@ -1,15 +1,15 @@
 #include "switchboard/messages.hpp"
 
-#include "switchboard/transport.hpp"
-
 namespace switchboard {
+
+// -- exit reasons -------------------------------------------------------------------
 
 caf::error make_error(exit_code x) {
   // A code off the list (0 above all, which CAF reads as "no error", i.e. a
   // normal exit that links do not pass on) would leave the partner actor and
   // its socket alive: name it a socket_error.
   auto code = static_cast<std::uint8_t>(x);
-  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::hub_down))
+  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::slow_listener))
     code = static_cast<std::uint8_t>(exit_code::socket_error);
   return {code, exit_category};
 }
@@ -32,6 +32,10 @@ const char* to_string(exit_code x) {
       return "rate_limited";
     case exit_code::hub_down:
       return "hub_down";
+    case exit_code::disconnected:
+      return "disconnected";
+    case exit_code::slow_listener:
+      return "slow_listener";
   }
   return "unknown";
 }
@@ -40,27 +44,68 @@ exit_code exit_code_of(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::normal)
     return exit_code::shutdown;
   if (reason.category() == exit_category && reason.code() >= 1
-      && reason.code() <= static_cast<std::uint8_t>(exit_code::hub_down))
+      && reason.code() <= static_cast<std::uint8_t>(exit_code::slow_listener))
     return static_cast<exit_code>(reason.code());
   return exit_code::socket_error;
 }
+
+// -- request errors ------------------------------------------------------------------
+
+caf::error make_error(hub_errc x) {
+  return {static_cast<std::uint8_t>(x), hub_error_category};
+}
+
+const char* to_string(hub_errc x) {
+  switch (x) {
+    case hub_errc::invalid_topic:
+      return "invalid_topic";
+    case hub_errc::invalid_data:
+      return "invalid_data";
+    case hub_errc::invalid_argument:
+      return "invalid_argument";
+    case hub_errc::limit_exceeded:
+      return "limit_exceeded";
+    case hub_errc::shutting_down:
+      return "shutting_down";
+  }
+  return "unknown";
+}
+
+const char* to_string(access x) {
+  return x == access::publish ? "publish" : "subscribe";
+}
+
+// -- registration ---------------------------------------------------------------------
 
 void add_error_category(caf::actor_system_config& cfg) {
   cfg.add_error_category(
     exit_category, [](std::uint8_t code, caf::atom_value, const caf::message&) {
       return std::string{"switchboard::"} + to_string(static_cast<exit_code>(code));
     });
+  cfg.add_error_category(
+    hub_error_category, [](std::uint8_t code, caf::atom_value, const caf::message&) {
+      return std::string{"switchboard::"} + to_string(static_cast<hub_errc>(code));
+    });
 }
 
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<topic_message>("switchboard::topic_message");
+  cfg.add_message_type<service_message>("switchboard::service_message");
+  cfg.add_message_type<connection_event>("switchboard::connection_event");
+  cfg.add_message_type<access_request>("switchboard::access_request");
+  cfg.add_message_type<upgrade_request>("switchboard::upgrade_request");
+  cfg.add_message_type<upgrade_verdict>("switchboard::upgrade_verdict");
+  cfg.add_message_type<publish>("switchboard::publish");
+  cfg.add_message_type<send_direct>("switchboard::send_direct");
+  cfg.add_message_type<add_listener>("switchboard::add_listener");
+  cfg.add_message_type<remove_listener>("switchboard::remove_listener");
+  cfg.add_message_type<add_service>("switchboard::add_service");
+  cfg.add_message_type<remove_service>("switchboard::remove_service");
+  cfg.add_message_type<add_observer>("switchboard::add_observer");
+  cfg.add_message_type<remove_observer>("switchboard::remove_observer");
+  cfg.add_message_type<close_connection>("switchboard::close_connection");
+  cfg.add_message_type<query_stats>("switchboard::query_stats");
   cfg.add_message_type<hub_stats>("switchboard::hub_stats");
-  cfg.add_message_type<client_subscribe>("switchboard::client_subscribe");
-  cfg.add_message_type<client_unsubscribe>("switchboard::client_unsubscribe");
-  cfg.add_message_type<client_publish>("switchboard::client_publish");
-  cfg.add_message_type<client_send>("switchboard::client_send");
 }
-
-transport::~transport() = default;
 
 } // namespace switchboard

@@ -1,4 +1,4 @@
-#include "switchboard/protocol.hpp"
+#include "protocol.hpp"
 
 #include <boost/json.hpp>
 
@@ -135,17 +135,33 @@ command publish_command(const json::object& obj, const raw_members& raw,
                         std::move(id)};
 }
 
+constexpr std::string_view service_prefix = "service:";
+
 command send_command(const json::object& obj, const raw_members& raw,
                      request_id id) {
   auto to = obj.if_contains("to");
   auto target = to ? to->if_uint64() : nullptr;
   auto signed_target = to ? to->if_int64() : nullptr;
-  if (!target && !(signed_target && *signed_target >= 0))
-    return reject("bad_request", "to must be a connection id", id);
+  auto named = to ? to->if_string() : nullptr;
+  std::string service;
+  if (named != nullptr) {
+    std::string_view name{named->data(), named->size()};
+    if (name.substr(0, service_prefix.size()) != service_prefix
+        || !valid_service_name(name.substr(service_prefix.size())))
+      return reject("bad_request",
+                    "to must be a connection id or \"service:NAME\"", id);
+    service = std::string{name.substr(service_prefix.size())};
+  } else if (!target && !(signed_target && *signed_target >= 0)) {
+    return reject("bad_request", "to must be a connection id or \"service:NAME\"", id);
+  }
   if (raw.data.empty())
     return reject("bad_request", "send needs data", id);
-  auto dest = target ? *target : static_cast<conn_id>(*signed_target);
-  return client_send{dest, std::string{raw.data}, std::move(id)};
+  conn_id dest = 0;
+  if (target)
+    dest = *target;
+  else if (signed_target)
+    dest = static_cast<conn_id>(*signed_target);
+  return client_send{dest, std::move(service), std::string{raw.data}, std::move(id)};
 }
 
 } // namespace
@@ -162,6 +178,26 @@ bool valid_json(std::string_view text) {
   json::error_code ec;
   json::parse(json::string_view{text.data(), text.size()}, ec);
   return !ec;
+}
+
+bool valid_utf8(std::string_view text) {
+  // Boost.JSON's parser checks UTF-8 in strings; quote() escapes what JSON
+  // forbids raw (quotes, backslashes, control characters) but leaves the
+  // bytes of everything else as they are.
+  return valid_json(quote(text));
+}
+
+bool valid_service_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64
+         && std::all_of(name.begin(), name.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                     || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+            });
+}
+
+bool valid_close_code(std::uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011)
+         || (code >= 3000 && code <= 4999);
 }
 
 command parse(std::string_view text) {
@@ -252,6 +288,15 @@ std::string message(std::string_view quoted_topic, std::string_view data) {
 
 std::string direct(conn_id from, std::string_view data) {
   std::string frame = R"({"type":"direct","from":)" + std::to_string(from);
+  frame += R"(,"data":)";
+  frame += data;
+  frame += '}';
+  return frame;
+}
+
+std::string direct(std::string_view quoted_from, std::string_view data) {
+  std::string frame = R"({"type":"direct","from":)";
+  frame += quoted_from;
   frame += R"(,"data":)";
   frame += data;
   frame += '}';

@@ -1,14 +1,12 @@
-#include "switchboard/connection.hpp"
+#include "connection.hpp"
 
-#include "switchboard/protocol.hpp"
+#include "protocol.hpp"
 
 #include <algorithm>
 
 namespace switchboard {
 
 namespace {
-
-using reader_pointer = caf::stateful_actor<reader_state>*;
 
 std::int64_t ticks(caf::actor_clock::time_point t) {
   return t.time_since_epoch().count();
@@ -107,10 +105,10 @@ void on_binary(reader_pointer self) {
 
 void on_tick(reader_pointer self) {
   auto& st = self->state;
-  self->send(st.writer, ping_atom::value);
+  self->send(st.writer, probe_atom::value);
   self->delayed_send(self, st.settings.pong_timeout, deadline_atom::value,
                      ticks(self->clock().now()));
-  self->delayed_send(self, st.settings.ping_interval, tick_atom::value);
+  self->delayed_send(self, st.settings.ping_interval, heartbeat_atom::value);
 }
 
 void on_deadline(reader_pointer self, std::int64_t ping_sent) {
@@ -137,9 +135,9 @@ void on_deadline(reader_pointer self, std::int64_t ping_sent) {
 
 } // namespace
 
-caf::behavior reader(caf::stateful_actor<reader_state>* self, hub_actor hub,
-                     caf::actor writer, transport_ptr transport,
-                     connection_settings settings) {
+reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
+                                   writer_actor writer, transport_ptr transport,
+                                   connection_settings settings, std::string user) {
   auto& st = self->state;
   st.hub = std::move(hub);
   st.writer = std::move(writer);
@@ -151,14 +149,15 @@ caf::behavior reader(caf::stateful_actor<reader_state>* self, hub_actor hub,
   // The reader joins the pair to the hub itself: a hub that is gone (or
   // goes before it answers) takes the pair down instead of leaving it
   // unrouted.
-  self->request(st.hub, caf::infinite, join_atom::value, caf::actor{self}, st.writer)
+  self->request(st.hub, caf::infinite, enroll_atom::value, reader_actor{self}, st.writer,
+                std::move(user))
     .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
-  self->delayed_send(self, settings.ping_interval, tick_atom::value);
+  self->delayed_send(self, settings.ping_interval, heartbeat_atom::value);
   return {
     [self](std::string& text) { on_text(self, text); },
     [self](binary_atom) { on_binary(self); },
-    [self](pong_atom) { self->state.last_activity = self->clock().now(); },
-    [self](tick_atom) { on_tick(self); },
+    [self](alive_atom) { self->state.last_activity = self->clock().now(); },
+    [self](heartbeat_atom) { on_tick(self); },
     [self](deadline_atom, std::int64_t sent) { on_deadline(self, sent); },
     [self](closed_atom, std::uint8_t code) {
       self->quit(make_error(static_cast<exit_code>(code)));
@@ -166,11 +165,11 @@ caf::behavior reader(caf::stateful_actor<reader_state>* self, hub_actor hub,
   };
 }
 
-connection_actors spawn_connection(caf::actor_system& sys, const hub_actor& hub,
+connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport,
-                                   const connection_settings& settings) {
+                                   const connection_settings& settings, std::string user) {
   auto w = sys.spawn(writer, transport, settings);
-  auto r = sys.spawn(reader, hub, w, std::move(transport), settings);
+  auto r = sys.spawn(reader, hub, w, std::move(transport), settings, std::move(user));
   return {r, w};
 }
 

@@ -1,12 +1,17 @@
 #include "switchboard/testing.hpp"
 
+#include "connection.hpp"
+#include "fake_transport.hpp"
+#include "hub_state.hpp"
+#include "transport.hpp"
+
 #include <algorithm>
 
 namespace switchboard::testing {
 
-// -- fake transport ---------------------------------------------------------------
+// -- fake socket ----------------------------------------------------------------------
 
-void fake_transport::complete_write(bool ok) {
+void fake_socket::complete_write(bool ok) {
   if (!writer_)
     return;
   if (ok)
@@ -19,7 +24,7 @@ void fake_transport::complete_write(bool ok) {
                    static_cast<std::uint8_t>(exit_code::socket_error));
 }
 
-std::vector<std::string> fake_transport::take() {
+std::vector<std::string> fake_socket::take() {
   std::vector<std::string> result;
   for (auto& f : delivered)
     result.push_back(*f);
@@ -27,27 +32,7 @@ std::vector<std::string> fake_transport::take() {
   return result;
 }
 
-void fake_transport::write(frame_batch frames, caf::actor writer) {
-  ++writes;
-  in_flight = std::move(frames);
-  writer_ = std::move(writer);
-  if (auto_complete)
-    complete_write();
-}
-
-void fake_transport::ping() {
-  ++pings;
-}
-
-void fake_transport::consumed() {
-  ++consumed_count;
-}
-
-void fake_transport::close(exit_code reason) {
-  closed = reason;
-}
-
-// -- fixture ----------------------------------------------------------------------
+// -- fixture ----------------------------------------------------------------------------
 
 caf::actor_system_config& hub_fixture::init(caf::actor_system_config& c) {
   c.set("scheduler.policy", caf::atom("testing"));
@@ -64,8 +49,10 @@ hub_fixture::hub_fixture(connection_settings s, hub_settings h)
   : sys(init(cfg)),
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
     settings(s),
-    limits(h) {
-  hub = sys.spawn(switchboard::hub, limits);
+    limits(std::move(h)) {
+  auto internal = sys.spawn(switchboard::hub, limits);
+  internal_ = caf::actor_cast<caf::actor>(internal);
+  hub = internal;
   run();
 }
 
@@ -74,21 +61,23 @@ hub_fixture::~hub_fixture() {
   // a test scheduler then: stop all of ours first, or the destructor hangs.
   for (auto& a : spawned_)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(internal_, caf::exit_reason::user_shutdown);
   run();
 }
 
-hub_fixture::client hub_fixture::connect() {
+hub_fixture::client hub_fixture::connect(std::string user) {
   client c;
-  c.transport = std::make_shared<fake_transport>();
-  auto pair = spawn_connection(sys, hub, c.transport, settings);
-  c.reader = pair.reader;
-  c.writer = pair.writer;
+  c.transport = std::make_shared<fake_socket>();
+  auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
+                               make_fake_transport(c.transport), settings,
+                               std::move(user));
+  c.reader = caf::actor_cast<caf::actor>(pair.reader);
+  c.writer = caf::actor_cast<caf::actor>(pair.writer);
   spawned_.push_back(c.reader);
   spawned_.push_back(c.writer);
   run();
   // The id is in the welcome (the pair may be gone already, e.g. when the
-  // hub is shutting down).
+  // hub is stopping).
   auto& t = *c.transport;
   auto& first = !t.delivered.empty() ? t.delivered : t.in_flight;
   if (!first.empty()) {
@@ -101,7 +90,23 @@ hub_fixture::client hub_fixture::connect() {
 }
 
 void hub_fixture::send(const client& c, std::string text) {
-  caf::anon_send(c.reader, std::move(text));
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), std::move(text));
+  run();
+}
+
+void hub_fixture::send_binary(const client& c) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), binary_atom::value);
+  run();
+}
+
+void hub_fixture::pong(const client& c) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), alive_atom::value);
+  run();
+}
+
+void hub_fixture::disconnect(const client& c, exit_code reason) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), closed_atom::value,
+                 static_cast<std::uint8_t>(reason));
   run();
 }
 
@@ -163,9 +168,19 @@ bool hub_fixture::remembers(const client& c) {
   return found;
 }
 
+hub_stats hub_fixture::stats() {
+  auto result = request<hub_stats>(query_stats{});
+  return result ? *result : hub_stats{};
+}
+
+void hub_fixture::request_stop() {
+  caf::anon_send(caf::actor_cast<hub_internal_actor>(internal_), shutdown_atom::value);
+  run();
+}
+
 hub_state& hub_fixture::state() {
-  auto ptr = caf::actor_cast<caf::abstract_actor*>(hub);
-  return dynamic_cast<hub_actor::stateful_base<hub_state>&>(*ptr).state;
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(internal_);
+  return dynamic_cast<hub_internal_actor::stateful_base<hub_state>&>(*ptr).state;
 }
 
 } // namespace switchboard::testing

@@ -1,6 +1,6 @@
-#include "switchboard/topic_table.hpp"
+#include "topic_table.hpp"
 
-#include "switchboard/protocol.hpp"
+#include "protocol.hpp"
 
 namespace switchboard {
 

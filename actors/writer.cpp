@@ -1,4 +1,4 @@
-#include "switchboard/connection.hpp"
+#include "connection.hpp"
 
 #include <algorithm>
 
@@ -6,7 +6,12 @@ namespace switchboard {
 
 namespace {
 
-using writer_pointer = caf::stateful_actor<writer_state>*;
+// The exit reason a farewell stands for.
+caf::error reason_of(const farewell& how) {
+  if (how.reason == exit_code::disconnected)
+    return make_disconnect(how.code, how.text);
+  return make_error(how.reason);
+}
 
 // Hands everything queued to the transport in one write: the network layer
 // turns it into as few syscalls as it can (see net/cork_stream.hpp).
@@ -16,7 +21,7 @@ void start_write(writer_pointer self) {
   st.busy = true;
   st.flight_frames = st.frames;
   st.flight_bytes = st.bytes;
-  st.transport->write(std::exchange(st.queue, {}), caf::actor_cast<caf::actor>(self));
+  st.transport->write(std::exchange(st.queue, {}), self);
 }
 
 void on_frames(writer_pointer self, frame_batch& batch) {
@@ -50,7 +55,7 @@ void on_write_done(writer_pointer self) {
   if (st.closing) {
     st.closing_left -= std::min(st.closing_left, st.flight_frames);
     if (st.closing_left == 0) {
-      self->quit(make_error(exit_code::shutdown));
+      self->quit(reason_of(*st.closing));
       return;
     }
   }
@@ -58,28 +63,28 @@ void on_write_done(writer_pointer self) {
     start_write(self);
 }
 
-void on_shutdown(writer_pointer self) {
+void on_farewell(writer_pointer self, farewell& how) {
   auto& st = self->state;
   if (st.closing)
     return;
   if (st.frames == 0) {
-    self->quit(make_error(exit_code::shutdown));
+    self->quit(reason_of(how));
     return;
   }
-  // Flush what was queued before the notice, for at most shutdown-timeout.
-  st.closing = true;
+  // Flush what was queued before it, for at most shutdown-timeout.
+  st.closing = std::move(how);
   st.closing_left = st.frames;
   self->delayed_send(self, st.settings.shutdown_timeout, give_up_atom::value);
 }
 
 } // namespace
 
-caf::behavior writer(caf::stateful_actor<writer_state>* self,
-                     transport_ptr transport, connection_settings settings) {
+writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
+                                   connection_settings settings) {
   self->state.transport = transport;
   self->state.settings = settings;
   self->attach_functor([transport](const caf::error& reason) {
-    transport->close(exit_code_of(reason));
+    transport->close(farewell_of(reason));
   });
   return {
     [self](frames_atom, frame_batch& batch) { on_frames(self, batch); },
@@ -87,9 +92,9 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
     [self](closed_atom, std::uint8_t code) {
       self->quit(make_error(static_cast<exit_code>(code)));
     },
-    [self](ping_atom) { self->state.transport->ping(); },
-    [self](shutdown_atom) { on_shutdown(self); },
-    [self](give_up_atom) { self->quit(make_error(exit_code::shutdown)); },
+    [self](probe_atom) { self->state.transport->ping(); },
+    [self](farewell& how) { on_farewell(self, how); },
+    [self](give_up_atom) { self->quit(reason_of(*self->state.closing)); },
   };
 }
 

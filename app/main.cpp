@@ -36,7 +36,10 @@ int main(int argc, char** argv) {
   }
 
   caf::actor_system sys{cfg};
-  auto node = switchboard::node::start(sys, cfg.node());
+  auto ncfg = cfg.node();
+  // The CLI owns the process: it may hand freed memory back to the system.
+  ncfg.trim_memory_interval = std::chrono::seconds(30);
+  auto node = switchboard::node::start(sys, ncfg);
   if (!node) {
     fmt::print(stderr, "switchboard: {}\n", sys.render(node.error()));
     return 1;
@@ -46,7 +49,7 @@ int main(int argc, char** argv) {
 
   // A signal starts the graceful stop; the hub's end (after that stop, or
   // because it died) ends the wait below.
-  std::thread signals([n = *node, &stop_signals] {
+  std::thread signals([n = node->get(), &stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (sig != 0)

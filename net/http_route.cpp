@@ -88,4 +88,18 @@ http_response rejection_response(const http_request& req, const admission_decisi
   return res;
 }
 
+http_response refusal_response(const http_request& req, unsigned status,
+                               const std::string& reason) {
+  auto code = status >= 400 && status <= 599 ? http::int_to_status(status)
+                                             : http::status::forbidden;
+  if (code == http::status::unknown)
+    code = http::status::forbidden;
+  auto text = reason.empty() ? std::string{http::obsolete_reason(code)} : reason;
+  auto res = make_response(req, code, text + "\n");
+  if (code == http::status::unauthorized)
+    res.set(http::field::www_authenticate, "Bearer");
+  res.keep_alive(false);
+  return res;
+}
+
 } // namespace switchboard::net

@@ -83,9 +83,10 @@ void http_session::serve_stats(const http_request& req) {
   };
   ctx_->admission->read_rejections(
     stream_.get_executor(), [self, reply](rejection_counts rejections) {
-      self->ctx_->sys.spawn([hub = self->ctx_->hub, reply,
-                             rejections](caf::event_based_actor* a) {
-        a->request(hub, std::chrono::seconds(5), stats_atom::value)
+      self->ctx_->sys.spawn([hub = self->ctx_->hub, reply, rejections,
+                             ref = held_by_actor{self->ctx_.share()}](
+                              caf::event_based_actor* a) {
+        a->request(hub, std::chrono::seconds(5), query_stats{})
           .then(
             [reply, rejections](const hub_stats& s) {
               reply(http::status::ok, stats_json(s, rejections));
@@ -117,7 +118,58 @@ void http_session::on_admission(http_request req, admission_result result) {
     send(rejection_response(req, result.decision));
     return;
   }
-  std::make_shared<ws_session>(std::move(stream_), ctx_.share(), std::move(result.ticket))
+  if (ctx_->authenticator)
+    authenticate(std::move(req), std::move(result.ticket));
+  else
+    upgrade(std::move(req), std::move(result.ticket), {});
+}
+
+void http_session::authenticate(http_request req, admission_ticket ticket) {
+  // The authenticator is an actor: ask it through a short-lived one, and
+  // take the verdict back onto this session's strand.
+  upgrade_request question;
+  question.target = std::string{req.target()};
+  for (auto& field : req)
+    question.headers.emplace_back(std::string{field.name_string()},
+                                  std::string{field.value()});
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    question.remote_address = peer.address().to_string();
+  auto self = shared_from_this();
+  auto held = std::make_shared<std::pair<http_request, admission_ticket>>(std::move(req),
+                                                                         std::move(ticket));
+  auto answer = [self, held](upgrade_verdict verdict) {
+    asio::post(self->stream_.get_executor(), [self, held, verdict = std::move(verdict)] {
+      self->on_verdict(std::move(held->first), std::move(held->second), verdict);
+    });
+  };
+  ctx_->sys.spawn([auth = ctx_->authenticator, timeout = ctx_->authenticate_timeout,
+                   question = std::move(question), answer,
+                   ref = held_by_actor{ctx_.share()}](caf::event_based_actor* a) {
+    a->request(auth, timeout, question)
+      .then([answer](upgrade_verdict& v) { answer(std::move(v)); },
+            [answer](caf::error&) {
+              upgrade_verdict unavailable;
+              unavailable.status = 503;
+              unavailable.reason = "authentication unavailable";
+              answer(std::move(unavailable));
+            });
+  });
+}
+
+void http_session::on_verdict(http_request req, admission_ticket ticket,
+                              upgrade_verdict verdict) {
+  if (!verdict.allow) {
+    send(refusal_response(req, verdict.status, verdict.reason));
+    return;
+  }
+  upgrade(std::move(req), std::move(ticket), std::move(verdict.user));
+}
+
+void http_session::upgrade(http_request req, admission_ticket ticket, std::string user) {
+  std::make_shared<ws_session>(std::move(stream_), ctx_.share(), std::move(ticket),
+                               std::move(user))
     ->run(std::move(req));
 }
 

@@ -30,6 +30,9 @@ private:
   void serve_stats(const http_request& req);
   void ask_admission(http_request req);
   void on_admission(http_request req, admission_result result);
+  void authenticate(http_request req, admission_ticket ticket);
+  void on_verdict(http_request req, admission_ticket ticket, upgrade_verdict verdict);
+  void upgrade(http_request req, admission_ticket ticket, std::string user);
   void send(http_response res);
   void on_write(bool close, boost::beast::error_code ec, std::size_t n);
   void close();

@@ -1,6 +1,7 @@
 #include "switchboard/node.hpp"
 
 #include "admission.hpp"
+#include "hub_state.hpp"
 #include "listener.hpp"
 #include "node_context.hpp"
 
@@ -12,6 +13,7 @@
 #  include <malloc.h>
 #endif
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -32,7 +34,8 @@ struct node::impl {
   // no actor holds a session any more (and leaks it rather than do so early).
   std::unique_ptr<asio::io_context> ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  hub_actor hub;
+  hub_internal_actor internal_hub;
+  hub_actor hub; ///< the public interface of internal_hub
   /// Ready once the hub terminated, with its exit reason.
   std::shared_future<caf::error> hub_down;
   caf::actor watcher;
@@ -42,17 +45,23 @@ struct node::impl {
   std::optional<asio::steady_timer> trim_timer;
   std::uint16_t port = 0;
   std::atomic<bool> stop_requested{false};
+  std::mutex stopping; ///< one stop() at a time (stop_async runs on its own thread)
   bool stopped = false;
+  // stop_async(): its thread and who wants to know when it is done.
+  std::mutex async_mtx;
+  std::thread async_stop;
+  std::vector<std::function<void()>> on_stopped;
+  bool async_finished = false;
 };
 
 namespace {
 
 // glibc keeps what connections freed in its arenas, so after a spike of
 // connections or hours of churn the process would stay at its high-water
-// mark. Hand free pages back every half minute (docs/benchmarks.md, Soak).
+// mark. Hand free pages back now and then (docs/benchmarks.md, Soak).
 void schedule_trim(node::impl& p) {
 #if defined(__GLIBC__)
-  p.trim_timer->expires_after(std::chrono::seconds(30));
+  p.trim_timer->expires_after(p.cfg.trim_memory_interval);
   p.trim_timer->async_wait([&p](boost::system::error_code ec) {
     if (ec)
       return;
@@ -67,7 +76,7 @@ void schedule_trim(node::impl& p) {
 // Watches the hub: when it terminates, for whatever reason, /healthz turns
 // 503 and node::wait() returns its exit reason. The node holds the watcher's
 // handle (an actor nobody references is terminated as unreachable).
-caf::actor watch(caf::actor_system& sys, const hub_actor& hub,
+caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
                  std::shared_ptr<net::node_context> ctx,
                  std::shared_future<caf::error>& hub_down) {
   auto done = std::make_shared<std::promise<caf::error>>();
@@ -96,7 +105,7 @@ bool wait_until(steady_clock::time_point deadline, Predicate done) {
 
 } // namespace
 
-caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
+caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
   if (auto problems = cfg.problems(); !problems.empty()) {
     std::string text;
     for (auto& p : problems)
@@ -112,9 +121,12 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
                                     asio::ip::tcp::resolver::passive, ec);
   if (ec || endpoints.empty())
     return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
-  p->hub = sys.spawn(switchboard::hub, c.hub);
-  p->ctx = std::make_shared<net::node_context>(sys, p->hub);
-  p->watcher = watch(sys, p->hub, p->ctx, p->hub_down);
+  p->internal_hub = sys.spawn(switchboard::hub, c.hub);
+  p->hub = p->internal_hub;
+  p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
+  p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
+  p->ctx->authenticator = c.authenticator;
+  p->ctx->authenticate_timeout = c.authenticate_timeout;
   p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
   p->ctx->settings = c.connection;
   p->ctx->max_message_size = c.max_message_size;
@@ -123,7 +135,7 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
   p->listener = std::make_shared<net::listener>(ioc, p->ctx);
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
-    caf::anon_send_exit(p->hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
     p->hub_down.wait();
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot listen on " + c.host + ":" + std::to_string(c.port)
@@ -132,11 +144,13 @@ caf::expected<std::shared_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->port = p->listener->port();
   p->listener->run();
   p->work.emplace(ioc.get_executor());
-  p->trim_timer.emplace(ioc);
-  schedule_trim(*p);
+  if (c.trim_memory_interval > caf::timespan{0}) {
+    p->trim_timer.emplace(ioc);
+    schedule_trim(*p);
+  }
   for (std::size_t i = 0; i < c.io_threads; ++i)
     p->threads.emplace_back([io = &ioc] { io->run(); });
-  return std::shared_ptr<node>{new node(std::move(p))};
+  return std::unique_ptr<node>{new node(std::move(p))};
 }
 
 node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
@@ -144,6 +158,8 @@ node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
 
 node::~node() {
   stop();
+  if (impl_->async_stop.joinable())
+    impl_->async_stop.join();
 }
 
 const hub_actor& node::hub() const noexcept {
@@ -163,15 +179,56 @@ void node::request_stop() {
   if (p.stop_requested.exchange(true))
     return;
   p.listener->stop();
-  caf::anon_send(p.hub, shutdown_atom::value);
+  caf::anon_send(p.internal_hub, shutdown_atom::value);
 }
 
 caf::error node::wait() {
   return impl_->hub_down.get();
 }
 
+void node::stop_async(std::function<void()> done) {
+  auto& p = *impl_;
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> guard{p.async_mtx};
+    if (p.async_finished) {
+      now = std::move(done);
+    } else {
+      if (done)
+        p.on_stopped.push_back(std::move(done));
+      if (!p.async_stop.joinable()) {
+        request_stop();
+        p.async_stop = std::thread{[this] {
+          stop();
+          std::vector<std::function<void()>> callbacks;
+          {
+            std::lock_guard<std::mutex> inner{impl_->async_mtx};
+            impl_->async_finished = true;
+            callbacks.swap(impl_->on_stopped);
+          }
+          for (auto& f : callbacks)
+            f();
+        }};
+      }
+    }
+  }
+  // Stopped already: tell the caller at once.
+  if (now)
+    now();
+}
+
 void node::stop() {
   auto& p = *impl_;
+  // Waiting for the I/O threads from one of them would never end.
+  auto self = std::this_thread::get_id();
+  if (std::any_of(p.threads.begin(), p.threads.end(),
+                  [self](const std::thread& t) { return t.get_id() == self; })) {
+    std::fputs("switchboard: node::stop() called from one of the node's own I/O "
+               "threads; use stop_async()\n",
+               stderr);
+    std::abort();
+  }
+  std::lock_guard<std::mutex> guard{p.stopping};
   if (p.stopped)
     return;
   p.stopped = true;
@@ -182,7 +239,7 @@ void node::stop() {
   auto grace = s.shutdown_timeout + p.cfg.close_timeout + std::chrono::seconds(1);
   if (p.hub_down.wait_for(grace) != std::future_status::ready) {
     // Something holds a pair up: end the hub, which takes every pair along.
-    caf::anon_send_exit(p.hub, caf::exit_reason::kill);
+    caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
     p.hub_down.wait();
   }
   // 2. Terminated actors drop their sessions; whatever a handler still holds

@@ -8,7 +8,9 @@
 namespace switchboard {
 
 std::size_t node_config::default_io_threads() noexcept {
-  return 3 * std::max(1u, std::thread::hardware_concurrency());
+  // Three per core measured best on 2 cores (docs/benchmarks.md); the cap
+  // keeps a many-core host from starting hundreds of threads for one hub.
+  return std::min(16u, 3 * std::max(1u, std::thread::hardware_concurrency()));
 }
 
 namespace {
@@ -46,6 +48,9 @@ std::vector<std::string> node_config::problems() const {
   need(handshake_timeout >= 10ms, "handshake-timeout must be at least 10ms");
   need(close_timeout >= 10ms, "close-timeout must be at least 10ms");
   need(io_threads >= 1, "io-threads must be at least 1");
+  need(authenticate_timeout >= 10ms, "authenticate-timeout must be at least 10ms");
+  need(hub.actor_backlog >= 1, "the actor backlog must be at least 1");
+  need(hub.authorize_timeout >= 1ms, "the authorize timeout must be at least 1ms");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   return result;

@@ -2,7 +2,7 @@
 
 // What every session of a node shares. Internal to net/.
 
-#include "switchboard/hub.hpp"
+#include "hub_state.hpp"
 #include "switchboard/settings.hpp"
 
 #include <caf/all.hpp>
@@ -17,10 +17,10 @@ namespace switchboard::net {
 class admission;
 
 struct node_context {
-  node_context(caf::actor_system& s, hub_actor h) : sys(s), hub(std::move(h)) {
+  node_context(caf::actor_system& s, hub_internal_actor h) : sys(s), hub(std::move(h)) {
   }
   caf::actor_system& sys;
-  hub_actor hub;
+  hub_internal_actor hub;
   connection_settings settings;
   std::size_t max_message_size = 64 * 1024;
   /// In Asio's clock type: every session hands them to Asio/Beast timers.
@@ -28,6 +28,9 @@ struct node_context {
   std::chrono::steady_clock::duration close_timeout = std::chrono::seconds(2);
   /// Decides on every WebSocket upgrade (admission.hpp).
   std::shared_ptr<net::admission> admission;
+  /// Asked after the admission limits, when set (node_config::authenticator).
+  authenticator_actor authenticator;
+  caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// Live HTTP and WebSocket sessions.
   std::atomic<std::size_t> sessions{0};
   /// References to sessions held outside the I/O context (by actors): the

@@ -1,6 +1,6 @@
 #include "ws_session.hpp"
 
-#include "switchboard/connection.hpp"
+#include "connection.hpp"
 
 #include <algorithm>
 
@@ -27,8 +27,11 @@ exit_code classify(beast::error_code ec) {
   return exit_code::socket_error;
 }
 
-websocket::close_reason close_reason_of(exit_code reason) {
-  switch (reason) {
+websocket::close_reason close_reason_of(const farewell& how) {
+  // An application's close_connection brings its own code and text.
+  if (how.code != 0)
+    return {static_cast<websocket::close_code>(how.code), how.text};
+  switch (how.reason) {
     case exit_code::slow_consumer:
       return {websocket::close_code::policy_error, "slow consumer"};
     case exit_code::heartbeat_timeout:
@@ -63,8 +66,11 @@ std::string close_frame(const websocket::close_reason& cr) {
 } // namespace
 
 ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
-                       admission_ticket ticket)
-  : ctx_(std::move(ctx)), ws_(std::move(stream)), ticket_(std::move(ticket)) {
+                       admission_ticket ticket, std::string user)
+  : ctx_(std::move(ctx)),
+    ws_(std::move(stream)),
+    ticket_(std::move(ticket)),
+    user_(std::move(user)) {
 }
 
 ws_session::~ws_session() {
@@ -114,7 +120,8 @@ std::shared_ptr<transport> ws_session::actor_handle() {
 void ws_session::on_accept(beast::error_code ec) {
   if (ec)
     return; // Beast answered the bad upgrade; dropping the session closes it
-  auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings);
+  auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
+                               std::exchange(user_, {}));
   reader_ = std::move(pair.reader);
   do_read();
 }
@@ -124,7 +131,7 @@ void ws_session::on_control(websocket::frame_type kind) {
   // to the reader per ping is enough (a ping flood costs no messages).
   if (kind != websocket::frame_type::close && awaiting_pong_ && reader_) {
     awaiting_pong_ = false;
-    caf::anon_send(reader_, pong_atom::value);
+    caf::anon_send(reader_, alive_atom::value);
   }
 }
 
@@ -143,7 +150,7 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     read_failed_ = true;
     // The reader exits with this reason and takes the writer along.
     if (reader_)
-      caf::anon_send(std::exchange(reader_, nullptr), closed_atom::value,
+      caf::anon_send(std::exchange(reader_, reader_actor{}), closed_atom::value,
                      static_cast<std::uint8_t>(classify(ec)));
     return;
   }
@@ -177,14 +184,14 @@ void ws_session::consumed() {
     });
 }
 
-void ws_session::write(frame_batch frames, caf::actor writer) {
+void ws_session::write(frame_batch frames, writer_actor writer) {
   asio::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames),
                                    writer = std::move(writer)] {
     self->do_write(frames, writer);
   });
 }
 
-void ws_session::do_write(const frame_batch& frames, const caf::actor& writer) {
+void ws_session::do_write(const frame_batch& frames, const writer_actor& writer) {
   // Once closing or after a read failure the pair is already going down (the
   // writer's exit called close(), or the reader has its reason): no answer.
   // Beast's synchronous write does not refuse data after a close frame went
@@ -223,31 +230,31 @@ void ws_session::ping() {
   });
 }
 
-void ws_session::close(exit_code reason) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
-    self->do_close(reason);
+void ws_session::close(farewell how) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), how = std::move(how)] {
+    self->do_close(how);
   });
 }
 
-void ws_session::do_close(exit_code reason) {
+void ws_session::do_close(const farewell& how) {
   if (closing_)
     return;
   closing_ = true;
-  reader_ = nullptr;
+  reader_ = reader_actor{};
   if (read_failed_ || !ws_.is_open()) {
     close_now(nullptr);
     return;
   }
-  auto farewell = close_reason_of(reason);
+  auto cr = close_reason_of(how);
   // A peer that missed its heartbeat is gone as far as we can tell: it gets
   // its close frame if the socket takes it right now, and nobody waits.
-  if (reason == exit_code::heartbeat_timeout) {
-    close_now(&farewell);
+  if (how.reason == exit_code::heartbeat_timeout) {
+    close_now(&cr);
     return;
   }
   // A slow consumer will not read what is still queued: its close frame
   // goes right behind the write in flight.
-  if (reason == exit_code::slow_consumer)
+  if (how.reason == exit_code::slow_consumer)
     ws_.next_layer().discard_pending();
   // Every other close waits for the peer's close frame (and its FIN) for at
   // most close-timeout, then the socket is closed anyway.
@@ -257,7 +264,7 @@ void ws_session::do_close(exit_code reason) {
     if (!ec)
       self->close_now(nullptr);
   });
-  ws_.async_close(farewell, [self = shared_from_this()](beast::error_code) {
+  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {
     // Closed, or failed (the timer closed the socket): either way done.
     if (self->close_timer_)
       self->close_timer_->cancel();

@@ -7,8 +7,8 @@
 
 #include "admission.hpp"
 #include "node_context.hpp"
-#include "switchboard/cork_stream.hpp"
-#include "switchboard/transport.hpp"
+#include "cork_stream.hpp"
+#include "transport.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -26,9 +26,10 @@ class ws_session : public transport,
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  /// `ticket` is the connection's admission slot, held until the session dies.
+  /// `ticket` is the connection's admission slot, held until the session
+  /// dies; `user` its authenticated identity (empty: anonymous).
   ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
-             admission_ticket ticket);
+             admission_ticket ticket, std::string user);
   ~ws_session() override;
 
   /// Completes the upgrade `req` (read by http_session), then joins the hub.
@@ -36,10 +37,10 @@ public:
 
   // -- transport ------------------------------------------------------------------
 
-  void write(frame_batch frames, caf::actor writer) override;
+  void write(frame_batch frames, writer_actor writer) override;
   void ping() override;
   void consumed() override;
-  void close(exit_code reason) override;
+  void close(farewell how) override;
 
 private:
   // No permessage-deflate: the frames are small JSON, and the compressor's
@@ -55,8 +56,8 @@ private:
   void on_control(boost::beast::websocket::frame_type kind);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
-  void do_write(const frame_batch& frames, const caf::actor& writer);
-  void do_close(exit_code reason);
+  void do_write(const frame_batch& frames, const writer_actor& writer);
+  void do_close(const farewell& how);
   void close_now(const boost::beast::websocket::close_reason* farewell);
 
   /// Unhandled inbound messages allowed before reading pauses.
@@ -67,7 +68,7 @@ private:
   session_count ctx_;
   stream_type ws_;
   boost::beast::flat_buffer buffer_;
-  caf::actor reader_; ///< set while the read side is open; strand only
+  reader_actor reader_; ///< set while the read side is open; strand only
   std::atomic<int> unhandled_{0};
   bool read_failed_ = false;   ///< strand only
   bool closing_ = false;       ///< strand only
@@ -75,6 +76,7 @@ private:
   /// Bounds a server-initiated close handshake (close-timeout); strand only.
   std::optional<boost::asio::steady_timer> close_timer_;
   admission_ticket ticket_; ///< gives the slot back, however the session ends
+  std::string user_;        ///< handed to the pair at the upgrade
 };
 
 } // namespace switchboard::net

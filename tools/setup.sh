@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
           catch2)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-websockets procps curl)
+  packages+=(python3-websockets procps curl pkg-config)
 fi
 
 missing=()

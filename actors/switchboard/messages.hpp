@@ -1,58 +1,32 @@
 #pragma once
 
-/// The one type-ID block of switchboard: every atom, every message struct and
-/// its inspect(), and the named exit reasons of a connection pair.
+/// What an application exchanges with a switchboard hub: the requests it may
+/// send (hub.hpp lists the hub's interface), the messages its actors receive,
+/// the typed interfaces those actors implement, and the named exit reasons of
+/// connections. Every type here has a free `inspect()`, so it can cross a CAF
+/// network connection once add_message_types() has registered it.
 
 #include <caf/all.hpp>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace switchboard {
 
-// -- identifiers and payloads -------------------------------------------------
+// -- identifiers ------------------------------------------------------------------
 
-/// Connection ids are assigned by the hub: random positive integers below
-/// 2^53 (exact in a JSON number, also for JavaScript), unique among the
-/// node's connections. They are not sequential, so one client cannot guess
-/// another's id.
+/// A connection's id: a random positive integer below 2^53 (exact in a JSON
+/// number, also for JavaScript), unique among the node's connections. Not
+/// sequential, so one client cannot guess another's id. 0 means "the server".
 using conn_id = std::uint64_t;
 
-/// The payload of one outbound text message. Built once and shared by every
-/// receiver; only the reference count is touched per delivery.
-using frame_ptr = std::shared_ptr<const std::string>;
+// -- exit reasons -----------------------------------------------------------------
 
-/// Several outbound messages for one connection, in delivery order.
-using frame_batch = std::vector<frame_ptr>;
-
-// -- atoms --------------------------------------------------------------------
-
-using join_atom = caf::atom_constant<caf::atom("join")>;
-using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
-using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
-using publish_atom = caf::atom_constant<caf::atom("publish")>;
-using send_atom = caf::atom_constant<caf::atom("send")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
-using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using frames_atom = caf::atom_constant<caf::atom("frames")>;
-using write_done_atom = caf::atom_constant<caf::atom("write_done")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using ping_atom = caf::atom_constant<caf::atom("ping")>;
-using pong_atom = caf::atom_constant<caf::atom("pong")>;
-using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
-using closed_atom = caf::atom_constant<caf::atom("closed")>;
-using binary_atom = caf::atom_constant<caf::atom("binary")>;
-/// A closing writer's flush time is over.
-using give_up_atom = caf::atom_constant<caf::atom("give_up")>;
-
-// -- exit reasons -------------------------------------------------------------
-
-/// Why a connection pair exited. Used as the actors' exit reason, so the hub
-/// (and anyone else monitoring the pair) sees it in the down message.
+/// Why a connection ended (the reason its actors exited with), or why the
+/// hub dropped a server-side actor.
 enum class exit_code : std::uint8_t {
   socket_closed = 1,  ///< EOF, reset, or a completed close handshake
   socket_error,       ///< any other read or write failure
@@ -62,13 +36,16 @@ enum class exit_code : std::uint8_t {
   shutdown,           ///< the node is stopping
   rate_limited,       ///< commands above the rate limit for longer than the grace
   hub_down,           ///< the hub died: nobody routes this connection any more
+  disconnected,       ///< the application closed it (close_connection)
+  slow_listener,      ///< a server-side actor fell too far behind its deliveries
 };
 
 /// Every exit code, in declaration order.
 inline constexpr exit_code all_exit_codes[] = {
-  exit_code::socket_closed, exit_code::socket_error,  exit_code::heartbeat_timeout,
-  exit_code::slow_consumer, exit_code::protocol_error, exit_code::shutdown,
-  exit_code::rate_limited,  exit_code::hub_down,
+  exit_code::socket_closed,  exit_code::socket_error, exit_code::heartbeat_timeout,
+  exit_code::slow_consumer,  exit_code::protocol_error, exit_code::shutdown,
+  exit_code::rate_limited,   exit_code::hub_down,   exit_code::disconnected,
+  exit_code::slow_listener,
 };
 
 /// The error category of exit_code.
@@ -85,88 +62,189 @@ const char* to_string(exit_code x);
 /// another category maps to socket_error, and a normal exit to shutdown.
 exit_code exit_code_of(const caf::error& reason);
 
-/// Registers the error category so `sys.render(err)` names the reason.
-void add_error_category(caf::actor_system_config& cfg);
+// -- errors of requests -----------------------------------------------------------
 
-// -- messages from a reader to the hub -----------------------------------------
-
-/// An `id` member of a client command, kept as its raw JSON text (a number or a
-/// string), empty when the command had none.
-using request_id = std::string;
-
-struct client_subscribe {
-  std::string topic;
-  request_id id;
+/// Why the hub refused a request (the error a request's reply carries).
+enum class hub_errc : std::uint8_t {
+  invalid_topic = 1, ///< not 1-256 bytes without control characters
+  invalid_data,      ///< `data` is not one JSON value
+  invalid_argument,  ///< a service name, close code or reason out of range
+  limit_exceeded,    ///< the node holds its maximum number of topics
+  shutting_down,     ///< the node is stopping: no new publishes or sends
 };
 
-struct client_unsubscribe {
-  std::string topic;
-  request_id id;
-};
+/// The error category of hub_errc.
+constexpr caf::atom_value hub_error_category = caf::atom("sbhub");
 
-struct client_publish {
-  std::string topic;
-  std::string data; ///< raw JSON text of the value, kept verbatim
-  request_id id;
-};
+caf::error make_error(hub_errc x);
 
-struct client_send {
-  conn_id to = 0;
-  std::string data; ///< raw JSON text of the value, kept verbatim
-  request_id id;
-};
+const char* to_string(hub_errc x);
 
-/// A client frame the reader rejected; the hub forwards the ready error frame
-/// so that every reply keeps the order of the requests.
-struct client_error {
-  frame_ptr frame;
-  /// The rejection counter it adds to (hub_stats::rejections), if any.
-  std::string counted_as;
-};
+// -- what server-side actors receive ------------------------------------------------
 
-// -- messages from the hub to server-side subscribers ---------------------------
-
-/// What a server-side actor subscribed to a topic receives for every publish.
+/// A publish on a topic a listener subscribed to (add_listener).
 struct topic_message {
-  std::string topic;
-  std::string data; ///< raw JSON text of the value
+  std::string topic = {};
+  std::string data = {}; ///< raw JSON text of the value, as published
   conn_id from = 0; ///< the publishing connection, 0 for a server-side publish
 };
 
-// -- statistics -----------------------------------------------------------------
+/// A client's direct message to a service (`{"type":"send","to":"service:NAME",
+/// "data":...}`); the service answers with send_direct{from, ..., "service:NAME"}.
+struct service_message {
+  std::string service = {}; ///< the name it was sent to
+  conn_id from = 0;    ///< the sending connection
+  std::string user = {};    ///< its authenticated user, empty when anonymous
+  std::string data = {};    ///< raw JSON text of the value
+};
+
+/// A connection joined or left the node (add_observer).
+struct connection_event {
+  enum kind_t : std::uint8_t { joined = 1, left = 2 };
+  kind_t kind = joined;
+  conn_id conn = 0;
+  std::string user = {};   ///< empty when anonymous
+  std::string reason = {}; ///< on `left`: the exit code's name (socket_closed, ...)
+};
+
+/// What a client asks to do, put to the authorizer.
+enum class access : std::uint8_t { subscribe = 1, publish = 2 };
+
+const char* to_string(access x);
+
+/// One question to the authorizer: may `conn` (of `user`) do `what` on `topic`?
+struct access_request {
+  conn_id conn = 0;
+  std::string user = {};
+  access what = access::subscribe;
+  std::string topic = {};
+};
+
+/// A WebSocket upgrade request, put to the authenticator before the upgrade.
+struct upgrade_request {
+  std::string target = {}; ///< path and query, e.g. "/ws?token=..."
+  std::vector<std::pair<std::string, std::string>> headers = {}; ///< as received
+  std::string remote_address = {};
+};
+
+/// The authenticator's answer.
+struct upgrade_verdict {
+  bool allow = false;
+  std::string user = {};               ///< the identity of an allowed connection
+  std::uint16_t status = 401;     ///< the HTTP status of a refusal
+  std::string reason = {};             ///< a short text for a refusal
+};
+
+// -- the interfaces of server-side actors --------------------------------------------
+
+/// Receives every publish on the topics it was added to.
+using topic_listener_actor = caf::typed_actor<caf::reacts_to<topic_message>>;
+
+/// Receives clients' direct messages to the name it was registered under.
+using service_actor = caf::typed_actor<caf::reacts_to<service_message>>;
+
+/// Receives a connection_event for every connection that joins or leaves.
+using connection_observer_actor = caf::typed_actor<caf::reacts_to<connection_event>>;
+
+/// Decides whether a connection may subscribe to or publish on a topic.
+using authorizer_actor = caf::typed_actor<caf::replies_to<access_request>::with<bool>>;
+
+/// Decides whether a WebSocket upgrade is allowed, and under which identity.
+using authenticator_actor =
+  caf::typed_actor<caf::replies_to<upgrade_request>::with<upgrade_verdict>>;
+
+// -- requests to the hub (hub.hpp) ----------------------------------------------------
+
+/// Publishes raw JSON `data` on `topic`. Reply: the number of receivers
+/// (connections and listeners); invalid_topic, invalid_data, shutting_down.
+struct publish {
+  std::string topic = {};
+  std::string data = {};
+};
+
+/// Sends raw JSON `data` to one connection as `{"type":"direct","from":...,
+/// "data":...}`, from 0 (the server) or, when `from` is set, from that
+/// string (a service answers as "service:NAME"). Reply: false when no such
+/// connection exists; invalid_data, shutting_down.
+struct send_direct {
+  conn_id to = 0;
+  std::string data = {};
+  std::string from = {};
+};
+
+/// Subscribes a server-side actor to a topic. Reply: true, false when it
+/// was subscribed already; invalid_topic, limit_exceeded (the node's topic
+/// limit). The hub monitors the actor (once, whatever its number of topics)
+/// and forgets it when it exits. A listener that falls more than
+/// hub_settings::actor_backlog deliveries behind is dropped from every topic
+/// and sent an exit with reason slow_listener.
+struct add_listener {
+  std::string topic = {};
+  topic_listener_actor listener = {};
+};
+
+/// Ends add_listener.
+struct remove_listener {
+  std::string topic = {};
+  topic_listener_actor listener = {};
+};
+
+/// Registers a service under `name` (1-64 bytes of [A-Za-z0-9._-]); clients
+/// reach it with `{"type":"send","to":"service:NAME","data":...}`. Reply:
+/// false when the name is taken by another actor; invalid_argument. Bounded
+/// like a listener.
+struct add_service {
+  std::string name = {};
+  service_actor service = {};
+};
+
+/// Ends add_service (only the actor registered under the name can be removed).
+struct remove_service {
+  std::string name = {};
+  service_actor service = {};
+};
+
+/// Sends `observer` a connection_event for every connection that joins or
+/// leaves from now on. Bounded like a listener.
+struct add_observer {
+  connection_observer_actor observer = {};
+};
+
+/// Ends add_observer.
+struct remove_observer {
+  connection_observer_actor observer = {};
+};
+
+/// Closes a connection with a WebSocket close code (1000-1003, 1007-1011 or
+/// 3000-4999) and a reason (at most 123 bytes of UTF-8): queued frames go
+/// first, the connection leaves with `disconnected`. Reply: false when no
+/// such connection exists; invalid_argument.
+struct close_connection {
+  conn_id conn = 0;
+  std::uint16_t code = 1000;
+  std::string reason = {};
+};
+
+/// Reply: the hub's statistics.
+struct query_stats {};
+
+// -- statistics ---------------------------------------------------------------------
 
 struct hub_stats {
   std::uint64_t connections = 0;
   std::uint64_t topics = 0;
   std::uint64_t messages_in = 0;  ///< client commands and server-side publishes/sends
   std::uint64_t messages_out = 0; ///< frames handed to connection writers
-  std::map<std::string, std::uint64_t> disconnects; ///< by exit reason name
-  /// Commands refused by a limit, by reason (limit_exceeded, rate_limited,
-  /// shutting_down, send_disabled).
-  std::map<std::string, std::uint64_t> rejections;
+  std::map<std::string, std::uint64_t> disconnects = {}; ///< by exit reason name
+  /// Commands refused, by reason (limit_exceeded, rate_limited,
+  /// shutting_down, forbidden).
+  std::map<std::string, std::uint64_t> rejections = {};
+  std::uint64_t listeners = 0;     ///< server-side listeners
+  std::uint64_t services = 0;      ///< registered services
+  std::uint64_t slow_listeners = 0; ///< server-side actors dropped for falling behind
 };
 
-// -- inspect ----------------------------------------------------------------------
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, client_subscribe& x) {
-  return f(caf::meta::type_name("client_subscribe"), x.topic, x.id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, client_unsubscribe& x) {
-  return f(caf::meta::type_name("client_unsubscribe"), x.topic, x.id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, client_publish& x) {
-  return f(caf::meta::type_name("client_publish"), x.topic, x.data, x.id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, client_send& x) {
-  return f(caf::meta::type_name("client_send"), x.to, x.data, x.id);
-}
+// -- inspect ----------------------------------------------------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, topic_message& x) {
@@ -174,18 +252,95 @@ typename Inspector::result_type inspect(Inspector& f, topic_message& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, hub_stats& x) {
-  return f(caf::meta::type_name("hub_stats"), x.connections, x.topics,
-           x.messages_in, x.messages_out, x.disconnects, x.rejections);
+typename Inspector::result_type inspect(Inspector& f, service_message& x) {
+  return f(caf::meta::type_name("service_message"), x.service, x.from, x.user, x.data);
 }
 
-/// Adds every switchboard type that may cross a CAF network connection
-/// (server-side subscribers and stats on remote nodes) to a config.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_event& x) {
+  return f(caf::meta::type_name("connection_event"), x.kind, x.conn, x.user, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, access_request& x) {
+  return f(caf::meta::type_name("access_request"), x.conn, x.user, x.what, x.topic);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upgrade_request& x) {
+  return f(caf::meta::type_name("upgrade_request"), x.target, x.headers,
+           x.remote_address);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upgrade_verdict& x) {
+  return f(caf::meta::type_name("upgrade_verdict"), x.allow, x.user, x.status, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish& x) {
+  return f(caf::meta::type_name("publish"), x.topic, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_direct& x) {
+  return f(caf::meta::type_name("send_direct"), x.to, x.data, x.from);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_listener& x) {
+  return f(caf::meta::type_name("add_listener"), x.topic, x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remove_listener& x) {
+  return f(caf::meta::type_name("remove_listener"), x.topic, x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_service& x) {
+  return f(caf::meta::type_name("add_service"), x.name, x.service);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remove_service& x) {
+  return f(caf::meta::type_name("remove_service"), x.name, x.service);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_observer& x) {
+  return f(caf::meta::type_name("add_observer"), x.observer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remove_observer& x) {
+  return f(caf::meta::type_name("remove_observer"), x.observer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, close_connection& x) {
+  return f(caf::meta::type_name("close_connection"), x.conn, x.code, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_stats&) {
+  return f(caf::meta::type_name("query_stats"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hub_stats& x) {
+  return f(caf::meta::type_name("hub_stats"), x.connections, x.topics, x.messages_in,
+           x.messages_out, x.disconnects, x.rejections, x.listeners, x.services,
+           x.slow_listeners);
+}
+
+// -- registration ------------------------------------------------------------------------
+
+/// Registers the exit_code error category, so `sys.render(err)` names it.
+void add_error_category(caf::actor_system_config& cfg);
+
+/// Adds every type above to a config (needed for the ones that cross a CAF
+/// network connection: a hub used from a remote node).
 void add_message_types(caf::actor_system_config& cfg);
 
 } // namespace switchboard
-
-// Shared frames and batches stay inside one process: never serialized.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::frame_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::frame_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_error)

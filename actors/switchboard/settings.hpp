@@ -1,5 +1,9 @@
 #pragma once
 
+/// The limits and timers of a node's connections and of its hub.
+
+#include "switchboard/messages.hpp"
+
 #include <caf/timespan.hpp>
 
 #include <chrono>
@@ -18,7 +22,8 @@ struct connection_settings {
   std::size_t send_queue_frames = 256;
   /// Bound of the writer's queue in payload bytes (queued and in flight).
   std::size_t send_buffer_bytes = 1024 * 1024;
-  /// On shutdown, a writer flushes its queue for at most this long.
+  /// On shutdown (or close_connection), a writer flushes its queue for at
+  /// most this long.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   /// Commands per second a connection may send on average (token bucket);
   /// 0 turns the limit off.
@@ -30,7 +35,7 @@ struct connection_settings {
   caf::timespan client_rate_grace = std::chrono::seconds(10);
 };
 
-/// Limits the hub enforces on membership and commands.
+/// Limits the hub enforces on membership and commands, and its hooks.
 struct hub_settings {
   /// Topics one connection may be subscribed to at once.
   std::size_t max_topics_per_connection = 128;
@@ -38,6 +43,16 @@ struct hub_settings {
   std::size_t max_topics = 1'000'000;
   /// Whether clients may send direct messages to other clients.
   bool client_send = true;
+  /// Deliveries a server-side actor (listener, service, observer) may have
+  /// unhandled in its mailbox; one more and it is dropped (slow_listener).
+  std::size_t actor_backlog = 1024;
+  /// When set, asked before every client subscribe and publish; the answer
+  /// applies in order with the connection's other commands.
+  authorizer_actor authorizer;
+  /// An authorizer that has not answered within this time (or failed)
+  /// counts as `authorize_default`.
+  caf::timespan authorize_timeout = std::chrono::seconds(1);
+  bool authorize_default = false;
 };
 
 } // namespace switchboard

@@ -1,38 +1,53 @@
 #pragma once
 
-/// Deterministic test helpers, part of the public library: run a hub and
-/// connection pairs on CAF's test_coordinator with fake sockets, so that
-/// actors (ours or a user's) are tested without threads, sockets or sleeps.
+/// Deterministic test helpers (library switchboard::testing): a hub on CAF's
+/// test_coordinator with fake clients, so that actors (ours or an
+/// application's) are tested against a hub without threads, sockets or
+/// sleeps. Time moves only when the test says so.
 
-#include "switchboard/connection.hpp"
 #include "switchboard/hub.hpp"
+#include "switchboard/settings.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace switchboard::testing {
+namespace switchboard {
 
-// -- fake transport ---------------------------------------------------------------
+struct hub_state;
 
-/// A transport that records what the writer asks of it. Meant for the
-/// single-threaded test_coordinator: not thread-safe.
-class fake_transport : public transport {
+namespace testing {
+
+// -- fake socket ------------------------------------------------------------------
+
+/// The socket of a fake client: records what the connection's writer writes
+/// and how the connection ended. Meant for the single-threaded
+/// test_coordinator: not thread-safe.
+class fake_socket {
 public:
+  using frame = std::shared_ptr<const std::string>;
+
   /// When true (the default) every write completes at once; when false a
-  /// write stays in flight until complete_write().
+  /// write stays in flight until complete_write(), like a client that does
+  /// not read.
   bool auto_complete = true;
 
   /// Frames whose write completed, in order.
-  std::vector<frame_ptr> delivered;
+  std::vector<frame> delivered;
   /// The write in flight, if any.
-  frame_batch in_flight;
+  std::vector<frame> in_flight;
   std::size_t writes = 0;
   std::size_t pings = 0;
+  /// Inbound messages the reader has handled (its read credit came back).
   std::size_t consumed_count = 0;
+  /// How the connection ended, once it did.
   std::optional<exit_code> closed;
+  /// The close code and text an application asked for (close_connection).
+  std::uint16_t close_code = 0;
+  std::string close_text;
 
   /// Completes the write in flight, successfully or with a socket_error.
   void complete_write(bool ok = true);
@@ -40,12 +55,8 @@ public:
   /// The delivered frames as strings, and forgets them.
   std::vector<std::string> take();
 
-  void write(frame_batch frames, caf::actor writer) override;
-  void ping() override;
-  void consumed() override;
-  void close(exit_code reason) override;
-
 private:
+  friend class fake_transport;
   caf::actor writer_;
 };
 
@@ -57,7 +68,7 @@ public:
   struct client {
     caf::actor reader;
     caf::actor writer;
-    std::shared_ptr<fake_transport> transport;
+    std::shared_ptr<fake_socket> transport;
     conn_id id = 0;
   };
 
@@ -65,11 +76,21 @@ public:
   explicit hub_fixture(connection_settings settings, hub_settings limits = {});
   virtual ~hub_fixture();
 
-  /// Connects a fake client, runs until it is joined and welcomed.
-  client connect();
+  /// Connects a fake client (of `user`, empty: anonymous), runs until it is
+  /// joined and welcomed.
+  client connect(std::string user = {});
 
   /// The client sends one text frame; runs until everything settled.
   void send(const client& c, std::string text);
+
+  /// The client sends a binary frame; runs until everything settled.
+  void send_binary(const client& c);
+
+  /// The client answers the server's last ping.
+  void pong(const client& c);
+
+  /// The client's socket closes (EOF, reset) with `reason`.
+  void disconnect(const client& c, exit_code reason = exit_code::socket_closed);
 
   /// Processes every pending message (time does not move).
   std::size_t run();
@@ -86,29 +107,39 @@ public:
   caf::error exit_reason(const caf::actor& a);
 
   /// Whether the hub still holds any trace of `c`: its connection, an entry
-  /// in the actor index, a topic membership or frames waiting for a flush.
+  /// in the actor index, a topic membership or frames waiting for a drain.
   bool remembers(const client& c);
 
-  /// The hub's state (read it only between runs, and only while the hub is
-  /// alive: CAF destroys an actor's state when it terminates).
-  hub_state& state();
+  /// The hub's statistics.
+  hub_stats stats();
 
-  /// Sends `xs...` to the hub from a temporary probe, runs until everything
+  /// Stops the hub as node::request_stop() does: publishes are refused,
+  /// every writer flushes and closes, the hub quits once all are gone.
+  void request_stop();
+
+  /// Sends `x` to the hub from a temporary probe, runs until everything
   /// settled and returns the hub's reply: the value, the error it answered
   /// with, or `sec::request_timeout` when no reply came.
-  template <class T, class... Ts>
-  caf::expected<T> request(Ts&&... xs) {
+  template <class T, class Message>
+  caf::expected<T> request(Message x) {
     caf::scoped_actor probe{sys};
-    probe->send(hub, std::forward<Ts>(xs)...);
+    probe->send(hub, std::move(x));
     run();
     caf::expected<T> result{caf::sec::request_timeout};
-    probe->receive([&](T& x) { result = std::move(x); },
+    probe->receive([&](T& y) { result = std::move(y); },
                    [&](caf::error& err) { result = std::move(err); },
                    caf::after(caf::timespan{0}) >> [] {});
     return result;
   }
 
-  /// Spawns an actor (a server-side listener, say) that the fixture stops
+  /// Sends `x` to the hub (no reply expected) and runs.
+  template <class Message>
+  void tell(Message x) {
+    caf::anon_send(hub, std::move(x));
+    run();
+  }
+
+  /// Spawns an actor (a listener, a service, ...) that the fixture stops
   /// when it is destroyed: an actor still alive at that point would keep
   /// the actor system from shutting down.
   template <class... Ts>
@@ -118,19 +149,27 @@ public:
     return handle;
   }
 
+  /// The hub's state, for switchboard's own tests (the type is internal).
+  /// Read it only between runs, and only while the hub is alive.
+  hub_state& state();
+
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   connection_settings settings;
   hub_settings limits;
+  /// The hub's public handle, as node::hub() hands it out.
   hub_actor hub;
 
 private:
   static caf::actor_system_config& init(caf::actor_system_config& cfg);
 
+  /// The hub with its internal interface.
+  caf::actor internal_;
   /// Every actor the fixture spawned (client pairs included), stopped on
   /// destruction.
   std::vector<caf::actor> spawned_;
 };
 
-} // namespace switchboard::testing
+} // namespace testing
+} // namespace switchboard

@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,18 @@ struct node_config {
   /// Who may open a WebSocket connection (node::start refuses limits whose
   /// validate() complains).
   admission_limits admission;
+  /// When set, asked before every WebSocket upgrade (after the admission
+  /// limits): it allows the upgrade under an identity or refuses it with an
+  /// HTTP status. No answer within authenticate_timeout: 503.
+  authenticator_actor authenticator;
+  caf::timespan authenticate_timeout = std::chrono::seconds(2);
+  /// glibc keeps freed memory in its arenas; a node whose connections come
+  /// and go gives free pages back to the system this often (malloc_trim).
+  /// It affects the whole process, so it is off unless the application asks
+  /// (the CLI does: 30 s).
+  caf::timespan trim_memory_interval{0};
 
-  /// Three per core: measured best for fan-out on 2 cores (docs/benchmarks.md).
+  /// Three per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
 
   /// What is impossible about this configuration (named after the CLI
@@ -52,7 +63,7 @@ public:
   /// Refuses a configuration with problems() (sec::invalid_argument).
   /// Register the error category first (add_error_category) so exit reasons
   /// render by name.
-  static caf::expected<std::shared_ptr<node>> start(caf::actor_system& sys,
+  static caf::expected<std::unique_ptr<node>> start(caf::actor_system& sys,
                                                     node_config cfg);
 
   node(const node&) = delete;
@@ -61,7 +72,7 @@ public:
   /// Calls stop().
   ~node();
 
-  /// The hub of this node.
+  /// The hub of this node: its public interface.
   const hub_actor& hub() const noexcept;
 
   /// The port actually bound.
@@ -76,6 +87,12 @@ public:
   /// Callable from any thread, actors included; idempotent.
   void request_stop();
 
+  /// stop() without blocking the caller: it runs on a thread of its own and
+  /// calls `done` there once the node has stopped. The way to stop a node
+  /// from an actor (e.g. `done` sends the actor a message). Idempotent; the
+  /// destructor waits for it.
+  void stop_async(std::function<void()> done = {});
+
   /// Blocks until the hub terminated, and returns its exit reason: none
   /// after a requested stop, the error that ended it otherwise (a hub that
   /// dies takes every connection along, close 1011). Not from an actor.
@@ -84,7 +101,9 @@ public:
   /// request_stop(), then waits until every connection is closed and stops
   /// the I/O threads; docs/architecture.md says what it guarantees. Blocks
   /// (at most shutdown_timeout + close_timeout + a few seconds), so never
-  /// call it from an actor; idempotent.
+  /// call it from an actor: use stop_async(). Called from one of the
+  /// node's own I/O threads it would wait for itself: that is refused with
+  /// an assertion. Idempotent.
   void stop();
 
   struct impl;

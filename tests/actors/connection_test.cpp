@@ -1,7 +1,10 @@
 // The reader/writer pair on virtual time: heartbeat, slow consumers and
 // transport failures, and that every exit leaves the hub without a trace.
 
-#include "switchboard/protocol.hpp"
+#include "connection.hpp"
+#include "fake_transport.hpp"
+#include "hub_state.hpp"
+#include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
 #include <catch2/catch.hpp>
@@ -42,7 +45,7 @@ std::string message_t(int i) {
 
 writer_state& writer_of(const hub_fixture::client& c) {
   auto ptr = caf::actor_cast<caf::abstract_actor*>(c.writer);
-  return dynamic_cast<caf::stateful_actor<writer_state>&>(*ptr).state;
+  return dynamic_cast<writer_actor::stateful_base<writer_state>&>(*ptr).state;
 }
 
 /// The pair exited with `code`, told its transport, and the hub forgot it.
@@ -70,7 +73,7 @@ TEST_CASE("the writer pings at every interval and pongs keep the pair alive") {
   CHECK(c.transport->pings == 1);
   for (std::size_t i = 1; i <= 10; ++i) {
     f.advance(100ms);
-    caf::anon_send(c.reader, pong_atom::value);
+    caf::anon_send(c.reader, alive_atom::value);
     f.run(); // now: left in the mailbox, it would be stamped at the next timer
     f.advance(900ms); // past this ping's deadline, up to the next ping
     CHECK(c.transport->pings == i + 1);
@@ -272,13 +275,13 @@ TEST_CASE_METHOD(hub_fixture, "the read credit comes back once the hub handled t
 namespace {
 
 /// Stands in for a hub that is far behind: it takes commands and answers
-/// none until told to (`(flush_atom)` answers everything held).
+/// none until told to (`(drain_atom)` answers everything held).
 caf::behavior busy_hub(caf::event_based_actor* self) {
   auto held = std::make_shared<std::vector<caf::response_promise>>();
   return {
-    [](join_atom, const caf::actor&, const caf::actor&) {},
+    [](enroll_atom, const reader_actor&, const writer_actor&, const std::string&) {},
     [self, held](client_subscribe&) { held->push_back(self->make_response_promise()); },
-    [held](flush_atom) {
+    [held](drain_atom) {
       for (auto& p : *held)
         p.deliver(caf::unit);
       held->clear();
@@ -291,35 +294,37 @@ caf::behavior busy_hub(caf::event_based_actor* self) {
 TEST_CASE("a client whose commands wait on the hub is not reaped for its silence") {
   hub_fixture f{short_timers()};
   auto slow_hub = f.spawn(busy_hub);
-  auto transport = std::make_shared<testing::fake_transport>();
-  auto pair = spawn_connection(f.sys, caf::actor_cast<hub_actor>(slow_hub), transport,
+  auto socket = std::make_shared<testing::fake_socket>();
+  auto transport = testing::make_fake_transport(socket);
+  auto pair = spawn_connection(f.sys, caf::actor_cast<hub_internal_actor>(slow_hub), transport,
                                f.settings);
+  auto reader = caf::actor_cast<caf::actor>(pair.reader);
   f.run();
   // The client sends a command; the hub sits on it, so (read credit) its
   // pongs would not be read: nothing reaches the reader from now on.
-  caf::anon_send(pair.reader, subscribe_t);
+  caf::anon_send(reader, subscribe_t);
   f.run();
   f.advance(1s + 300ms); // ping, and its deadline
-  CHECK(transport->pings == 1);
+  CHECK(socket->pings == 1);
   f.advance(5s);
-  REQUIRE(f.alive(pair.reader));
+  REQUIRE(f.alive(reader));
   // The hub catches up at t0: the client gets a whole pong-timeout of reading.
-  caf::anon_send(slow_hub, flush_atom::value);
+  caf::anon_send(slow_hub, drain_atom::value);
   f.run();
-  CHECK(transport->consumed_count == 1);
+  CHECK(socket->consumed_count == 1);
   f.advance(299ms);
-  REQUIRE(f.alive(pair.reader));
+  REQUIRE(f.alive(reader));
   // Its pong (read now that the transport reads again) answers the ping.
-  caf::anon_send(pair.reader, pong_atom::value);
+  caf::anon_send(reader, alive_atom::value);
   f.run();
   f.advance(1ms);
-  REQUIRE(f.alive(pair.reader));
+  REQUIRE(f.alive(reader));
   // With the hub caught up, silence after a ping is judged as usual: the
   // ping at t = 7 s is not answered by its deadline.
   f.advance(700ms - 1ns);
-  REQUIRE(f.alive(pair.reader));
+  REQUIRE(f.alive(reader));
   f.advance(1ns);
-  CHECK_FALSE(f.alive(pair.reader));
-  CHECK(f.exit_reason(pair.reader) == make_error(exit_code::heartbeat_timeout));
-  CHECK(transport->closed == exit_code::heartbeat_timeout);
+  CHECK_FALSE(f.alive(reader));
+  CHECK(f.exit_reason(reader) == make_error(exit_code::heartbeat_timeout));
+  CHECK(socket->closed == exit_code::heartbeat_timeout);
 }

@@ -1,7 +1,8 @@
 // The typed embedding API: server-side publish, send and subscribe (with a
 // listener actor receiving topic_message), stats and shutdown.
 
-#include "switchboard/protocol.hpp"
+#include "hub_state.hpp"
+#include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,7 +21,7 @@ namespace {
 using inbox = std::shared_ptr<std::vector<topic_message>>;
 
 /// A server-side subscriber that records what it receives.
-caf::behavior listener(caf::event_based_actor*, inbox got) {
+topic_listener_actor::behavior_type listener(topic_listener_actor::pointer, inbox got) {
   return {[got](topic_message& msg) { got->push_back(std::move(msg)); }};
 }
 
@@ -39,7 +40,7 @@ bool is(const topic_message& msg, const std::string& data, conn_id from) {
 TEST_CASE_METHOD(hub_fixture, "a listener receives client and server publishes") {
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, l) == true);
+  CHECK(request<bool>(add_listener{std::string{"t"}, l}) == true);
   CHECK(state().topics.find("t")->listeners.size() == 1);
   auto c = connect();
   auto pub = connect();
@@ -49,30 +50,31 @@ TEST_CASE_METHOD(hub_fixture, "a listener receives client and server publishes")
   REQUIRE(got->size() == 1);
   CHECK(is(got->at(0), R"({"a": 1.0})", pub.id));
   // A server-side publish reaches both kinds of subscriber, data verbatim.
-  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"},
-                               std::string{"[1.0, 1e400]"})
+  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"[1.0, 1e400]"}})
         == std::uint64_t{2});
   REQUIRE(got->size() == 2);
   CHECK(is(got->at(1), "[1.0, 1e400]", 0));
   CHECK(c.transport->take()
         == std::vector<std::string>{message_t(R"({"a": 1.0})"), message_t("[1.0, 1e400]")});
   CHECK(pub.transport->take().size() == 1); // the welcome only
-  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"nobody"},
-                               std::string{"1"})
+  CHECK(request<std::uint64_t>(publish{std::string{"nobody"}, std::string{"1"}})
         == std::uint64_t{0});
 }
 
 TEST_CASE_METHOD(hub_fixture, "invalid server-side requests are refused") {
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
-  auto res = request<std::uint64_t>(publish_atom::value, std::string{}, std::string{"1"});
+  auto res = request<std::uint64_t>(publish{std::string{}, std::string{"1"}});
   REQUIRE_FALSE(res);
-  CHECK(res.error() == caf::sec::invalid_argument);
-  CHECK(request<bool>(subscribe_atom::value, std::string(257, 'x'), l) == false);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"a\tb"}, l) == false);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, caf::actor{}) == false);
+  CHECK(res.error() == make_error(hub_errc::invalid_topic));
+  CHECK(request<bool>(add_listener{std::string(257, 'x'), l}).error()
+        == make_error(hub_errc::invalid_topic));
+  CHECK(request<bool>(add_listener{std::string{"a\tb"}, l}).error()
+        == make_error(hub_errc::invalid_topic));
+  CHECK(request<bool>(add_listener{std::string{"t"}, topic_listener_actor{}}).error()
+        == make_error(hub_errc::invalid_argument));
   CHECK(state().topics.size() == 0);
-  CHECK(request<bool>(send_atom::value, conn_id{1}, std::string{"1"}) == false);
+  CHECK(request<bool>(send_direct{conn_id{1}, std::string{"1"}}) == false);
 }
 
 TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
@@ -80,19 +82,19 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
   auto other = spawn(listener, std::make_shared<std::vector<topic_message>>());
-  CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, l) == true);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, l) == true);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"u"}, l) == true);
-  CHECK(request<bool>(subscribe_atom::value, std::string{"t"}, other) == true);
-  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"1"})
+  CHECK(request<bool>(add_listener{std::string{"t"}, l}) == true);
+  CHECK(request<bool>(add_listener{std::string{"t"}, l}) == false); // already
+  CHECK(request<bool>(add_listener{std::string{"u"}, l}) == true);
+  CHECK(request<bool>(add_listener{std::string{"t"}, other}) == true);
+  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"1"}})
         == std::uint64_t{2});
   CHECK(got->size() == 1);
-  caf::anon_send(hub, unsubscribe_atom::value, std::string{"u"}, l);
+  tell(remove_listener{std::string{"u"}, l});
   run();
   CHECK(state().topics.find("u") == nullptr);
-  caf::anon_send(hub, unsubscribe_atom::value, std::string{"t"}, l);
+  tell(remove_listener{std::string{"t"}, l});
   run();
-  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"2"})
+  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"2"}})
         == std::uint64_t{1});
   CHECK(got->size() == 1);
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
@@ -103,10 +105,10 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
 TEST_CASE_METHOD(hub_fixture, "the server sends direct messages from id 0") {
   auto c = connect();
   c.transport->delivered.clear();
-  CHECK(request<bool>(send_atom::value, c.id, std::string{R"({"x": 1.0})"}) == true);
+  CHECK(request<bool>(send_direct{c.id, std::string{R"({"x": 1.0})"}}) == true);
   CHECK(c.transport->take()
         == std::vector<std::string>{R"({"type":"direct","from":0,"data":{"x": 1.0}})"});
-  CHECK(request<bool>(send_atom::value, c.id + 1, std::string{"1"}) == false);
+  CHECK(request<bool>(send_direct{c.id + 1, std::string{"1"}}) == false);
 }
 
 TEST_CASE_METHOD(hub_fixture, "stats count connections, topics, traffic and "
@@ -115,10 +117,10 @@ TEST_CASE_METHOD(hub_fixture, "stats count connections, topics, traffic and "
   auto b = connect();                                    // out 2
   send(a, subscribe_t);                                  // in 1, out 3
   send(b, R"({"type":"publish","topic":"t","data":1,"id":1})"); // in 2, out 5
-  request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"2"}); // in 3, out 6
-  request<bool>(send_atom::value, b.id, std::string{"3"});      // in 4, out 7
+  request<std::uint64_t>(publish{std::string{"t"}, std::string{"2"}}); // in 3, out 6
+  request<bool>(send_direct{b.id, std::string{"3"}});      // in 4, out 7
   send(b, "not json");                                   // in 5, out 8
-  auto s = request<hub_stats>(stats_atom::value);
+  auto s = request<hub_stats>(query_stats{});
   REQUIRE(s);
   CHECK(s->connections == 2);
   CHECK(s->topics == 1);
@@ -130,7 +132,7 @@ TEST_CASE_METHOD(hub_fixture, "stats count connections, topics, traffic and "
   caf::anon_send(b.writer, closed_atom::value,
                  static_cast<std::uint8_t>(exit_code::socket_error));
   run();
-  s = request<hub_stats>(stats_atom::value);
+  s = request<hub_stats>(query_stats{});
   REQUIRE(s);
   CHECK(s->connections == 0);
   CHECK(s->topics == 0);
@@ -148,7 +150,7 @@ TEST_CASE("shutdown flushes every writer, then stops the hub") {
   slow.transport->auto_complete = false;
   f.send(pub, R"({"type":"publish","topic":"t","data":1})");
   f.send(pub, R"({"type":"publish","topic":"t","data":2})");
-  caf::anon_send(f.hub, shutdown_atom::value);
+  f.request_stop();
   f.run();
   CHECK_FALSE(f.alive(pub.reader));
   CHECK(f.exit_reason(pub.writer) == make_error(exit_code::shutdown));
@@ -182,7 +184,7 @@ TEST_CASE("a writer that cannot flush goes after shutdown_timeout") {
   f.send(slow, subscribe_t);
   slow.transport->auto_complete = false;
   f.send(pub, R"({"type":"publish","topic":"t","data":1})");
-  caf::anon_send(f.hub, shutdown_atom::value);
+  f.request_stop();
   f.run();
   f.advance(2s - 1ns);
   REQUIRE(f.alive(slow.writer));
@@ -195,7 +197,7 @@ TEST_CASE("a writer that cannot flush goes after shutdown_timeout") {
 
 TEST_CASE("shutdown without connections stops the hub at once") {
   hub_fixture f;
-  caf::anon_send(f.hub, shutdown_atom::value);
+  f.request_stop();
   f.run();
   CHECK_FALSE(f.alive(caf::actor_cast<caf::actor>(f.hub)));
 }
@@ -204,12 +206,11 @@ TEST_CASE_METHOD(hub_fixture, "server-side data that is not JSON is refused") {
   auto c = connect();
   send(c, R"({"type":"subscribe","topic":"t"})");
   c.transport->take();
-  CHECK(request<std::uint64_t>(publish_atom::value, std::string{"t"},
-                               std::string{"{not json"})
+  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"{not json"}})
           .error()
-        == caf::sec::invalid_argument);
-  CHECK(request<bool>(send_atom::value, c.id, std::string{"1 2"}).error()
-        == caf::sec::invalid_argument);
+        == make_error(hub_errc::invalid_data));
+  CHECK(request<bool>(send_direct{c.id, std::string{"1 2"}}).error()
+        == make_error(hub_errc::invalid_data));
   CHECK(c.transport->take().empty());
 }
 
@@ -217,24 +218,24 @@ TEST_CASE_METHOD(hub_fixture, "a listener is monitored once, whatever its topics
                               "and no longer once it left them all") {
   auto l = spawn(listener, std::make_shared<std::vector<topic_message>>());
   for (auto topic : {"a", "b", "c"})
-    REQUIRE(request<bool>(subscribe_atom::value, std::string{topic}, l) == true);
-  CHECK(state().listeners.size() == 1);
-  CHECK(state().listeners.begin()->second.topics.size() == 3);
+    REQUIRE(request<bool>(add_listener{std::string{topic}, l}) == true);
+  CHECK(state().app_actors.size() == 1);
+  CHECK(state().app_actors.begin()->second.topics.size() == 3);
   // Its exit: the listener's own run and one down message for the hub (one
   // monitor), which clears all three topics.
   caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   CHECK(run() == 2);
-  CHECK(state().listeners.empty());
+  CHECK(state().app_actors.empty());
   CHECK(state().topics.size() == 0);
   // A listener that left its last topic is no longer monitored: its exit
   // sends the hub nothing.
   auto m = spawn(listener, std::make_shared<std::vector<topic_message>>());
-  REQUIRE(request<bool>(subscribe_atom::value, std::string{"a"}, m) == true);
-  REQUIRE(request<bool>(subscribe_atom::value, std::string{"b"}, m) == true);
-  caf::anon_send(hub, unsubscribe_atom::value, std::string{"a"}, m);
-  caf::anon_send(hub, unsubscribe_atom::value, std::string{"b"}, m);
+  REQUIRE(request<bool>(add_listener{std::string{"a"}, m}) == true);
+  REQUIRE(request<bool>(add_listener{std::string{"b"}, m}) == true);
+  tell(remove_listener{std::string{"a"}, m});
+  tell(remove_listener{std::string{"b"}, m});
   run();
-  CHECK(state().listeners.empty());
+  CHECK(state().app_actors.empty());
   caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
   CHECK(run() == 1);
 }
@@ -252,15 +253,15 @@ TEST_CASE("once stopping, the hub refuses publishes and sends, and writers do "
   sub.transport->auto_complete = false;
   pub.transport->auto_complete = false;
   f.send(pub, R"({"type":"publish","topic":"t","data":1})");
-  caf::anon_send(f.hub, shutdown_atom::value);
+  f.request_stop();
   f.run();
   f.send(pub, R"({"type":"publish","topic":"t","data":2,"id":7})");
   f.send(pub, R"({"type":"send","to":)" + std::to_string(sub.id) + R"(,"data":3})");
-  CHECK(f.request<std::uint64_t>(publish_atom::value, std::string{"t"}, std::string{"4"})
+  CHECK(f.request<std::uint64_t>(publish{std::string{"t"}, std::string{"4"}})
           .error()
-        == caf::sec::runtime_error);
-  CHECK(f.request<bool>(send_atom::value, sub.id, std::string{"5"}).error()
-        == caf::sec::runtime_error);
+        == make_error(hub_errc::shutting_down));
+  CHECK(f.request<bool>(send_direct{sub.id, std::string{"5"}}).error()
+        == make_error(hub_errc::shutting_down));
   CHECK(f.state().stats.rejections.at("shutting_down") == 2);
   // The frame in flight was the last one from before the notice: once it is
   // written, each writer goes, although error replies queued up after it.

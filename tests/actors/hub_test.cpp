@@ -1,7 +1,10 @@
 // The hub with fake clients: membership, subscriptions, fan-out, direct
 // messages and the order of replies. Time never moves here.
 
-#include "switchboard/protocol.hpp"
+#include "connection.hpp"
+#include "fake_transport.hpp"
+#include "hub_state.hpp"
+#include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
 #include <boost/json.hpp>
@@ -26,7 +29,7 @@ std::string unsubscribe(const std::string& topic) {
   return R"({"type":"unsubscribe","topic":)" + protocol::quote(topic) + "}";
 }
 
-std::string publish(const std::string& topic, const std::string& data,
+std::string publish_frame(const std::string& topic, const std::string& data,
                     const std::string& id = {}) {
   auto frame = R"({"type":"publish","topic":)" + protocol::quote(topic)
                + R"(,"data":)" + data;
@@ -115,7 +118,7 @@ TEST_CASE_METHOD(hub_fixture, "a publish reaches every subscriber once, in order
   subs[0].transport->delivered.clear();
   pub.transport->delivered.clear();
   for (int i = 0; i < 100; ++i)
-    send(pub, publish("news", R"({"n":)" + std::to_string(i) + ".0}"));
+    send(pub, publish_frame("news", R"({"n":)" + std::to_string(i) + ".0}"));
   CHECK(pub.transport->delivered.empty());
   for (auto& s : subs) {
     auto& got = s.transport->delivered;
@@ -134,12 +137,12 @@ TEST_CASE_METHOD(hub_fixture, "the publisher gets its own message and an ack") {
   auto a = connect();
   send(a, subscribe("t"));
   a.transport->delivered.clear();
-  send(a, publish("t", R"("x")", R"("p1")"));
+  send(a, publish_frame("t", R"("x")", R"("p1")"));
   CHECK(a.transport->take()
         == std::vector<std::string>{message("t", R"("x")"),
                                     R"({"type":"ack","id":"p1"})"});
   // Without subscribers, an ack still confirms the publish.
-  send(a, publish("elsewhere", "1", "2"));
+  send(a, publish_frame("elsewhere", "1", "2"));
   CHECK(a.transport->take() == std::vector<std::string>{R"({"type":"ack","id":2})"});
 }
 
@@ -151,8 +154,8 @@ TEST_CASE_METHOD(hub_fixture, "two publishers interleaved keep each one's order"
   s.transport->delivered.clear();
   // No run in between: the hub sees one burst and flushes batches.
   for (int i = 0; i < 50; ++i) {
-    caf::anon_send(a.reader, publish("t", "\"a" + std::to_string(i) + "\""));
-    caf::anon_send(b.reader, publish("t", "\"b" + std::to_string(i) + "\""));
+    caf::anon_send(a.reader, publish_frame("t", "\"a" + std::to_string(i) + "\""));
+    caf::anon_send(b.reader, publish_frame("t", "\"b" + std::to_string(i) + "\""));
   }
   run();
   std::vector<std::string> from_a, from_b;
@@ -179,7 +182,7 @@ TEST_CASE_METHOD(hub_fixture, "unsubscribe stops delivery and drops empty topics
         == std::vector<std::string>{R"({"type":"unsubscribed","topic":"t"})"});
   CHECK(state().topics.find("t")->subscribers.size() == 1);
   b.transport->delivered.clear();
-  send(b, publish("t", "1"));
+  send(b, publish_frame("t", "1"));
   CHECK(a.transport->take().empty());
   CHECK(b.transport->take() == std::vector<std::string>{message("t", "1")});
   send(b, unsubscribe("t"));
@@ -246,19 +249,22 @@ TEST_CASE_METHOD(hub_fixture, "errors keep the connection open and the replies "
 }
 
 TEST_CASE_METHOD(hub_fixture, "a pair that dies before its join leaves no trace") {
-  auto transport = std::make_shared<testing::fake_transport>();
-  auto pair = spawn_connection(sys, hub, transport, settings);
-  caf::anon_send(pair.reader, closed_atom::value,
+  auto socket = std::make_shared<testing::fake_socket>();
+  auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(hub),
+                               testing::make_fake_transport(socket), settings);
+  auto reader = caf::actor_cast<caf::actor>(pair.reader);
+  auto writer = caf::actor_cast<caf::actor>(pair.writer);
+  caf::anon_send(reader, closed_atom::value,
                  static_cast<std::uint8_t>(exit_code::protocol_error));
   // The reader goes first; the join is still in the hub's mailbox.
-  REQUIRE(sched.prioritize(pair.reader));
+  REQUIRE(sched.prioritize(reader));
   sched.run_once();
-  REQUIRE_FALSE(alive(pair.reader));
+  REQUIRE_FALSE(alive(reader));
   CHECK(state().connections.empty());
   run();
-  CHECK_FALSE(alive(pair.reader));
-  CHECK_FALSE(alive(pair.writer));
-  CHECK(transport->closed == exit_code::protocol_error);
+  CHECK_FALSE(alive(reader));
+  CHECK_FALSE(alive(writer));
+  CHECK(socket->closed == exit_code::protocol_error);
   CHECK(state().connections.empty());
   CHECK(state().by_actor.empty());
   CHECK(state().dirty.empty());
@@ -278,7 +284,7 @@ TEST_CASE("a burst goes to the writer in slices") {
   sub.transport->take();
   auto writes_before = sub.transport->writes;
   for (int i = 0; i < 200; ++i)
-    caf::anon_send(pub.reader, publish("burst", std::to_string(i)));
+    caf::anon_send(pub.reader, publish_frame("burst", std::to_string(i)));
   f.run();
   INFO(caf::to_string(f.exit_reason(sub.writer)));
   REQUIRE(f.alive(sub.writer));

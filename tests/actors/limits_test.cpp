@@ -1,7 +1,8 @@
 // Limits the hub and the reader enforce on clients: topics per connection
 // and per node, direct messages between clients, the command rate.
 
-#include "switchboard/protocol.hpp"
+#include "hub_state.hpp"
+#include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
 #include <boost/json.hpp>
@@ -89,7 +90,11 @@ TEST_CASE("past the node's topic limit new topics are refused, existing ones not
   f.send(b, subscribe(1, 3));
   CHECK(last(b).at("type") == "subscribed");
   // Server-side listeners count too.
-  CHECK(f.request<bool>(subscribe_atom::value, "t9", caf::actor{b.reader}) == false);
+  auto listener = f.spawn([](topic_listener_actor::pointer) -> topic_listener_actor::behavior_type {
+    return {[](const topic_message&) {}};
+  });
+  CHECK(f.request<bool>(add_listener{"t9", listener}).error()
+        == make_error(hub_errc::limit_exceeded));
   // A topic freed by a disconnect makes room.
   caf::anon_send_exit(a.reader, caf::exit_reason::kill);
   f.run();
@@ -113,7 +118,7 @@ TEST_CASE("with client-send off clients cannot address each other") {
   CHECK(b.transport->take().empty());
   CHECK(f.state().stats.rejections.at("forbidden") == 1);
   // The server still can.
-  CHECK(f.request<bool>(send_atom::value, b.id, "2") == true);
+  CHECK(f.request<bool>(send_direct{b.id, "2"}) == true);
   CHECK(b.transport->take() == std::vector<std::string>{protocol::direct(0, "2")});
 }
 

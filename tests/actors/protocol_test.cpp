@@ -1,7 +1,8 @@
 // Wire protocol v1: parsing client frames and building server frames, without
 // actors. The spec is the protocol section of the task brief / docs/protocol.md.
 
-#include "switchboard/protocol.hpp"
+#include "hub_state.hpp"
+#include "protocol.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
 // The hub's membership table on its own: subscribe, unsubscribe and
 // disconnect keep every index consistent, and the limits hold.
 
-#include "switchboard/hub.hpp"
-#include "switchboard/topic_table.hpp"
+#include "hub_state.hpp"
+#include "topic_table.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -12,24 +12,24 @@
 
 #include <cstdio>
 
-inline caf::behavior echo_bot(caf::event_based_actor* self, switchboard::hub_actor hub) {
-  // Subscribe this actor to a topic: every publish there arrives as a
-  // topic_message. The reply (true) confirms the topic name was valid.
-  self->request(hub, caf::infinite, switchboard::subscribe_atom::value, "questions",
-                caf::actor{self})
-    .then([](bool ok) {
-      if (!ok)
-        std::fprintf(stderr, "echo_bot: cannot subscribe\n");
-    });
+inline switchboard::topic_listener_actor::behavior_type
+echo_bot(switchboard::topic_listener_actor::pointer self, switchboard::hub_actor hub) {
+  // Listen to a topic: every publish there arrives as a topic_message.
+  self->request(hub, caf::infinite, switchboard::add_listener{"questions", self})
+    .then([](bool) {},
+          [](caf::error& err) {
+            std::fprintf(stderr, "echo_bot: cannot listen: %s\n", to_string(err).c_str());
+          });
   return {
     [self, hub](const switchboard::topic_message& msg) {
       // msg.data is the raw JSON value the client published.
       auto answer = R"({"question":)" + msg.data + R"(,"answer":42})";
       // Publish to a topic (the reply is the number of receivers) ...
-      self->request(hub, caf::infinite, switchboard::publish_atom::value, "answers", answer)
+      self->request(hub, caf::infinite, switchboard::publish{"answers", answer})
         .then([](std::uint64_t) {});
-      // ... and send straight to the connection that asked.
-      self->request(hub, caf::infinite, switchboard::send_atom::value, msg.from, answer)
+      // ... and send straight to the connection that asked (the reply says
+      // whether it is still there).
+      self->request(hub, caf::infinite, switchboard::send_direct{msg.from, answer})
         .then([](bool) {});
     },
   };

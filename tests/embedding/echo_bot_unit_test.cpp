@@ -8,7 +8,7 @@
 
 TEST_CASE("echo bot answers questions on a deterministic hub") {
   switchboard::testing::hub_fixture f;
-  auto bot = f.sys.spawn(echo_bot, f.hub);
+  auto bot = f.spawn(echo_bot, f.hub);
   f.run();
   auto client = f.connect();
   auto watcher = f.connect();
@@ -23,7 +23,11 @@ TEST_CASE("echo bot answers questions on a deterministic hub") {
   REQUIRE(broadcast.size() == 1);
   CHECK(broadcast[0]
         == R"({"type":"message","topic":"answers","data":{"question":1,"answer":42}})");
+  // The bot listened on one topic; once it is gone, so is the topic.
+  CHECK(f.stats().topics == 2);
+  CHECK(f.stats().listeners == 1);
   caf::anon_send_exit(bot, caf::exit_reason::user_shutdown);
   f.run();
-  CHECK(f.state().topics.find("questions") == nullptr);
+  CHECK(f.stats().topics == 1); // "answers", the watcher's
+  CHECK(f.stats().listeners == 0);
 }

@@ -3,7 +3,7 @@
 // driven here with bounded run_one_for: no threads, no sleeps.
 
 #include "loopback.hpp"
-#include "switchboard/cork_stream.hpp"
+#include "cork_stream.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <catch2/catch.hpp>

@@ -3,7 +3,7 @@
 // Loopback sockets, one io_context driven by the test.
 
 #include "loopback.hpp"
-#include "switchboard/cork_stream.hpp"
+#include "cork_stream.hpp"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>

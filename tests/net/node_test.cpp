@@ -25,7 +25,7 @@ namespace {
 struct node_fixture {
   caf::actor_system_config cfg;
   std::optional<caf::actor_system> sys;
-  std::shared_ptr<node> n;
+  std::unique_ptr<node> n;
 
   node_fixture() {
     add_error_category(cfg);
@@ -37,7 +37,7 @@ struct node_fixture {
     nc.connection.shutdown_timeout = 1s;
     auto started = node::start(*sys, nc);
     REQUIRE(started);
-    n = *started;
+    n = std::move(*started);
   }
 
   ~node_fixture() {

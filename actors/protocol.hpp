@@ -1,9 +1,9 @@
 #pragma once
 
-/// Wire protocol v1 (docs/protocol.md): parsing client frames and building
-/// server frames. Pure functions, no actors and no sockets.
+// Wire protocol v1 (docs/protocol.md): parsing client frames and building
+// server frames. Pure functions, no actors and no sockets. Not installed.
 
-#include "switchboard/messages.hpp"
+#include "commands.hpp"
 
 #include <string>
 #include <string_view>
@@ -20,6 +20,16 @@ bool valid_topic(std::string_view topic);
 
 /// Whether `text` is one JSON value (what `data` may hold).
 bool valid_json(std::string_view text);
+
+/// Whether `text` is valid UTF-8.
+bool valid_utf8(std::string_view text);
+
+/// 1-64 bytes of [A-Za-z0-9._-].
+bool valid_service_name(std::string_view name);
+
+/// Whether an application may close a connection with `code` (RFC 6455
+/// 7.4: 1000-1003, 1007-1011, 3000-4999).
+bool valid_close_code(std::uint16_t code);
 
 // -- client -> server -----------------------------------------------------------
 
@@ -42,8 +52,10 @@ std::string subscribed(std::string_view quoted_topic, const request_id& id);
 std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
 std::string message(std::string_view quoted_topic, std::string_view data);
 std::string direct(conn_id from, std::string_view data);
+/// A direct message from a named sender (`quoted_from` is quote(name)).
+std::string direct(std::string_view quoted_from, std::string_view data);
 std::string ack(const request_id& id);
-/// `code` is one of bad_json, bad_request, unknown_type, unknown_connection.
+/// `code` names the error (docs/protocol.md, Errors).
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id);
 

@@ -1,18 +1,21 @@
 #pragma once
 
-#include "switchboard/messages.hpp"
+#include "commands.hpp"
 
 #include <memory>
 
 namespace switchboard {
 
+// What a reader/writer pair needs from its socket. Not installed.
+
 /// What a reader/writer pair needs from its socket. The network layer
-/// implements it on top of a WebSocket session; tests use fake_transport.
+/// implements it on top of a WebSocket session; the deterministic test
+/// helpers put a fake socket there.
 /// Every member may be called from any thread and must not block: an
 /// implementation hands the work to the socket's own executor.
 class transport {
 public:
-  virtual ~transport();
+  virtual ~transport() = default;
 
   /// Writes `frames` as text messages, in order. At most one completion
   /// follows each call: `(write_done_atom)` to `writer` once every byte
@@ -20,7 +23,7 @@ public:
   /// failed. None follows when the connection is already going down for
   /// another reason (its reader then exits with that reason).
   /// The writer never has two writes outstanding.
-  virtual void write(frame_batch frames, caf::actor writer) = 0;
+  virtual void write(frame_batch frames, writer_actor writer) = 0;
 
   /// Sends a ping control frame.
   virtual void ping() = 0;
@@ -29,10 +32,10 @@ public:
   /// transport stops reading while too many are unhandled).
   virtual void consumed() = 0;
 
-  /// The pair has exited with `reason`: say goodbye as the reason asks (a
-  /// close frame with its code where the socket still takes one) and close.
-  /// Called exactly once, by the writer's exit.
-  virtual void close(exit_code reason) = 0;
+  /// The pair has exited: say goodbye as `how` asks (a close frame with its
+  /// code where the socket still takes one) and close. Called exactly once,
+  /// by the writer's exit.
+  virtual void close(farewell how) = 0;
 };
 
 using transport_ptr = std::shared_ptr<transport>;

@@ -22,6 +22,7 @@
 
 namespace switchboard {
 
+struct hub_app_actor;
 struct hub_connection;
 struct hub_topic;
 
@@ -44,7 +45,7 @@ struct hub_topic {
   const std::string* name = nullptr; ///< the table's key
   std::string quoted;                ///< the name as a JSON string literal
   std::vector<subscription*> subscribers;
-  std::vector<caf::actor> listeners; ///< server-side subscribers
+  std::vector<hub_app_actor*> listeners; ///< server-side subscribers
 
   bool empty() const noexcept {
     return subscribers.empty() && listeners.empty();

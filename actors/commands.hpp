@@ -1,0 +1,135 @@
+#pragma once
+
+// The internal protocol between the network layer, a connection's
+// reader/writer pair and the hub: atoms, client commands, shared frames and
+// the typed interfaces of the pair. Not installed: applications only see
+// switchboard/messages.hpp and the public hub_actor. No atom here shares a
+// name with one of CAF's.
+
+#include "switchboard/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+// -- payloads -----------------------------------------------------------------------
+
+/// The payload of one outbound text message. Built once and shared by every
+/// receiver; only the reference count is touched per delivery.
+using frame_ptr = std::shared_ptr<const std::string>;
+
+/// Several outbound messages for one connection, in delivery order.
+using frame_batch = std::vector<frame_ptr>;
+
+// -- atoms --------------------------------------------------------------------------
+
+/// A new reader/writer pair asks the hub to take it in.
+using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
+/// The node is stopping (to the hub).
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+/// The hub sends the batches it collected in this round.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// Frames for a writer.
+using frames_atom = caf::atom_constant<caf::atom("frames")>;
+/// The transport wrote the last batch.
+using write_done_atom = caf::atom_constant<caf::atom("write_done")>;
+/// The socket is done (read or write failed, or closed), with an exit_code.
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+/// A binary message arrived.
+using binary_atom = caf::atom_constant<caf::atom("binary")>;
+/// A closing writer's flush time is over.
+using give_up_atom = caf::atom_constant<caf::atom("give_up")>;
+/// The reader's ping timer.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+/// A ping's answer is due (the reader's pong deadline).
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+/// The reader asks the writer to ping.
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+/// The client answered (a pong or another control frame after our ping).
+using alive_atom = caf::atom_constant<caf::atom("alive")>;
+
+// -- client commands (reader -> hub) -----------------------------------------------
+
+/// An `id` member of a client command, kept as its raw JSON text (a number or a
+/// string), empty when the command had none.
+using request_id = std::string;
+
+struct client_subscribe {
+  std::string topic = {};
+  request_id id = {};
+};
+
+struct client_unsubscribe {
+  std::string topic = {};
+  request_id id = {};
+};
+
+struct client_publish {
+  std::string topic = {};
+  std::string data = {}; ///< raw JSON text of the value, kept verbatim
+  request_id id = {};
+};
+
+/// A direct message to a connection (`to`) or, when `service` is set, to
+/// the service of that name.
+struct client_send {
+  conn_id to = 0;
+  std::string service = {};
+  std::string data = {}; ///< raw JSON text of the value, kept verbatim
+  request_id id = {};
+};
+
+/// A client frame the reader rejected; the hub forwards the ready error frame
+/// so that every reply keeps the order of the requests.
+struct client_error {
+  frame_ptr frame = {};
+  /// The rejection counter it adds to (hub_stats::rejections), if any.
+  std::string counted_as = {};
+};
+
+/// How a connection ends on the wire: the reason, and for an application's
+/// close_connection the close code and text it asked for. Sent to a writer
+/// (the hub's shutdown, close_connection), it flushes what is queued first.
+struct farewell {
+  exit_code reason = exit_code::socket_closed;
+  std::uint16_t code = 0; ///< 0: the one that goes with `reason`
+  std::string text = {};
+};
+
+/// The farewell an exit reason carries (close_connection puts the code and
+/// text into the error's context).
+farewell farewell_of(const caf::error& reason);
+
+/// The exit reason of close_connection{code, text}.
+caf::error make_disconnect(std::uint16_t code, std::string text);
+
+// -- the pair's interfaces ----------------------------------------------------------
+
+/// Inbound messages and the heartbeat.
+using reader_actor = caf::typed_actor<
+  caf::reacts_to<std::string>, caf::reacts_to<binary_atom>, caf::reacts_to<alive_atom>,
+  caf::reacts_to<heartbeat_atom>, caf::reacts_to<deadline_atom, std::int64_t>,
+  caf::reacts_to<closed_atom, std::uint8_t>>;
+
+/// The bounded outbound queue.
+using writer_actor = caf::typed_actor<
+  caf::reacts_to<frames_atom, frame_batch>, caf::reacts_to<write_done_atom>,
+  caf::reacts_to<closed_atom, std::uint8_t>, caf::reacts_to<probe_atom>,
+  caf::reacts_to<farewell>, caf::reacts_to<give_up_atom>>;
+
+} // namespace switchboard
+
+// Shared frames and the commands stay inside one process: never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::frame_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::frame_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_unsubscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_publish)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_send)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_error)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::farewell)

@@ -1,0 +1,157 @@
+#pragma once
+
+// The hub's inside: the wider interface the network layer and the connection
+// pairs use (switchboard/hub.hpp is the part applications get), its state,
+// and the functions its source files share. Not installed.
+
+#include "commands.hpp"
+#include "id_source.hpp"
+#include "topic_table.hpp"
+
+#include "switchboard/hub.hpp"
+#include "switchboard/settings.hpp"
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+namespace switchboard {
+
+using hub_internal_actor = hub_actor::extend<
+  /// A new pair and its authenticated user (empty: anonymous); the hub
+  /// monitors both actors and sends the welcome.
+  caf::reacts_to<enroll_atom, reader_actor, writer_actor, std::string>,
+  /// Client commands, sent by a reader as requests: the reply (none, or an
+  /// error frame to the client) is the reader's read credit.
+  caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
+  caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
+  caf::reacts_to<client_error>,
+  /// The node stops: refuse publishes, flush every writer, quit once the last
+  /// pair is down.
+  caf::reacts_to<shutdown_atom>,
+  /// Send the batches collected in this round (to itself).
+  caf::reacts_to<drain_atom>>;
+
+// -- state ----------------------------------------------------------------------------
+
+using client_command =
+  std::variant<client_subscribe, client_unsubscribe, client_publish, client_send,
+               client_error>;
+
+/// A command that waits behind an authorizer's answer, and its reader.
+struct waiting_command {
+  client_command cmd;
+  caf::response_promise done;
+};
+
+struct hub_connection {
+  conn_id id = 0;
+  reader_actor reader;
+  writer_actor writer;
+  std::string user;
+  subscription_list topics;
+  /// Frames collected since the last drain, sent as one batch.
+  frame_batch pending;
+  /// Whether the connection is in hub_state::dirty.
+  bool dirty = false;
+  /// An authorizer's answer is outstanding: the connection's later commands
+  /// wait in `waiting`, so that every command applies in order.
+  bool authorizing = false;
+  std::deque<waiting_command> waiting;
+};
+
+/// A server-side actor: a listener, a service, an observer (or several):
+/// monitored once, bounded in what it may have unhandled, forgotten when it
+/// exits or holds nothing any more.
+struct hub_app_actor {
+  caf::actor handle;
+  std::unordered_set<hub_topic*> topics;
+  std::vector<std::string> services;
+  bool observer = false;
+  /// Deliveries it has not handled yet.
+  std::size_t in_flight = 0;
+
+  bool unused() const noexcept {
+    return topics.empty() && services.empty() && !observer;
+  }
+};
+
+struct hub_state {
+  hub_settings settings;
+  std::unordered_map<conn_id, hub_connection> connections;
+  /// Reader and writer address -> connection id.
+  std::unordered_map<caf::actor_addr, conn_id> by_actor;
+  topic_table topics;
+  std::unordered_map<caf::actor_addr, hub_app_actor> app_actors;
+  std::unordered_map<std::string, hub_app_actor*> services;
+  std::vector<hub_app_actor*> observers;
+  /// Connections that got frames since the last drain.
+  std::vector<hub_connection*> dirty;
+  id_source ids;
+  bool shutting_down = false;
+  hub_stats stats;
+
+  hub_state() = default;
+  hub_state(const hub_state&) = delete;
+  hub_state& operator=(const hub_state&) = delete;
+
+  /// Runs when the hub terminates. After a regular shutdown no connection is
+  /// left; any that is means the hub died (a bug, an exception, a kill):
+  /// nobody routes those connections any more, so they go down with it
+  /// (hub_down, close 1011) instead of idling forever.
+  ~hub_state();
+
+  static inline const char* name = "switchboard.hub";
+};
+
+using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
+
+/// The hub's behavior; the node spawns it with `sys.spawn(hub, settings)`.
+hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
+
+// -- shared by the hub's source files ---------------------------------------------------
+
+/// One frame for one connection, sent with the others of this round.
+void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
+
+/// Delivers `data` on `topic` to every subscriber; returns the receivers.
+std::uint64_t publish_on(hub_pointer self, const std::string& topic,
+                         const std::string& data, conn_id from);
+
+/// Sends `msg` to a server-side actor, or drops the actor (slow_listener)
+/// when it has actor_backlog deliveries unhandled.
+void deliver(hub_pointer self, hub_app_actor& target, caf::message msg);
+
+/// Tells every observer.
+void notify_observers(hub_pointer self, const connection_event& ev);
+
+/// Forgets a server-side actor that exited; false if it was none.
+bool app_actor_down(hub_pointer self, const caf::actor_addr& addr);
+
+/// The server-side actor `handle`, registered (and monitored) if new.
+hub_app_actor& app_actor_of(hub_pointer self, const caf::actor& handle);
+
+/// Forgets `a` if it holds nothing any more (and stops monitoring it).
+void release_if_unused(hub_pointer self, hub_app_actor& a);
+
+// Server-side actors (hub_app_actors.cpp).
+caf::result<bool> listen(hub_pointer self, const add_listener& cmd);
+void unlisten(hub_pointer self, const remove_listener& cmd);
+caf::result<bool> register_service(hub_pointer self, const add_service& cmd);
+void unregister_service(hub_pointer self, const remove_service& cmd);
+void observe(hub_pointer self, const connection_observer_actor& observer, bool on);
+
+// Client commands (hub_commands.cpp). The connection of the current
+// message's sender (null: none), found before a response promise takes the
+// sender away.
+hub_connection* sender_of(hub_pointer self);
+
+// Runs `cmd` from `conn`, or queues it behind an authorizer's answer;
+// `done` (the reader's read credit) is delivered once it ran.
+void on_command(hub_pointer self, hub_connection* conn, client_command cmd,
+                caf::response_promise done);
+
+} // namespace switchboard

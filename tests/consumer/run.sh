@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The proof that the installed package works: installs the build tree BUILD
+# into a temporary prefix, builds tests/consumer/project against it (CMake
+# package) and its main.cpp once more with pkg-config, then runs the
+# consumer's deterministic test and its real-client test.
+# Usage: run.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== install into $tmp/prefix"
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+test -f "$tmp/prefix/include/switchboard/hub.hpp"
+# Internals stay private.
+for internal in hub_state.hpp connection.hpp cork_stream.hpp ws_session.hpp protocol.hpp; do
+  if [ -e "$tmp/prefix/include/switchboard/$internal" ]; then
+    echo "run.sh: internal header $internal was installed" >&2
+    exit 1
+  fi
+done
+
+echo "== configure and build the consumer with find_package(switchboard)"
+cmake -S "$here/project" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/build" >/dev/null
+
+echo "== build it with pkg-config"
+pc=$(dirname "$(find "$tmp/prefix" -name switchboard.pc | head -1)")
+# shellcheck disable=SC2046
+c++ -O1 "$here/project/main.cpp" -o "$tmp/greeter-pc" \
+  $(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs switchboard)
+
+echo "== the consumer's deterministic test (switchboard::testing)"
+"$tmp/build/greeter_test"
+
+echo "== the consumer against a real client"
+/usr/bin/python3 "$here/consumer_test.py" "$tmp/build/greeter"
+/usr/bin/python3 "$here/consumer_test.py" "$tmp/greeter-pc"
