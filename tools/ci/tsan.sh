@@ -48,7 +48,6 @@ else
   step "CAF $caf_version with TSan: building into $prefix"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  chmod 755 "$work" # apt downloads as _apt
   mkdir -p "$work/lists/partial" "$work/parts"
   # A private deb-src list derived from the machine's own sources: the
   # machine's apt configuration stays as it is.
@@ -60,10 +59,11 @@ else
     sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$work/parts/src.list"
   fi
   apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/parts"
-            -o "Dir::State::Lists=$work/lists")
+            -o "Dir::State::Lists=$work/lists" -o APT::Sandbox::User=root)
   apt-get "${apt_opts[@]}" update -qq
   # Only the upstream tarball is needed; the Debian patch tarball may be
   # missing on a snapshot mirror, so check the file instead of the status.
+  echo "tsan: a 404 for the .debian.tar.xz below is harmless (only the upstream tarball is used)"
   (cd "$work" && apt-get "${apt_opts[@]}" source --download-only actor-framework) || true
   tarball=actor-framework_$caf_version.orig.tar.gz
   dscs=("$work"/actor-framework_"$caf_version"-*.dsc)
