@@ -8,8 +8,8 @@
 // - an error frame is a JSON object with type "error", a known code, a string
 //   reason and, if any, the id of the frame.
 //
-// Run: tools/ci/fuzz.sh, or by hand
-//   build-fuzz/tests/fuzz/protocol_fuzz -dict=tests/fuzz/protocol.dict <corpus copy>
+// Run: tools/ci/fuzz.sh, or by hand on a copy of the seed corpus:
+//   build-fuzz/tests/fuzz/protocol_fuzz -dict=tests/fuzz/protocol.dict <dir>
 
 #include "switchboard/protocol.hpp"
 
@@ -34,7 +34,9 @@ void require(bool ok, const char* what, std::string_view frame) {
 }
 
 bool is_padded(std::string_view s) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  auto ws = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  };
   return s.empty() || ws(s.front()) || ws(s.back());
 }
 
@@ -58,7 +60,8 @@ const json::object& accepted(const json::value& parsed, bool json_ok,
                              std::string_view frame) {
   require(json_ok, "a command from a frame that is not JSON", frame);
   auto obj = parsed.if_object();
-  require(obj != nullptr, "a command from a frame that is not an object", frame);
+  require(obj != nullptr, "a command from a frame that is not an object",
+          frame);
   auto t = obj->if_contains("type");
   require(t && t->is_string() && t->get_string() == type,
           "a command whose type member differs", frame);
@@ -94,7 +97,8 @@ void check_error(const client_error& err, const json::value& parsed,
   require(type && type->is_string() && type->get_string() == "error",
           "an error frame whose type is not \"error\"", text);
   auto reason = obj->if_contains("reason");
-  require(reason && reason->is_string(), "an error frame without a reason", text);
+  require(reason && reason->is_string(), "an error frame without a reason",
+          text);
   auto code = obj->if_contains("code");
   require(code && code->is_string(), "an error frame without a code", text);
   auto c = code->get_string();
@@ -104,29 +108,32 @@ void check_error(const client_error& err, const json::value& parsed,
           "bad_json for valid JSON, or another code for invalid JSON", frame);
   // The reply echoes the frame's id, if the frame had a usable one.
   if (auto id = obj->if_contains("id")) {
-    auto in = json_ok && parsed.is_object() ? parsed.get_object().if_contains("id")
-                                            : nullptr;
-    require(in && *in == *id, "an error frame with an id the frame did not have",
-            frame);
+    auto in = json_ok && parsed.is_object()
+                ? parsed.get_object().if_contains("id")
+                : nullptr;
+    require(in && *in == *id,
+            "an error frame with an id the frame did not have", frame);
   }
 }
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
   std::string_view frame{reinterpret_cast<const char*>(data), size};
   json::error_code ec;
   auto parsed = json::parse(json::string_view{frame.data(), frame.size()}, ec);
   bool json_ok = !ec;
-  require(json_ok == protocol::valid_json(frame), "valid_json disagrees with Boost.JSON",
-          frame);
+  require(json_ok == protocol::valid_json(frame),
+          "valid_json disagrees with Boost.JSON", frame);
   auto cmd = protocol::parse(frame);
   if (auto sub = std::get_if<client_subscribe>(&cmd)) {
-    check_topic(sub->topic, accepted(parsed, json_ok, "subscribe", sub->id, frame),
-                frame);
+    check_topic(sub->topic,
+                accepted(parsed, json_ok, "subscribe", sub->id, frame), frame);
   } else if (auto unsub = std::get_if<client_unsubscribe>(&cmd)) {
     check_topic(unsub->topic,
-                accepted(parsed, json_ok, "unsubscribe", unsub->id, frame), frame);
+                accepted(parsed, json_ok, "unsubscribe", unsub->id, frame),
+                frame);
   } else if (auto pub = std::get_if<client_publish>(&cmd)) {
     auto& obj = accepted(parsed, json_ok, "publish", pub->id, frame);
     check_topic(pub->topic, obj, frame);
@@ -138,7 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(to && to->is_number(), "a send without a numeric to", frame);
     auto u = to->if_uint64();
     auto i = to->if_int64();
-    require((u && *u == send->to) || (i && *i >= 0 && static_cast<conn_id>(*i) == send->to),
+    require((u && *u == send->to)
+              || (i && *i >= 0 && static_cast<conn_id>(*i) == send->to),
             "a send whose to is not the to member", frame);
   } else {
     check_error(std::get<client_error>(cmd), parsed, json_ok, frame);
