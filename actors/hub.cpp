@@ -246,6 +246,12 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](add_observer& cmd) { observe(self, cmd.observer, true); },
     [self](remove_observer& cmd) { observe(self, cmd.observer, false); },
     [self](close_connection& cmd) { return close(self, cmd); },
+    [self](set_authorizer& cmd) {
+      auto& s = self->state.settings;
+      s.authorizer = std::move(cmd.authorizer);
+      s.authorize_timeout = cmd.timeout;
+      s.authorize_default = cmd.default_allow;
+    },
     [self](query_stats) { return stats(self); },
     // -- the internal interface
     [self](enroll_atom, reader_actor& r, writer_actor& w, std::string& user) {

@@ -104,6 +104,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<add_observer>("switchboard::add_observer");
   cfg.add_message_type<remove_observer>("switchboard::remove_observer");
   cfg.add_message_type<close_connection>("switchboard::close_connection");
+  cfg.add_message_type<set_authorizer>("switchboard::set_authorizer");
   cfg.add_message_type<query_stats>("switchboard::query_stats");
   cfg.add_message_type<hub_stats>("switchboard::hub_stats");
 }

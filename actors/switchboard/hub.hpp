@@ -21,7 +21,7 @@ using hub_actor = caf::typed_actor<
   caf::replies_to<add_listener>::with<bool>, caf::reacts_to<remove_listener>,
   caf::replies_to<add_service>::with<bool>, caf::reacts_to<remove_service>,
   caf::reacts_to<add_observer>, caf::reacts_to<remove_observer>,
-  caf::replies_to<close_connection>::with<bool>,
+  caf::replies_to<close_connection>::with<bool>, caf::reacts_to<set_authorizer>,
   caf::replies_to<query_stats>::with<hub_stats>>;
 
 } // namespace switchboard

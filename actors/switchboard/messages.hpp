@@ -8,6 +8,8 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -225,6 +227,17 @@ struct close_connection {
   std::string reason = {};
 };
 
+/// Installs (or, with a null handle, removes) the authorizer: from now on it
+/// is asked before every client subscribe and publish, and its answer
+/// applies in order with the connection's other commands. An authorizer
+/// that does not answer within `timeout` (or fails) counts as
+/// `default_allow`. hub_settings::authorizer installs one at start.
+struct set_authorizer {
+  authorizer_actor authorizer = {};
+  caf::timespan timeout = std::chrono::seconds(1);
+  bool default_allow = false;
+};
+
 /// Reply: the hub's statistics.
 struct query_stats {};
 
@@ -320,6 +333,11 @@ typename Inspector::result_type inspect(Inspector& f, remove_observer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, close_connection& x) {
   return f(caf::meta::type_name("close_connection"), x.conn, x.code, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_authorizer& x) {
+  return f(caf::meta::type_name("set_authorizer"), x.authorizer, x.timeout, x.default_allow);
 }
 
 template <class Inspector>

@@ -2,7 +2,8 @@
 # The proof that the installed package works: installs the build tree BUILD
 # into a temporary prefix, builds tests/consumer/project against it (CMake
 # package) and its main.cpp once more with pkg-config, then runs the
-# consumer's deterministic test and its real-client test.
+# consumer's deterministic test and its real-client test. Last, the same
+# consumer builds switchboard as a guest (add_subdirectory of the sources).
 # Usage: run.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
@@ -38,3 +39,8 @@ echo "== the consumer's deterministic test (switchboard::testing)"
 echo "== the consumer against a real client"
 /usr/bin/python3 "$here/consumer_test.py" "$tmp/build/greeter"
 /usr/bin/python3 "$here/consumer_test.py" "$tmp/greeter-pc"
+
+echo "== switchboard as a guest (add_subdirectory)"
+cmake -S "$here/guest" -B "$tmp/guest" -G Ninja -DSWITCHBOARD_SOURCE="$here/../.." >/dev/null
+cmake --build "$tmp/guest" >/dev/null
+/usr/bin/python3 "$here/consumer_test.py" "$tmp/guest/greeter"

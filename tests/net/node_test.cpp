@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 
@@ -22,12 +23,37 @@ namespace websocket = beast::websocket;
 
 namespace {
 
+/// Allows "/ws?token=good" as user "alice"; refuses anything else with 401.
+authenticator_actor::behavior_type gatekeeper(authenticator_actor::pointer) {
+  return {
+    [](const upgrade_request& req) {
+      upgrade_verdict v;
+      if (req.target == "/ws?token=good" && !req.remote_address.empty()) {
+        v.allow = true;
+        v.user = "alice";
+      } else {
+        v.status = 401;
+        v.reason = "bad token";
+      }
+      return v;
+    },
+  };
+}
+
+connection_observer_actor::behavior_type
+joins(connection_observer_actor::pointer, std::shared_ptr<std::promise<std::string>> user) {
+  return {[user](const connection_event& ev) {
+    if (ev.kind == connection_event::joined)
+      user->set_value(ev.user);
+  }};
+}
+
 struct node_fixture {
   caf::actor_system_config cfg;
   std::optional<caf::actor_system> sys;
   std::unique_ptr<node> n;
 
-  node_fixture() {
+  explicit node_fixture(bool with_gatekeeper = false) {
     add_error_category(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys.emplace(cfg);
@@ -35,6 +61,8 @@ struct node_fixture {
     nc.port = 0;
     nc.io_threads = 2;
     nc.connection.shutdown_timeout = 1s;
+    if (with_gatekeeper)
+      nc.authenticator = sys->spawn(gatekeeper);
     auto started = node::start(*sys, nc);
     REQUIRE(started);
     n = std::move(*started);
@@ -49,7 +77,7 @@ struct node_fixture {
 /// A WebSocket client whose every step is bounded in time.
 class client {
 public:
-  explicit client(std::uint16_t port) : ws_(ioc_) {
+  explicit client(std::uint16_t port, std::string target = "/ws") : ws_(ioc_) {
     auto& tcp = beast::get_lowest_layer(ws_);
     tcp.expires_after(5s);
     tcp.async_connect(asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port},
@@ -58,9 +86,17 @@ public:
     REQUIRE_FALSE(ec_);
     tcp.expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_.async_handshake("127.0.0.1", "/ws", [this](beast::error_code ec) { ec_ = ec; });
+    ws_.async_handshake(res_, "127.0.0.1", target,
+                        [this](beast::error_code ec) { ec_ = ec; });
     run();
-    REQUIRE_FALSE(ec_);
+  }
+
+  /// The handshake's outcome, and the server's HTTP answer to it.
+  beast::error_code handshake_error() const {
+    return ec_;
+  }
+  const websocket::response_type& response() const {
+    return res_;
   }
 
   /// The next text message, or the error that ended the read.
@@ -84,6 +120,7 @@ private:
 
   asio::io_context ioc_;
   websocket::stream<beast::tcp_stream> ws_;
+  websocket::response_type res_;
   beast::error_code ec_;
 };
 
@@ -105,6 +142,8 @@ TEST_CASE_METHOD(node_fixture, "when the hub dies, every client gets 1011 and th
                                "reports it") {
   client a{n->port()};
   client b{n->port()};
+  REQUIRE_FALSE(a.handshake_error());
+  REQUIRE_FALSE(b.handshake_error());
   REQUIRE(a.read().second.find(R"("welcome")") != std::string::npos);
   REQUIRE(b.read().second.find(R"("welcome")") != std::string::npos);
   CHECK(health(n->port()) == 200);
@@ -121,10 +160,30 @@ TEST_CASE_METHOD(node_fixture, "when the hub dies, every client gets 1011 and th
 
 TEST_CASE_METHOD(node_fixture, "a requested stop ends the wait with no error") {
   client a{n->port()};
+  REQUIRE_FALSE(a.handshake_error());
   REQUIRE(a.read().second.find(R"("welcome")") != std::string::npos);
   n->request_stop();
   CHECK_FALSE(n->wait());
   auto [ec, text] = a.read();
   CHECK(ec == websocket::error::closed);
   CHECK(a.reason().code == websocket::close_code::going_away);
+}
+
+TEST_CASE("the authenticator lets a client in under its identity, or refuses the upgrade") {
+  node_fixture f{true};
+  auto user = std::make_shared<std::promise<std::string>>();
+  auto joined = user->get_future();
+  auto obs = f.sys->spawn(joins, user);
+  caf::anon_send(f.n->hub(), add_observer{obs});
+  client bad{f.n->port(), "/ws?token=evil"};
+  CHECK(bad.handshake_error() == websocket::error::upgrade_declined);
+  CHECK(bad.response().result_int() == 401);
+  CHECK(bad.response()[http::field::www_authenticate] == "Bearer");
+  CHECK(bad.response().body().find("bad token") != std::string::npos);
+  client good{f.n->port(), "/ws?token=good"};
+  REQUIRE_FALSE(good.handshake_error());
+  REQUIRE(good.read().second.find(R"("welcome")") != std::string::npos);
+  REQUIRE(joined.wait_for(5s) == std::future_status::ready);
+  CHECK(joined.get() == "alice");
+  caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
 }
