@@ -19,8 +19,10 @@ namespace switchboard {
 
 // -- payloads -----------------------------------------------------------------------
 
-/// The payload of one outbound text message. Built once and shared by every
-/// receiver; only the reference count is touched per delivery.
+/// One outbound text message as it goes on the wire: the WebSocket frame
+/// header, then the payload. Server frames are unmasked, so the frame is the
+/// same for every receiver: it is built once and shared by all of them, and
+/// per delivery only the reference count is touched (protocol::make_frame).
 using frame_ptr = std::shared_ptr<const std::string>;
 
 /// Several outbound messages for one connection, in delivery order.

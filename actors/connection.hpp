@@ -17,22 +17,17 @@ namespace switchboard {
 
 // -- writer ---------------------------------------------------------------------
 
+/// The writer owns the outbound policy: the queue bound (frames and bytes
+/// the transport has not written yet), the slow-consumer decision, pings,
+/// and the flush before a farewell. The queue itself is the transport's:
+/// frames go straight there, and no message comes back per write.
 struct writer_state {
   transport_ptr transport;
   connection_settings settings;
-  frame_batch queue;            ///< waiting for the next write
-  std::size_t frames = 0;       ///< queued and in flight
-  std::size_t bytes = 0;        ///< queued and in flight
-  std::size_t flight_frames = 0;
-  std::size_t flight_bytes = 0;
-  bool busy = false;            ///< a write is outstanding
   /// Set by a farewell (the node stops, close_connection): the writer exits
-  /// with it once what was queued before it is written.
+  /// with it once what was queued before it is written, dropping what comes
+  /// after it.
   std::optional<farewell> closing;
-  /// While closing: frames queued before the farewell that are not written
-  /// yet. Frames queued after it go along if they can, but the writer does
-  /// not wait for them.
-  std::size_t closing_left = 0;
 
   static inline const char* name = "switchboard.writer";
 };

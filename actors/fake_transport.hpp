@@ -12,9 +12,14 @@ namespace switchboard::testing {
 
 class fake_transport : public transport {
 public:
-  explicit fake_transport(std::shared_ptr<fake_socket> socket);
+  fake_transport(std::shared_ptr<fake_socket> socket, caf::actor writer = {});
 
-  void write(frame_batch frames, writer_actor writer) override;
+  /// The pair's writer, told about failed writes.
+  void writer(caf::actor w);
+
+  backlog queued() const override;
+  void send(frame_batch frames, std::size_t bytes) override;
+  void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
   void close(farewell how) override;
@@ -23,7 +28,7 @@ private:
   std::shared_ptr<fake_socket> socket_;
 };
 
-inline transport_ptr make_fake_transport(std::shared_ptr<fake_socket> socket) {
+inline std::shared_ptr<fake_transport> make_fake_transport(std::shared_ptr<fake_socket> socket) {
   return std::make_shared<fake_transport>(std::move(socket));
 }
 

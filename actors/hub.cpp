@@ -19,8 +19,8 @@ hub_state::~hub_state() {
 
 namespace {
 
-frame_ptr share(std::string frame) {
-  return std::make_shared<const std::string>(std::move(frame));
+frame_ptr share(std::string_view payload) {
+  return protocol::make_frame(payload);
 }
 
 // A batch goes out early once it holds this many frames: a burst of
@@ -210,7 +210,7 @@ std::uint64_t publish_on(hub_pointer self, const std::string& topic,
   if (t == nullptr)
     return 0;
   if (!t->subscribers.empty()) {
-    auto frame = share(protocol::message(t->quoted, data));
+    auto frame = protocol::message_frame(t->quoted, data);
     for (auto s : t->subscribers)
       enqueue(self, *s->conn, frame);
   }

@@ -14,8 +14,8 @@ namespace switchboard {
 
 namespace {
 
-frame_ptr share(std::string frame) {
-  return std::make_shared<const std::string>(std::move(frame));
+frame_ptr share(std::string_view payload) {
+  return protocol::make_frame(payload);
 }
 
 // Answers a client command with an error frame and counts the rejection.

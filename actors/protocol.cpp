@@ -272,18 +272,67 @@ std::string unsubscribed(std::string_view quoted_topic, const request_id& id) {
   return topic_reply("unsubscribed", quoted_topic, id);
 }
 
+namespace {
+
+constexpr std::string_view message_head = R"({"type":"message","topic":)";
+constexpr std::string_view message_mid = R"(,"data":)";
+
+void append_message(std::string& out, std::string_view quoted_topic, std::string_view data) {
+  out += message_head;
+  out += quoted_topic;
+  out += message_mid;
+  out += data;
+  out += '}';
+}
+
+} // namespace
+
 std::string message(std::string_view quoted_topic, std::string_view data) {
-  constexpr std::string_view head = R"({"type":"message","topic":)";
-  constexpr std::string_view mid = R"(,"data":)";
   std::string frame;
-  frame.reserve(head.size() + quoted_topic.size() + mid.size() + data.size()
-                + 1);
-  frame += head;
-  frame += quoted_topic;
-  frame += mid;
-  frame += data;
-  frame += '}';
+  frame.reserve(message_head.size() + quoted_topic.size() + message_mid.size()
+                + data.size() + 1);
+  append_message(frame, quoted_topic, data);
   return frame;
+}
+
+frame_ptr message_frame(std::string_view quoted_topic, std::string_view data) {
+  auto size = message_head.size() + quoted_topic.size() + message_mid.size() + data.size() + 1;
+  std::string frame;
+  frame.reserve(size + 10);
+  text_header(size, frame);
+  append_message(frame, quoted_topic, data);
+  return std::make_shared<const std::string>(std::move(frame));
+}
+
+void text_header(std::size_t payload_size, std::string& out) {
+  out.push_back(static_cast<char>(0x81)); // FIN, text
+  if (payload_size < 126) {
+    out.push_back(static_cast<char>(payload_size));
+  } else if (payload_size < 65536) {
+    out.push_back(static_cast<char>(126));
+    out.push_back(static_cast<char>((payload_size >> 8) & 0xff));
+    out.push_back(static_cast<char>(payload_size & 0xff));
+  } else {
+    out.push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((static_cast<std::uint64_t>(payload_size) >> shift) & 0xff));
+  }
+}
+
+frame_ptr make_frame(std::string_view payload) {
+  std::string frame;
+  frame.reserve(payload.size() + 10);
+  text_header(payload.size(), frame);
+  frame += payload;
+  return std::make_shared<const std::string>(std::move(frame));
+}
+
+std::string_view payload_of(std::string_view frame) {
+  if (frame.size() < 2)
+    return {};
+  auto len = static_cast<unsigned char>(frame[1]) & 0x7f;
+  std::size_t header = len < 126 ? 2 : len == 126 ? 4 : 10;
+  return frame.size() < header ? std::string_view{} : frame.substr(header);
 }
 
 std::string direct(conn_id from, std::string_view data) {
@@ -318,8 +367,7 @@ std::string error(std::string_view code, std::string_view reason,
 
 client_error reject(std::string_view code, std::string_view reason,
                     const request_id& id) {
-  return client_error{
-    std::make_shared<const std::string>(error(code, reason, id)), {}};
+  return client_error{make_frame(error(code, reason, id)), {}};
 }
 
 } // namespace switchboard::protocol

@@ -41,6 +41,18 @@ using command = std::variant<client_subscribe, client_unsubscribe,
 /// Parses one client text frame. Never throws.
 command parse(std::string_view text);
 
+// -- frames ---------------------------------------------------------------------
+
+/// Appends the header of an unmasked, final server text frame carrying
+/// `payload_size` bytes (RFC 6455 5.2).
+void text_header(std::size_t payload_size, std::string& out);
+
+/// The complete frame of a text message.
+frame_ptr make_frame(std::string_view payload);
+
+/// The payload of a frame built by make_frame.
+std::string_view payload_of(std::string_view frame);
+
 // -- server -> client -----------------------------------------------------------
 
 /// A JSON string literal (with quotes) holding `str`.
@@ -51,6 +63,8 @@ std::string welcome(conn_id id);
 std::string subscribed(std::string_view quoted_topic, const request_id& id);
 std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
 std::string message(std::string_view quoted_topic, std::string_view data);
+/// message(...) as a complete frame, built in one allocation (the fan-out's).
+frame_ptr message_frame(std::string_view quoted_topic, std::string_view data);
 std::string direct(conn_id from, std::string_view data);
 /// A direct message from a named sender (`quoted_from` is quote(name)).
 std::string direct(std::string_view quoted_from, std::string_view data);

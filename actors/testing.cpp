@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "fake_transport.hpp"
 #include "hub_state.hpp"
+#include "protocol.hpp"
 #include "transport.hpp"
 
 #include <algorithm>
@@ -12,22 +13,25 @@ namespace switchboard::testing {
 // -- fake socket ----------------------------------------------------------------------
 
 void fake_socket::complete_write(bool ok) {
-  if (!writer_)
+  if (!ok) {
+    in_flight.clear();
+    queued_bytes_ = 0;
+    if (writer_)
+      caf::anon_send(writer_, closed_atom::value,
+                     static_cast<std::uint8_t>(exit_code::socket_error));
     return;
-  if (ok)
-    delivered.insert(delivered.end(), in_flight.begin(), in_flight.end());
+  }
+  delivered.insert(delivered.end(), in_flight.begin(), in_flight.end());
   in_flight.clear();
-  if (ok)
-    caf::anon_send(std::exchange(writer_, nullptr), write_done_atom::value);
-  else
-    caf::anon_send(std::exchange(writer_, nullptr), closed_atom::value,
-                   static_cast<std::uint8_t>(exit_code::socket_error));
+  queued_bytes_ = 0;
+  if (drain_waiter_)
+    caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
 }
 
 std::vector<std::string> fake_socket::take() {
   std::vector<std::string> result;
   for (auto& f : delivered)
-    result.push_back(*f);
+    result.emplace_back(protocol::payload_of(*f));
   delivered.clear();
   return result;
 }
@@ -68,9 +72,10 @@ hub_fixture::~hub_fixture() {
 hub_fixture::client hub_fixture::connect(std::string user) {
   client c;
   c.transport = std::make_shared<fake_socket>();
+  auto transport = make_fake_transport(c.transport);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
-                               make_fake_transport(c.transport), settings,
-                               std::move(user));
+                               transport, settings, std::move(user));
+  transport->writer(caf::actor_cast<caf::actor>(pair.writer));
   c.reader = caf::actor_cast<caf::actor>(pair.reader);
   c.writer = caf::actor_cast<caf::actor>(pair.writer);
   spawned_.push_back(c.reader);
@@ -81,7 +86,7 @@ hub_fixture::client hub_fixture::connect(std::string user) {
   auto& t = *c.transport;
   auto& first = !t.delivered.empty() ? t.delivered : t.in_flight;
   if (!first.empty()) {
-    auto& welcome = *first.front();
+    auto welcome = std::string{protocol::payload_of(*first.front())};
     auto pos = welcome.find(R"("id":)");
     if (pos != std::string::npos)
       c.id = std::stoull(welcome.substr(pos + 5));

@@ -123,6 +123,7 @@ void ws_session::on_accept(beast::error_code ec) {
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
                                std::exchange(user_, {}));
   reader_ = std::move(pair.reader);
+  writer_ = std::move(pair.writer);
   do_read();
 }
 
@@ -184,40 +185,82 @@ void ws_session::consumed() {
     });
 }
 
-void ws_session::write(frame_batch frames, writer_actor writer) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames),
-                                   writer = std::move(writer)] {
-    self->do_write(frames, writer);
-  });
+transport::backlog ws_session::queued() const {
+  return {queued_frames_.load(std::memory_order_acquire),
+          queued_bytes_.load(std::memory_order_acquire)};
 }
 
-void ws_session::do_write(const frame_batch& frames, const writer_actor& writer) {
-  // Once closing or after a read failure the pair is already going down (the
-  // writer's exit called close(), or the reader has its reason): no answer.
-  // Beast's synchronous write does not refuse data after a close frame went
-  // out (status closing), so ask is_open() too: the pending read ends the
-  // close handshake and reports it.
-  if (closing_ || read_failed_ || !ws_.is_open())
+void ws_session::send(frame_batch frames, std::size_t bytes) {
+  queued_frames_ += frames.size();
+  queued_bytes_ += bytes;
+  {
+    std::lock_guard<std::mutex> guard{outbox_mtx_};
+    if (outbox_.empty())
+      outbox_ = std::move(frames);
+    else
+      outbox_.insert(outbox_.end(), std::make_move_iterator(frames.begin()),
+                     std::make_move_iterator(frames.end()));
+  }
+  // One flush on the strand takes whatever has piled up by then: batches
+  // handed over while it is on its way need no post of their own.
+  if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
+}
+
+void ws_session::flush() {
+  flush_posted_.store(false, std::memory_order_release);
+  frame_batch frames;
+  {
+    std::lock_guard<std::mutex> guard{outbox_mtx_};
+    frames.swap(outbox_);
+  }
+  std::size_t bytes = 0;
+  for (auto& f : frames)
+    bytes += f->size();
+  // Once closing or after a read failure the pair is already going down:
+  // nothing more goes out. Beast sent a close frame once it is not open.
+  if (closing_ || read_failed_ || !ws_.is_open()) {
+    on_written(frames.size(), bytes, {});
     return;
+  }
+  // The frames are complete (the hub framed them once for all receivers):
+  // they go into the corking buffer as they are, behind whatever Beast
+  // wrote itself (pongs), and one socket write takes them all.
   auto& cork = ws_.next_layer();
   cork.cork();
   beast::error_code ec;
   for (auto& f : frames) {
-    ws_.write(asio::buffer(*f), ec);
+    cork.write_some(asio::buffer(*f), ec);
     if (ec)
       break;
   }
-  if (ec) {
-    // The stream failed under the write; the pending read reports it.
-    cork.uncork([](beast::error_code) {});
+  cork.uncork([self = shared_from_this(), n = frames.size(), bytes,
+               keep = std::move(frames)](beast::error_code wec) {
+    self->on_written(n, bytes, wec);
+  });
+}
+
+void ws_session::on_written(std::size_t frames, std::size_t bytes, beast::error_code ec) {
+  queued_frames_ -= frames;
+  queued_bytes_ -= bytes;
+  if (ec && writer_) {
+    caf::anon_send(std::exchange(writer_, writer_actor{}), closed_atom::value,
+                   static_cast<std::uint8_t>(classify(ec)));
     return;
   }
-  cork.uncork([writer](beast::error_code wec) {
-    if (wec)
-      caf::anon_send(writer, closed_atom::value,
-                     static_cast<std::uint8_t>(classify(wec)));
-    else
+  if (notify_drained_ && queued_frames_ == 0 && writer_) {
+    notify_drained_ = false;
+    caf::anon_send(writer_, write_done_atom::value);
+  }
+}
+
+void ws_session::notify_when_drained(writer_actor writer) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), writer = std::move(writer)] {
+    self->writer_ = writer;
+    if (self->queued_frames_ == 0)
       caf::anon_send(writer, write_done_atom::value);
+    else
+      self->notify_drained_ = true;
   });
 }
 
@@ -241,6 +284,7 @@ void ws_session::do_close(const farewell& how) {
     return;
   closing_ = true;
   reader_ = reader_actor{};
+  writer_ = writer_actor{};
   if (read_failed_ || !ws_.is_open()) {
     close_now(nullptr);
     return;

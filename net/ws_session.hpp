@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace switchboard::net {
@@ -37,7 +38,9 @@ public:
 
   // -- transport ------------------------------------------------------------------
 
-  void write(frame_batch frames, writer_actor writer) override;
+  backlog queued() const override;
+  void send(frame_batch frames, std::size_t bytes) override;
+  void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
   void close(farewell how) override;
@@ -56,7 +59,8 @@ private:
   void on_control(boost::beast::websocket::frame_type kind);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
-  void do_write(const frame_batch& frames, const writer_actor& writer);
+  void flush();
+  void on_written(std::size_t frames, std::size_t bytes, boost::beast::error_code ec);
   void do_close(const farewell& how);
   void close_now(const boost::beast::websocket::close_reason* farewell);
 
@@ -69,6 +73,15 @@ private:
   stream_type ws_;
   boost::beast::flat_buffer buffer_;
   reader_actor reader_; ///< set while the read side is open; strand only
+  writer_actor writer_; ///< failures and the drained notice go here; strand only
+  bool notify_drained_ = false; ///< the writer waits for the backlog to empty; strand only
+  // -- the outbox: the writer appends, the strand takes everything at once ----
+  std::mutex outbox_mtx_;
+  frame_batch outbox_; ///< guarded by outbox_mtx_
+  std::atomic<bool> flush_posted_{false};
+  /// Handed over by send() and not on the socket yet.
+  std::atomic<std::size_t> queued_frames_{0};
+  std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<int> unhandled_{0};
   bool read_failed_ = false;   ///< strand only
   bool closing_ = false;       ///< strand only

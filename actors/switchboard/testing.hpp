@@ -23,22 +23,25 @@ namespace testing {
 
 // -- fake socket ------------------------------------------------------------------
 
-/// The socket of a fake client: records what the connection's writer writes
-/// and how the connection ended. Meant for the single-threaded
+/// The socket of a fake client: records what the connection's writer hands
+/// it and how the connection ended. Meant for the single-threaded
 /// test_coordinator: not thread-safe.
 class fake_socket {
 public:
+  /// A frame as the node puts it on the wire (WebSocket header + payload);
+  /// take() gives the payloads.
   using frame = std::shared_ptr<const std::string>;
 
-  /// When true (the default) every write completes at once; when false a
-  /// write stays in flight until complete_write(), like a client that does
-  /// not read.
+  /// When true (the default) every frame is written at once; when false
+  /// frames stay queued until complete_write(), like a client that does not
+  /// read, and count against the writer's bound.
   bool auto_complete = true;
 
-  /// Frames whose write completed, in order.
+  /// Frames written, in order.
   std::vector<frame> delivered;
-  /// The write in flight, if any.
+  /// Frames queued and not written yet.
   std::vector<frame> in_flight;
+  /// Calls of the transport's send() (each one hands over a batch).
   std::size_t writes = 0;
   std::size_t pings = 0;
   /// Inbound messages the reader has handled (its read credit came back).
@@ -49,15 +52,17 @@ public:
   std::uint16_t close_code = 0;
   std::string close_text;
 
-  /// Completes the write in flight, successfully or with a socket_error.
+  /// Writes everything queued, or fails the socket (socket_error).
   void complete_write(bool ok = true);
 
-  /// The delivered frames as strings, and forgets them.
+  /// The payloads of the frames written, and forgets them.
   std::vector<std::string> take();
 
 private:
   friend class fake_transport;
-  caf::actor writer_;
+  caf::actor writer_;       ///< the pair's writer (for failures)
+  caf::actor drain_waiter_; ///< notify_when_drained
+  std::size_t queued_bytes_ = 0;
 };
 
 // -- fixture ----------------------------------------------------------------------

@@ -27,7 +27,8 @@ T parse_as(const std::string& text) {
 json::object rejection(const std::string& text) {
   auto err = parse_as<client_error>(text);
   REQUIRE(err.frame != nullptr);
-  auto obj = json::parse(*err.frame).as_object();
+  auto payload = protocol::payload_of(*err.frame);
+  auto obj = json::parse(json::string_view{payload.data(), payload.size()}).as_object();
   CHECK(obj.at("type") == "error");
   CHECK(obj.at("reason").is_string());
   return obj;
@@ -132,7 +133,8 @@ TEST_CASE("an id is echoed verbatim, as a number or a string") {
     CHECK(sub.id == id);
     // Error replies echo it too, byte for byte.
     auto err = parse_as<client_error>(R"({"type":"nope","id": )" + id + " }");
-    CHECK(err.frame->find(R"(,"id":)" + id + "}") != std::string::npos);
+    CHECK(std::string{protocol::payload_of(*err.frame)}.find(R"(,"id":)" + id + "}")
+          != std::string::npos);
     CHECK(protocol::ack(id) == R"({"type":"ack","id":)" + id + "}");
   }
   for (auto id : {"null", "true", "[1]", R"({"n":1})"}) {
@@ -229,4 +231,22 @@ TEST_CASE("server frames are well-formed JSON") {
   CHECK(err.at("code") == "bad_request");
   CHECK(err.at("reason") == "say \"hi\"");
   CHECK(err.at("id") == "r");
+}
+
+TEST_CASE("frames carry their WebSocket header") {
+  // Server frames: FIN + text, unmasked, the shortest length encoding.
+  for (std::size_t n : {0, 1, 125, 126, 65535, 65536, 70000}) {
+    INFO("payload of " << n << " bytes");
+    std::string payload(n, 'x');
+    auto frame = protocol::make_frame(payload);
+    CHECK(static_cast<unsigned char>((*frame)[0]) == 0x81);
+    auto len = static_cast<unsigned char>((*frame)[1]);
+    CHECK((len & 0x80) == 0);
+    std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    CHECK(frame->size() == header + n);
+    CHECK(len == (n < 126 ? n : n < 65536 ? 126 : 127));
+    CHECK(protocol::payload_of(*frame) == payload);
+  }
+  auto msg = protocol::message_frame(R"("t")", "[1]");
+  CHECK(protocol::payload_of(*msg) == protocol::message(R"("t")", "[1]"));
 }
