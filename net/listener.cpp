@@ -9,8 +9,8 @@ namespace switchboard::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-listener::listener(asio::io_context& ioc, std::shared_ptr<node_context> ctx)
-  : ioc_(ioc), ctx_(std::move(ctx)), acceptor_(asio::make_strand(ioc)),
+listener::listener(io_loops& loops, std::shared_ptr<node_context> ctx)
+  : loops_(loops), ctx_(std::move(ctx)), acceptor_(asio::make_strand(loops.first())),
     retry_(acceptor_.get_executor()) {
 }
 
@@ -46,9 +46,9 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: its socket operations never run
-  // concurrently, whatever the number of I/O threads.
-  acceptor_.async_accept(asio::make_strand(ioc_),
+  // Each connection lives on one loop, behind a strand of its own: its
+  // socket operations never run concurrently.
+  acceptor_.async_accept(asio::make_strand(loops_.next()),
                          [self = shared_from_this()](boost::system::error_code ec,
                                                      tcp::socket socket) {
                            self->on_accept(ec, std::move(socket));

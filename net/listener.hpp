@@ -3,6 +3,7 @@
 // Accepts TCP connections and starts an http_session for each, on a strand
 // of its own.
 
+#include "io_loops.hpp"
 #include "node_context.hpp"
 
 #include <boost/asio.hpp>
@@ -13,7 +14,8 @@ namespace switchboard::net {
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(boost::asio::io_context& ioc, std::shared_ptr<node_context> ctx);
+  /// Accepts on `loops.first()`; every connection goes to the next loop.
+  listener(io_loops& loops, std::shared_ptr<node_context> ctx);
 
   /// Opens, binds and listens.
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& ep);
@@ -29,7 +31,7 @@ private:
   void do_accept();
   void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
 
-  boost::asio::io_context& ioc_;
+  io_loops& loops_;
   std::shared_ptr<node_context> ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;

@@ -2,6 +2,7 @@
 
 #include "admission.hpp"
 #include "hub_state.hpp"
+#include "io_loops.hpp"
 #include "listener.hpp"
 #include "node_context.hpp"
 
@@ -26,14 +27,13 @@ struct node::impl {
   impl(caf::actor_system& s, node_config c)
     : sys(s),
       cfg(std::move(c)),
-      ioc(std::make_unique<asio::io_context>(static_cast<int>(cfg.io_threads))) {
+      loops(cfg.io_threads) {
   }
   caf::actor_system& sys;
   node_config cfg;
-  // Outlives everything that holds I/O objects; stop() destroys it only once
-  // no actor holds a session any more (and leaks it rather than do so early).
-  std::unique_ptr<asio::io_context> ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Outlive everything that holds I/O objects; stop() destroys them only once
+  // no actor holds a session any more (and leaks them rather than do so early).
+  net::io_loops loops;
   hub_internal_actor internal_hub;
   hub_actor hub; ///< the public interface of internal_hub
   /// Ready once the hub terminated, with its exit reason.
@@ -41,7 +41,6 @@ struct node::impl {
   caf::actor watcher;
   std::shared_ptr<net::node_context> ctx;
   std::shared_ptr<net::listener> listener;
-  std::vector<std::thread> threads;
   std::optional<asio::steady_timer> trim_timer;
   std::uint16_t port = 0;
   std::atomic<bool> stop_requested{false};
@@ -114,7 +113,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   }
   auto p = std::make_unique<impl>(sys, std::move(cfg));
   auto& c = p->cfg;
-  auto& ioc = *p->ioc;
+  auto& ioc = p->loops.first();
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver{ioc};
   auto endpoints = resolver.resolve(c.host, std::to_string(c.port),
@@ -133,7 +132,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
-  p->listener = std::make_shared<net::listener>(ioc, p->ctx);
+  p->listener = std::make_shared<net::listener>(p->loops, p->ctx);
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
     caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
     p->hub_down.wait();
@@ -143,13 +142,11 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   }
   p->port = p->listener->port();
   p->listener->run();
-  p->work.emplace(ioc.get_executor());
   if (c.trim_memory_interval > caf::timespan{0}) {
     p->trim_timer.emplace(ioc);
     schedule_trim(*p);
   }
-  for (std::size_t i = 0; i < c.io_threads; ++i)
-    p->threads.emplace_back([io = &ioc] { io->run(); });
+  p->loops.start();
   return std::unique_ptr<node>{new node(std::move(p))};
 }
 
@@ -220,9 +217,7 @@ void node::stop_async(std::function<void()> done) {
 void node::stop() {
   auto& p = *impl_;
   // Waiting for the I/O threads from one of them would never end.
-  auto self = std::this_thread::get_id();
-  if (std::any_of(p.threads.begin(), p.threads.end(),
-                  [self](const std::thread& t) { return t.get_id() == self; })) {
+  if (p.loops.runs_here()) {
     std::fputs("switchboard: node::stop() called from one of the node's own I/O "
                "threads; use stop_async()\n",
                stderr);
@@ -251,19 +246,15 @@ void node::stop() {
              [&] { return ctx.sessions == 0; });
   // 3. The I/O threads end; pending handlers (and the sessions they hold) die
   // with the io_context.
+  p.loops.stop();
   p.trim_timer.reset();
-  p.work.reset();
-  p.ioc->stop();
-  for (auto& t : p.threads)
-    t.join();
-  p.threads.clear();
   if (!released) {
     // An actor still holds a session (not one of ours: ours are down). Its
     // socket must not outlive the io_context, so the io_context stays.
     std::fprintf(stderr, "switchboard: %zu session reference(s) still held by actors "
                          "after stop; keeping the I/O context alive\n",
                  ctx.actor_refs.load());
-    (void) p.ioc.release();
+    p.loops.leak();
   }
 }
 

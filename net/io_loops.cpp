@@ -1,0 +1,53 @@
+#include "io_loops.hpp"
+
+#include <algorithm>
+
+namespace switchboard::net {
+
+io_loops::io_loops(std::size_t n) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
+    // One thread per context: Asio may skip its internal locking.
+    contexts_.emplace_back(std::make_unique<boost::asio::io_context>(1));
+    guards_.emplace_back(contexts_.back()->get_executor());
+  }
+}
+
+io_loops::~io_loops() {
+  stop();
+}
+
+boost::asio::io_context& io_loops::next() noexcept {
+  auto i = next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
+  return *contexts_[i];
+}
+
+void io_loops::start() {
+  for (auto& ctx : contexts_)
+    threads_.emplace_back([io = ctx.get()] { io->run(); });
+}
+
+void io_loops::stop() {
+  for (auto& g : guards_)
+    g.reset();
+  for (auto& ctx : contexts_)
+    if (ctx)
+      ctx->stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+}
+
+bool io_loops::runs_here() const {
+  auto self = std::this_thread::get_id();
+  return std::any_of(threads_.begin(), threads_.end(),
+                     [self](const std::thread& t) { return t.get_id() == self; });
+}
+
+void io_loops::leak() noexcept {
+  for (auto& ctx : contexts_)
+    (void) ctx.release();
+  contexts_.clear();
+  guards_.clear();
+}
+
+} // namespace switchboard::net

@@ -1,0 +1,57 @@
+#pragma once
+
+// The node's I/O threads: one io_context per thread ("one event loop per
+// thread"), each connection bound to one of them for its whole life. A loop
+// shares nothing with the others, so its thread never contends for a queue
+// or wakes another thread to run a handler (docs/benchmarks.md).
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace switchboard::net {
+
+class io_loops {
+public:
+  explicit io_loops(std::size_t n);
+  io_loops(const io_loops&) = delete;
+  io_loops& operator=(const io_loops&) = delete;
+  ~io_loops();
+
+  /// The first loop (the acceptor's and the node's own timers).
+  boost::asio::io_context& first() noexcept {
+    return *contexts_.front();
+  }
+
+  /// A loop for a new connection (round robin). Any thread.
+  boost::asio::io_context& next() noexcept;
+
+  /// Starts one thread per loop.
+  void start();
+
+  /// Stops every loop and joins the threads; handlers still queued stay
+  /// queued until the loops are destroyed.
+  void stop();
+
+  /// Whether the calling thread is one of the loops'.
+  bool runs_here() const;
+
+  /// Gives up ownership without destroying anything: for a stop that could
+  /// not prove every session released (see node::stop).
+  void leak() noexcept;
+
+private:
+  using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<std::optional<guard>> guards_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::size_t> next_{0};
+};
+
+} // namespace switchboard::net
