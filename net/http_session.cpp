@@ -3,6 +3,8 @@
 #include "stats_json.hpp"
 #include "ws_session.hpp"
 
+#include <boost/beast/websocket.hpp>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -168,9 +170,30 @@ void http_session::on_verdict(http_request req, admission_ticket ticket,
 }
 
 void http_session::upgrade(http_request req, admission_ticket ticket, std::string user) {
-  std::make_shared<ws_session>(std::move(stream_), ctx_.share(), std::move(ticket),
-                               std::move(user))
-    ->run(std::move(req));
+  // Beast answers the upgrade (and refuses a bad one: 400, 426); the
+  // connection then goes on without Beast's stream, whose fixed buffers
+  // would cost every idle connection more than the rest of it together.
+  using handshake_stream = beast::websocket::stream<beast::tcp_stream, false>;
+  auto ws = std::make_shared<handshake_stream>(std::move(stream_));
+  ws->set_option(beast::websocket::stream_base::timeout{
+    ctx_->handshake_timeout, beast::websocket::stream_base::none(), false});
+  ws->set_option(
+    beast::websocket::stream_base::decorator([](beast::websocket::response_type& res) {
+      res.set(http::field::server, "switchboard");
+    }));
+  beast::get_lowest_layer(*ws).expires_never();
+  // Bytes the client sent right behind its request belong to the WebSocket.
+  auto pending = beast::buffers_to_string(buffer_.data());
+  ws->async_accept(req, [ctx = ctx_.share(), ws, ticket = std::move(ticket),
+                         user = std::move(user),
+                         pending = std::move(pending)](beast::error_code ec) mutable {
+    if (ec)
+      return; // Beast answered the bad upgrade; dropping the stream closes it
+    auto socket = beast::get_lowest_layer(*ws).release_socket();
+    std::make_shared<ws_session>(std::move(socket), std::move(pending), std::move(ctx),
+                                 std::move(ticket), std::move(user))
+      ->start();
+  });
 }
 
 void http_session::send(http_response res) {

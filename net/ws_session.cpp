@@ -2,108 +2,76 @@
 
 #include "connection.hpp"
 
-#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include <array>
 
 namespace switchboard::net {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+using error_code = boost::system::error_code;
 
 namespace {
 
-exit_code classify(beast::error_code ec) {
-  if (ec == websocket::error::closed || ec == asio::error::eof
-      || ec == asio::error::connection_reset || ec == asio::error::broken_pipe
-      || ec == asio::error::operation_aborted || ec == asio::error::not_connected)
+exit_code classify(error_code ec) {
+  if (ec == asio::error::eof || ec == asio::error::connection_reset
+      || ec == asio::error::broken_pipe || ec == asio::error::operation_aborted
+      || ec == asio::error::not_connected)
     return exit_code::socket_closed;
-  if (ec == websocket::condition::protocol_violation
-      || ec == websocket::error::message_too_big)
-    return exit_code::protocol_error;
-  // The corking layer refused to buffer more (cork_stream::limit): replies to
-  // a client that sends but does not read.
-  if (ec == asio::error::no_buffer_space)
-    return exit_code::slow_consumer;
   return exit_code::socket_error;
 }
 
-websocket::close_reason close_reason_of(const farewell& how) {
-  // An application's close_connection brings its own code and text.
-  if (how.code != 0)
-    return {static_cast<websocket::close_code>(how.code), how.text};
-  switch (how.reason) {
+struct close_reason {
+  std::uint16_t code;
+  const char* text;
+};
+
+close_reason close_reason_of(exit_code reason) {
+  switch (reason) {
     case exit_code::slow_consumer:
-      return {websocket::close_code::policy_error, "slow consumer"};
+      return {1008, "slow consumer"};
     case exit_code::heartbeat_timeout:
-      return {websocket::close_code::going_away, "heartbeat timeout"};
+      return {1001, "heartbeat timeout"};
     case exit_code::shutdown:
-      return {websocket::close_code::going_away, "server shutdown"};
+      return {1001, "server shutdown"};
     case exit_code::protocol_error:
-      return {websocket::close_code::protocol_error, "protocol error"};
+      return {1002, "protocol error"};
     case exit_code::rate_limited:
-      return {websocket::close_code::policy_error, "rate limited"};
+      return {1008, "rate limited"};
     case exit_code::hub_down:
-      return {websocket::close_code::internal_error, "hub down"};
+      return {1011, "hub down"};
     default:
-      return {websocket::close_code::internal_error, "internal error"};
+      return {1011, "internal error"};
   }
 }
 
-// A server close frame (unmasked, RFC 6455 5.5.1) built by hand for the one
-// case where Beast's close handshake is not wanted: a peer already known to
-// be gone gets it without anyone waiting for an answer.
-std::string close_frame(const websocket::close_reason& cr) {
-  std::string frame;
-  auto len = 2 + std::min<std::size_t>(cr.reason.size(), 123);
-  frame.push_back(static_cast<char>(0x88));
-  frame.push_back(static_cast<char>(len));
-  frame.push_back(static_cast<char>((cr.code >> 8) & 0xff));
-  frame.push_back(static_cast<char>(cr.code & 0xff));
-  frame.append(cr.reason.data(), len - 2);
-  return frame;
+// What one read takes at most: one buffer per I/O thread, shared by all its
+// connections, so that an idle connection holds no read buffer.
+constexpr std::size_t read_chunk = 64 * 1024;
+
+char* read_buffer() {
+  thread_local std::array<char, read_chunk> buf;
+  return buf.data();
 }
 
 } // namespace
 
-ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
-                       admission_ticket ticket, std::string user)
+ws_session::ws_session(asio::ip::tcp::socket&& socket, std::string pending,
+                       std::shared_ptr<node_context> ctx, admission_ticket ticket,
+                       std::string user)
   : ctx_(std::move(ctx)),
-    ws_(std::move(stream)),
+    socket_(std::move(socket)),
+    codec_(ws_codec::limits{ctx_->max_message_size}),
+    out_(socket_, [this](error_code ec, frame_writer::progress done) { on_written(ec, done); }),
+    pending_in_(std::move(pending)),
     ticket_(std::move(ticket)),
     user_(std::move(user)) {
 }
 
 ws_session::~ws_session() {
-  // Runs on the strand (or while the I/O context is destroyed): a write may
-  // still hold the socket (cork_stream shares it), so abort it.
-  beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
-}
-
-void ws_session::run(request req) {
-  ws_.set_option(websocket::stream_base::timeout{ctx_->handshake_timeout,
-                                                 websocket::stream_base::none(), false});
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "switchboard");
-  }));
-  auto& cork = ws_.next_layer();
-  cork.teardown_timeout(ctx_->close_timeout);
-  // Replies Beast writes by itself (pongs) count against the same byte
-  // bound as data: the writer keeps its queue below send-buffer, so only a
-  // client that sends pings and does not read can pass this.
-  auto& s = ctx_->settings;
-  cork.limit(s.send_buffer_bytes + s.send_queue_frames * 10 + 4096);
-  ws_.read_message_max(ctx_->max_message_size);
-  ws_.auto_fragment(false);
-  ws_.text(true);
-  // Runs on the strand, while a read is pending.
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    on_control(kind);
-  });
-  // Beast's websocket timer owns the handshake timeout from here.
-  beast::get_lowest_layer(ws_).expires_never();
-  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept,
-                                                  shared_from_this()));
+  // Runs on the strand (or while the I/O context is destroyed).
+  error_code ignored;
+  socket_.close(ignored);
 }
 
 std::shared_ptr<transport> ws_session::actor_handle() {
@@ -112,78 +80,139 @@ std::shared_ptr<transport> ws_session::actor_handle() {
   // session destroyed there, never concurrently with its own handlers.
   return std::shared_ptr<transport>(
     this, [self = shared_from_this(), held = held_by_actor{ctx_.share()}](transport*) mutable {
-      auto ex = self->ws_.get_executor();
+      auto ex = self->socket_.get_executor();
       asio::post(ex, [last = std::move(self)] {});
     });
 }
 
-void ws_session::on_accept(beast::error_code ec) {
-  if (ec)
-    return; // Beast answered the bad upgrade; dropping the session closes it
+void ws_session::start() {
+  error_code ec;
+  socket_.non_blocking(true, ec);
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
                                std::exchange(user_, {}));
   reader_ = std::move(pair.reader);
   writer_ = std::move(pair.writer);
-  do_read();
+  if (!pending_in_.empty()) {
+    ws_codec::output out;
+    codec_.feed(pending_in_.data(), pending_in_.size(), out);
+    std::string{}.swap(pending_in_);
+    handle(out);
+  }
+  on_readable({});
 }
 
-void ws_session::on_control(websocket::frame_type kind) {
-  // Any control frame after our ping proves the client alive; one message
-  // to the reader per ping is enough (a ping flood costs no messages).
-  if (kind != websocket::frame_type::close && awaiting_pong_ && reader_) {
+// -- reading ------------------------------------------------------------------------
+
+void ws_session::wait_readable() {
+  if (waiting_ || closed_)
+    return;
+  waiting_ = true;
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](error_code ec) {
+                       self->waiting_ = false;
+                       self->on_readable(ec);
+                     });
+}
+
+void ws_session::on_readable(error_code ec) {
+  if (closed_ || (ec && ec == asio::error::operation_aborted))
+    return;
+  // Reading pauses while the reader is behind (read credit), except when the
+  // pair is gone and only the peer's close frame or EOF is of interest.
+  auto paused = [this] {
+    return !closing_ && !finishing_ && (held_head_ < held_.size() || unhandled_ >= read_credit);
+  };
+  while (!ec && !paused()) {
+    auto n = socket_.read_some(asio::buffer(read_buffer(), read_chunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      wait_readable();
+      return;
+    }
+    if (ec)
+      break;
+    if (finishing_)
+      continue; // after the close: only EOF matters
+    ws_codec::output out;
+    codec_.feed(read_buffer(), n, out);
+    handle(out);
+    // A short read emptied the socket: wait for the next bytes. (A full one
+    // may have left some: read on, an edge-triggered wait would not fire.)
+    if (n < read_chunk && !closed_) {
+      if (!paused())
+        wait_readable();
+      return;
+    }
+  }
+  if (ec) {
+    // EOF or reset: the peer is gone (or finished closing after our close).
+    report(classify(ec));
+    close_socket();
+  }
+}
+
+void ws_session::handle(ws_codec::output& out) {
+  if (out.alive && awaiting_pong_ && reader_) {
+    // Any control frame after our ping proves the client alive; one message
+    // to the reader per ping is enough (a ping flood costs no messages).
     awaiting_pong_ = false;
     caf::anon_send(reader_, alive_atom::value);
   }
+  if (!closing_ && !out.messages.empty()) {
+    for (auto& m : out.messages)
+      held_.push_back(std::move(m));
+    deliver_held();
+  }
+  if (!out.to_send.empty()) {
+    out_.push_control(std::move(out.to_send));
+    // Pongs count against the same byte bound as data: the writer keeps its
+    // queue below send-buffer, so only a client that sends pings and does
+    // not read can pass this.
+    auto& s = ctx_->settings;
+    if (out_.pending_bytes() > s.send_buffer_bytes + s.send_queue_frames * 10 + 4096) {
+      report(exit_code::slow_consumer);
+      close_socket();
+      return;
+    }
+    out_.flush(shared_from_this());
+  }
+  if (out.end != ws_codec::ending::none) {
+    report(out.end == ws_codec::ending::peer_closed ? exit_code::socket_closed
+                                                    : exit_code::protocol_error);
+    finish();
+  }
 }
 
-void ws_session::do_read() {
-  // async_read() would reserve Beast's full frame size (1536 bytes) in the
-  // buffer of every idle connection while it waits. Reading the message in
-  // growing pieces keeps that reservation at idle_read_size, and a large
-  // message still takes only a few steps (each at least doubles the buffer).
-  auto limit = std::max(idle_read_size, buffer_.size());
-  ws_.async_read_some(buffer_, limit,
-                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+void ws_session::deliver_held() {
+  while (held_head_ < held_.size() && unhandled_ < read_credit && reader_) {
+    ++unhandled_;
+    auto& [text, payload] = held_[held_head_++];
+    if (text)
+      caf::anon_send(reader_, std::move(payload));
+    else
+      caf::anon_send(reader_, binary_atom::value);
+  }
+  if (held_head_ == held_.size()) {
+    held_head_ = 0;
+    std::vector<std::pair<bool, std::string>>{}.swap(held_);
+  }
 }
 
-void ws_session::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    read_failed_ = true;
-    // The reader exits with this reason and takes the writer along.
-    if (reader_)
-      caf::anon_send(std::exchange(reader_, reader_actor{}), closed_atom::value,
-                     static_cast<std::uint8_t>(classify(ec)));
-    return;
-  }
-  // Once closing, Beast's close operation does the reading (until the
-  // peer's close frame); the pair is gone, nobody takes messages.
-  if (closing_)
-    return;
-  if (!ws_.is_message_done()) {
-    do_read();
-    return;
-  }
-  if (ws_.got_text())
-    caf::anon_send(reader_, beast::buffers_to_string(buffer_.data()));
-  else
-    caf::anon_send(reader_, binary_atom::value);
-  buffer_.consume(buffer_.size());
-  // An idle connection should not keep the buffer of its largest message.
-  if (buffer_.capacity() > 4096)
-    buffer_.shrink_to_fit();
-  // Credit-based flow control: stop reading while the reader is behind.
-  if (unhandled_.fetch_add(1) + 1 < read_credit)
-    do_read();
+void ws_session::drop_held() {
+  held_head_ = 0;
+  std::vector<std::pair<bool, std::string>>{}.swap(held_);
 }
 
 void ws_session::consumed() {
   // Exactly one caller sees the count drop from the limit: it resumes.
   if (unhandled_.fetch_sub(1) == read_credit)
-    asio::post(ws_.get_executor(), [self = shared_from_this()] {
-      if (!self->read_failed_ && !self->closing_)
-        self->do_read();
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->deliver_held();
+      if (!self->waiting_)
+        self->on_readable({});
     });
 }
+
+// -- writing ------------------------------------------------------------------------
 
 transport::backlog ws_session::queued() const {
   return {queued_frames_.load(std::memory_order_acquire),
@@ -204,50 +233,54 @@ void ws_session::send(frame_batch frames, std::size_t bytes) {
   // One flush on the strand takes whatever has piled up by then: batches
   // handed over while it is on its way need no post of their own.
   if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
-    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush_outbox(); });
 }
 
-void ws_session::flush() {
+void ws_session::flush_outbox() {
   flush_posted_.store(false, std::memory_order_release);
   frame_batch frames;
   {
     std::lock_guard<std::mutex> guard{outbox_mtx_};
     frames.swap(outbox_);
   }
-  std::size_t bytes = 0;
-  for (auto& f : frames)
-    bytes += f->size();
-  // Once closing or after a read failure the pair is already going down:
-  // nothing more goes out. Beast sent a close frame once it is not open.
-  if (closing_ || read_failed_ || !ws_.is_open()) {
-    on_written(frames.size(), bytes, {});
+  // Once closing nothing more goes out (the pair is gone or going).
+  if (closing_ || finishing_ || closed_) {
+    frame_writer::progress dropped;
+    for (auto& f : frames) {
+      ++dropped.frames;
+      dropped.bytes += f->size();
+    }
+    account(dropped);
     return;
   }
-  // The frames are complete (the hub framed them once for all receivers):
-  // they go into the corking buffer as they are, behind whatever Beast
-  // wrote itself (pongs), and one socket write takes them all.
-  auto& cork = ws_.next_layer();
-  cork.cork();
-  beast::error_code ec;
-  for (auto& f : frames) {
-    cork.write_some(asio::buffer(*f), ec);
-    if (ec)
-      break;
-  }
-  cork.uncork([self = shared_from_this(), n = frames.size(), bytes,
-               keep = std::move(frames)](beast::error_code wec) {
-    self->on_written(n, bytes, wec);
-  });
+  for (auto& f : frames)
+    out_.push(std::move(f));
+  out_.flush(shared_from_this());
 }
 
-void ws_session::on_written(std::size_t frames, std::size_t bytes, beast::error_code ec) {
-  queued_frames_ -= frames;
-  queued_bytes_ -= bytes;
-  if (ec && writer_) {
-    caf::anon_send(std::exchange(writer_, writer_actor{}), closed_atom::value,
-                   static_cast<std::uint8_t>(classify(ec)));
+void ws_session::on_written(error_code ec, frame_writer::progress done) {
+  account(done);
+  if (ec) {
+    if (writer_)
+      caf::anon_send(std::exchange(writer_, writer_actor{}), closed_atom::value,
+                     static_cast<std::uint8_t>(classify(ec)));
+    close_socket();
     return;
   }
+  if (!out_.empty()) {
+    out_.flush(shared_from_this());
+  } else if (finishing_) {
+    // The last frame (our close, or the answer to the peer's) is out.
+    error_code ignored;
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  }
+}
+
+void ws_session::account(frame_writer::progress done) {
+  if (done.frames == 0)
+    return;
+  queued_frames_ -= done.frames;
+  queued_bytes_ -= done.bytes;
   if (notify_drained_ && queued_frames_ == 0 && writer_) {
     notify_drained_ = false;
     caf::anon_send(writer_, write_done_atom::value);
@@ -255,8 +288,7 @@ void ws_session::on_written(std::size_t frames, std::size_t bytes, beast::error_
 }
 
 void ws_session::notify_when_drained(writer_actor writer) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), writer = std::move(writer)] {
-    self->writer_ = writer;
+  asio::post(socket_.get_executor(), [self = shared_from_this(), writer = std::move(writer)] {
     if (self->queued_frames_ == 0)
       caf::anon_send(writer, write_done_atom::value);
     else
@@ -265,16 +297,19 @@ void ws_session::notify_when_drained(writer_actor writer) {
 }
 
 void ws_session::ping() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    if (!self->closing_ && !self->read_failed_ && self->ws_.is_open()) {
-      self->awaiting_pong_ = true;
-      self->ws_.async_ping({}, [self](beast::error_code) {});
-    }
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closing_ || self->finishing_ || self->closed_)
+      return;
+    self->awaiting_pong_ = true;
+    self->out_.push_control(std::string{"\x89\x00", 2});
+    self->out_.flush(self);
   });
 }
 
+// -- closing --------------------------------------------------------------------------
+
 void ws_session::close(farewell how) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), how = std::move(how)] {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), how = std::move(how)] {
     self->do_close(how);
   });
 }
@@ -285,49 +320,86 @@ void ws_session::do_close(const farewell& how) {
   closing_ = true;
   reader_ = reader_actor{};
   writer_ = writer_actor{};
-  if (read_failed_ || !ws_.is_open()) {
-    close_now(nullptr);
+  drop_held();
+  if (closed_ || finishing_)
     return;
+  auto cr = close_reason_of(how.reason);
+  std::string text = cr.text;
+  if (how.code != 0) { // an application's close_connection
+    cr.code = how.code;
+    text = how.text;
   }
-  auto cr = close_reason_of(how);
   // A peer that missed its heartbeat is gone as far as we can tell: it gets
   // its close frame if the socket takes it right now, and nobody waits.
   if (how.reason == exit_code::heartbeat_timeout) {
-    close_now(&cr);
+    if (!out_.writing() && out_.empty()) {
+      auto frame = ws_codec::close_frame(cr.code, text);
+      error_code ignored;
+      socket_.send(asio::buffer(frame), 0, ignored);
+    }
+    close_socket();
     return;
   }
-  // A slow consumer will not read what is still queued: its close frame
-  // goes right behind the write in flight.
+  // A slow consumer will not read what is still queued: its close frame goes
+  // right behind the write in flight.
   if (how.reason == exit_code::slow_consumer)
-    ws_.next_layer().discard_pending();
-  // Every other close waits for the peer's close frame (and its FIN) for at
-  // most close-timeout, then the socket is closed anyway.
-  close_timer_.emplace(ws_.get_executor());
+    account(out_.discard_data());
+  out_.push_control(codec_.start_close(cr.code, text));
+  out_.flush(shared_from_this());
+  // The peer's close frame ends it (handle -> finish); at the latest, the
+  // close timeout does.
+  close_timer_.emplace(socket_.get_executor());
   close_timer_->expires_after(ctx_->close_timeout);
-  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+  close_timer_->async_wait([self = shared_from_this()](error_code ec) {
     if (!ec)
-      self->close_now(nullptr);
+      self->close_socket();
   });
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {
-    // Closed, or failed (the timer closed the socket): either way done.
-    if (self->close_timer_)
-      self->close_timer_->cancel();
-  });
+  if (!waiting_)
+    on_readable({});
 }
 
-void ws_session::close_now(const websocket::close_reason* farewell) {
-  auto& socket = beast::get_lowest_layer(ws_).socket();
-  beast::error_code ignored;
-  // Best effort and never blocking: only if nothing else is on its way (a
-  // frame must not land in the middle of another), and only what the
-  // socket buffer takes at once.
-  if (farewell != nullptr && ws_.next_layer().buffered() == 0) {
-    auto frame = close_frame(*farewell);
-    socket.non_blocking(true, ignored);
-    socket.send(asio::buffer(frame), 0, ignored);
+void ws_session::report(exit_code reason) {
+  if (reported_ || !reader_)
+    return;
+  reported_ = true;
+  caf::anon_send(reader_, closed_atom::value, static_cast<std::uint8_t>(reason));
+}
+
+void ws_session::finish() {
+  if (finishing_ || closed_)
+    return;
+  finishing_ = true;
+  drop_held();
+  // Our side is shut down once the last frame is out (on_written); the
+  // peer's EOF (read on) or the close timeout then closes the socket.
+  if (!out_.writing() && out_.empty()) {
+    error_code ignored;
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
   }
-  socket.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket.close(ignored);
+  if (!close_timer_) {
+    close_timer_.emplace(socket_.get_executor());
+    close_timer_->expires_after(ctx_->close_timeout);
+    close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec)
+        self->close_socket();
+    });
+  }
+  if (!waiting_)
+    on_readable({});
+}
+
+void ws_session::close_socket() {
+  if (closed_)
+    return;
+  closed_ = true;
+  drop_held();
+  if (close_timer_)
+    close_timer_->cancel();
+  // Frames that will never go out are no longer queued.
+  account(out_.discard_data());
+  error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
 }
 
 } // namespace switchboard::net

@@ -1,40 +1,46 @@
 #pragma once
 
-// One WebSocket connection on the Beast side: owns the stream, runs the read
-// loop, and is the transport of its reader/writer pair. Every socket
-// operation runs on this session's strand; the actors only post to it, and
-// the handle they hold releases the session on the strand too.
+// One WebSocket connection after its upgrade: the socket, the RFC 6455 codec
+// and the outbound frames, and the transport of the connection's
+// reader/writer pair. Every socket operation runs on the connection's strand;
+// the actors only post to it, and the handle they hold releases the session
+// on the strand too.
+//
+// While idle a connection holds no read buffer and no read operation: it
+// waits for the socket to become readable, then reads into a buffer of its
+// I/O thread's, so that thousands of idle clients cost little
+// (docs/benchmarks.md, memory budget).
 
 #include "admission.hpp"
+#include "frame_writer.hpp"
 #include "node_context.hpp"
-#include "cork_stream.hpp"
 #include "transport.hpp"
+#include "ws_codec.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <atomic>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace switchboard::net {
 
-class ws_session : public transport,
-                   public std::enable_shared_from_this<ws_session> {
+class ws_session : public transport, public std::enable_shared_from_this<ws_session> {
 public:
-  using request = boost::beast::http::request<boost::beast::http::string_body>;
-
-  /// `ticket` is the connection's admission slot, held until the session
-  /// dies; `user` its authenticated identity (empty: anonymous).
-  ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<node_context> ctx,
-             admission_ticket ticket, std::string user);
+  /// `socket` has completed the upgrade; `pending` holds bytes the client
+  /// sent behind its upgrade request; `ticket` is the connection's admission
+  /// slot, held until the session dies; `user` its authenticated identity.
+  ws_session(boost::asio::ip::tcp::socket&& socket, std::string pending,
+             std::shared_ptr<node_context> ctx, admission_ticket ticket, std::string user);
   ~ws_session() override;
 
-  /// Completes the upgrade `req` (read by http_session), then joins the hub.
-  void run(request req);
+  /// Spawns the pair, joins it to the hub and starts reading.
+  void start();
 
   // -- transport ------------------------------------------------------------------
 
@@ -46,50 +52,69 @@ public:
   void close(farewell how) override;
 
 private:
-  // No permessage-deflate: the frames are small JSON, and the compressor's
-  // state would cost far more memory per connection than it saves.
-  using stream_type =
-    boost::beast::websocket::stream<cork_stream<boost::beast::tcp_stream>, false>;
-
   /// The handle the pair holds: counted as held by an actor, and when the
   /// last copy goes, the session's last reference is dropped on its strand.
   std::shared_ptr<transport> actor_handle();
 
-  void on_accept(boost::beast::error_code ec);
-  void on_control(boost::beast::websocket::frame_type kind);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t n);
-  void flush();
-  void on_written(std::size_t frames, std::size_t bytes, boost::beast::error_code ec);
-  void do_close(const farewell& how);
-  void close_now(const boost::beast::websocket::close_reason* farewell);
+  // -- reading ---------------------------------------------------------------------
+  void wait_readable();
+  void on_readable(boost::system::error_code ec);
+  void handle(ws_codec::output& out);
+  void deliver_held();
+  void drop_held();
 
-  /// Unhandled inbound messages allowed before reading pauses.
+  // -- writing ---------------------------------------------------------------------
+  void flush_outbox();
+  void on_written(boost::system::error_code ec, frame_writer::progress done);
+  void account(frame_writer::progress done);
+
+  // -- closing ---------------------------------------------------------------------
+  void do_close(const farewell& how);
+  /// The pair is told why the socket is done (once).
+  void report(exit_code reason);
+  /// Stops reading anything but the peer's EOF: shut our side down once the
+  /// last frame is written, wait for the peer for at most close-timeout,
+  /// then close.
+  void finish();
+  void close_socket();
+
+  /// Inbound messages the reader may have unhandled before reading pauses.
   static constexpr int read_credit = 8;
-  /// What an idle connection reserves for the next message.
-  static constexpr std::size_t idle_read_size = 256;
 
   session_count ctx_;
-  stream_type ws_;
-  boost::beast::flat_buffer buffer_;
-  reader_actor reader_; ///< set while the read side is open; strand only
+  boost::asio::ip::tcp::socket socket_;
+  ws_codec codec_;
+  frame_writer out_;
+  reader_actor reader_; ///< set while the pair listens; strand only
   writer_actor writer_; ///< failures and the drained notice go here; strand only
-  bool notify_drained_ = false; ///< the writer waits for the backlog to empty; strand only
-  // -- the outbox: the writer appends, the strand takes everything at once ----
+
+  // -- read side (strand only, but unhandled_) ------------------------------------
+  std::string pending_in_; ///< bytes from behind the upgrade request
+  /// Decoded messages (text?, payload) waiting for read credit, from
+  /// held_head_ on. (A vector: an empty one allocates nothing.)
+  std::vector<std::pair<bool, std::string>> held_;
+  std::size_t held_head_ = 0;
+  std::atomic<int> unhandled_{0};
+  bool waiting_ = false;         ///< a readiness wait is pending
+  bool awaiting_pong_ = false;   ///< a ping went out, nothing came back
+
+  // -- the outbox: the writer appends, the strand takes everything at once ------
   std::mutex outbox_mtx_;
   frame_batch outbox_; ///< guarded by outbox_mtx_
   std::atomic<bool> flush_posted_{false};
-  /// Handed over by send() and not on the socket yet.
-  std::atomic<std::size_t> queued_frames_{0};
+  std::atomic<std::size_t> queued_frames_{0}; ///< handed over, not on the socket yet
   std::atomic<std::size_t> queued_bytes_{0};
-  std::atomic<int> unhandled_{0};
-  bool read_failed_ = false;   ///< strand only
-  bool closing_ = false;       ///< strand only
-  bool awaiting_pong_ = false; ///< a ping went out, nothing came back; strand only
-  /// Bounds a server-initiated close handshake (close-timeout); strand only.
+  bool notify_drained_ = false;               ///< strand only
+
+  // -- closing (strand only) ---------------------------------------------------
+  bool reported_ = false;    ///< the pair knows the socket is done
+  bool closing_ = false;     ///< do_close ran: the pair is gone
+  bool finishing_ = false;   ///< waiting for the last write, then the peer's EOF
+  bool closed_ = false;      ///< the socket is closed
+  /// Bounds a close handshake and the wait for the peer's EOF (close-timeout).
   std::optional<boost::asio::steady_timer> close_timer_;
   admission_ticket ticket_; ///< gives the slot back, however the session ends
-  std::string user_;        ///< handed to the pair at the upgrade
+  std::string user_;        ///< handed to the pair at start
 };
 
 } // namespace switchboard::net

@@ -1,0 +1,107 @@
+#include "frame_writer.hpp"
+
+#include <algorithm>
+
+namespace switchboard::net {
+
+namespace asio = boost::asio;
+
+frame_writer::frame_writer(asio::ip::tcp::socket& socket, handler on_written)
+  : socket_(socket), on_written_(std::move(on_written)) {
+}
+
+void frame_writer::push(frame_ptr frame) {
+  if (failed_)
+    return;
+  pending_bytes_ += frame->size();
+  items_.push_back({std::move(frame), {}});
+}
+
+void frame_writer::push_control(std::string bytes) {
+  if (failed_)
+    return;
+  pending_bytes_ += bytes.size();
+  items_.push_back({nullptr, std::move(bytes)});
+}
+
+frame_writer::progress frame_writer::discard_data() {
+  progress dropped;
+  // What the write in flight covers stays (its buffers are in use), and so
+  // does the first item if part of it went out already.
+  auto keep = head_ + std::max<std::size_t>(in_write_, offset_ > 0 ? 1 : 0);
+  auto out = items_.begin() + static_cast<std::ptrdiff_t>(keep);
+  for (auto i = out; i != items_.end(); ++i) {
+    if (i->shared) {
+      ++dropped.frames;
+      dropped.bytes += i->shared->size();
+      pending_bytes_ -= i->shared->size();
+    } else {
+      *out++ = std::move(*i);
+    }
+  }
+  items_.erase(out, items_.end());
+  return dropped;
+}
+
+void frame_writer::flush(std::shared_ptr<void> keep) {
+  if (writing_ || failed_ || empty())
+    return;
+  gather g;
+  auto first = items_[head_].bytes().substr(offset_);
+  g.bufs[g.n++] = asio::buffer(first.data(), first.size());
+  for (auto i = head_ + 1; i < items_.size() && g.n < max_gather; ++i) {
+    auto b = items_[i].bytes();
+    g.bufs[g.n++] = asio::buffer(b.data(), b.size());
+  }
+  in_write_ = g.n;
+  writing_ = true;
+  socket_.async_write_some(g, [this, keep = std::move(keep)](boost::system::error_code ec,
+                                                              std::size_t n) {
+    on_write(ec, n);
+  });
+}
+
+void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
+  writing_ = false;
+  in_write_ = 0;
+  if (ec) {
+    failed_ = ec;
+    on_written_(ec, {});
+    return;
+  }
+  pending_bytes_ -= n;
+  progress done;
+  while (n > 0) {
+    auto& it = items_[head_];
+    auto left = it.bytes().size() - offset_;
+    if (n < left) {
+      offset_ += n;
+      break;
+    }
+    n -= left;
+    offset_ = 0;
+    if (it.shared) {
+      ++done.frames;
+      done.bytes += it.shared->size();
+    }
+    it = item{};
+    ++head_;
+  }
+  compact();
+  on_written_({}, done);
+}
+
+void frame_writer::compact() {
+  if (head_ == items_.size()) {
+    items_.clear();
+    head_ = 0;
+    // An idle connection keeps no write buffer of a past burst.
+    if (items_.capacity() > max_gather)
+      std::vector<item>{}.swap(items_);
+  } else if (head_ >= max_gather && head_ * 2 >= items_.size()) {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+} // namespace switchboard::net
