@@ -113,7 +113,8 @@ bool same(const result& a, const result& b) {
   return a.out.messages == b.out.messages && a.out.alive == b.out.alive
          && a.out.to_send == b.out.to_send && a.out.end == b.out.end
          && a.out.peer_code == b.out.peer_code && a.close_sent == b.close_sent
-         && a.sent_before_close == b.sent_before_close && a.done == b.done && a.idle == b.idle && a.closing == b.closing;
+         && a.sent_before_close == b.sent_before_close && a.done == b.done
+         && a.idle == b.idle && a.closing == b.closing;
 }
 
 struct frame {

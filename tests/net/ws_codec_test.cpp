@@ -494,7 +494,8 @@ TEST_CASE("ws_codec: a 1 MiB message with a 2 MiB limit, whole and in 16 fragmen
 
 TEST_CASE("ws_codec: text messages must be valid UTF-8 (1007)") {
   for (std::string bad : {"{\"type\":\"\xff\"}", "\xc0\xaf", "\xed\xa0\x80",
-                          "\xf4\x90\x80\x80", "abc\xe2\x82", "\x80", "\xf8\x88\x80\x80\x80"}) {
+                          "\xf4\x90\x80\x80", "abc\xe2\x82", "\x80",
+                          "\xf8\x88\x80\x80\x80"}) {
     CAPTURE(bad);
     expect_failure(frame(op_text, bad), 1007, ending::bad_payload);
     // Binary messages are not text.
@@ -748,8 +749,9 @@ TEST_CASE("ws_codec: small, and idle only between messages") {
 TEST_CASE("ws_codec: an idle codec holds no heap memory") {
   ws_codec codec{{1 << 20}};
   auto text = text_of(64 * 1024, 3);
-  auto input = fragment(op_text, text.substr(0, 1000)) + frame(op_ping, std::string(100, 'p'))
-               + frame(op_cont, text.substr(1000)) + frame(op_binary, std::string(5000, 'b'));
+  auto input = fragment(op_text, text.substr(0, 1000))
+               + frame(op_ping, std::string(100, 'p')) + frame(op_cont, text.substr(1000))
+               + frame(op_binary, std::string(5000, 'b'));
   auto split_ping = frame(op_ping, std::string(120, 'q'));
   auto before = live_blocks;
   {
