@@ -1,15 +1,13 @@
 #pragma once
 
-// Loopback test helpers for the net layer: a counting tcp_stream, socket
-// pairs on 127.0.0.1, and bounded ways to drive one io_context from a test
-// (no threads, no sleeps).
+// Loopback test helpers for the net layer: socket pairs on 127.0.0.1, and
+// bounded ways to drive one io_context from a test (no threads, no sleeps).
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -24,27 +22,6 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-/// A tcp_stream that counts the writes handed to it and the bytes they put
-/// on the socket.
-class counting_stream : public beast::tcp_stream {
-public:
-  using base = beast::tcp_stream;
-  using base::base;
-
-  template <class ConstBufferSequence, class WriteHandler>
-  void async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
-    ++writes;
-    base::async_write_some(buffers, [this, h = std::forward<WriteHandler>(handler)](
-                                      beast::error_code ec, std::size_t n) mutable {
-      bytes_written += n;
-      h(ec, n);
-    });
-  }
-
-  std::size_t writes = 0;
-  std::size_t bytes_written = 0;
-};
 
 /// Runs `ioc` until `done()` holds; false if `bound` passed or the work ran
 /// out first.
@@ -73,21 +50,6 @@ inline std::string read_exactly(asio::io_context& ioc, tcp::socket& sock, std::s
   });
   REQUIRE(run_until(ioc, [&] { return done; }));
   out.resize(got);
-  return out;
-}
-
-/// Everything `sock` receives until the peer's FIN; fails the test if the
-/// stream does not end that way within the bound.
-inline std::string read_to_eof(asio::io_context& ioc, tcp::socket& sock) {
-  std::string out;
-  beast::error_code result;
-  bool done = false;
-  asio::async_read(sock, asio::dynamic_buffer(out), [&](beast::error_code ec, std::size_t) {
-    result = ec;
-    done = true;
-  });
-  REQUIRE(run_until(ioc, [&] { return done; }));
-  CHECK(result == asio::error::eof);
   return out;
 }
 

@@ -1,0 +1,154 @@
+// The outbound side of a connection on real loopback sockets: batching into
+// gathered writes, order, what a slow consumer's discard keeps, and failure.
+
+#include "frame_writer.hpp"
+#include "loopback.hpp"
+#include "protocol.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace switchboard;
+using namespace switchboard::net;
+using namespace switchboard::net::testing;
+
+namespace {
+
+struct writes {
+  std::vector<frame_writer::progress> done;
+  boost::system::error_code failure;
+  std::size_t frames() const {
+    std::size_t n = 0;
+    for (auto& p : done)
+      n += p.frames;
+    return n;
+  }
+};
+
+frame_ptr shared(const std::string& payload) {
+  return protocol::make_frame(payload);
+}
+
+} // namespace
+
+TEST_CASE("frames queued before a flush go out in one gathered write, in order") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  writes w;
+  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+                     w.failure = ec;
+                     w.done.push_back(p);
+                   }};
+  std::string expected;
+  for (int i = 0; i < 10; ++i) {
+    auto f = shared(frame(i));
+    expected += *f;
+    out.push(f);
+  }
+  out.push_control("PONG");
+  expected += "PONG";
+  CHECK(out.pending_bytes() == expected.size());
+  out.flush(nullptr);
+  REQUIRE(run_until(ioc, [&] { return !w.done.empty(); }));
+  CHECK(w.done.size() == 1);
+  CHECK(w.done[0].frames == 10); // control bytes are not data frames
+  CHECK(out.pending_bytes() == 0);
+  CHECK(read_exactly(ioc, far, expected.size()) == expected);
+}
+
+TEST_CASE("frames queued during a write follow in the next one") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  writes w;
+  frame_writer* self = nullptr;
+  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+                     w.failure = ec;
+                     w.done.push_back(p);
+                     self->flush(nullptr); // as the session does
+                   }};
+  self = &out;
+  std::string expected;
+  for (int i = 0; i < 3; ++i) {
+    auto f = shared(frame(i));
+    expected += *f;
+    out.push(f);
+  }
+  out.flush(nullptr);
+  CHECK(out.writing());
+  for (int i = 3; i < 8; ++i) {
+    auto f = shared(frame(i));
+    expected += *f;
+    out.push(f);
+  }
+  out.flush(nullptr); // a write is in flight: nothing happens now
+  REQUIRE(run_until(ioc, [&] { return w.frames() == 8; }));
+  CHECK(w.done.size() == 2);
+  CHECK(w.done[1].frames == 5);
+  CHECK(read_exactly(ioc, far, expected.size()) == expected);
+}
+
+TEST_CASE("a slow consumer's discard keeps the frame in flight and the control bytes") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  // A small send buffer and a peer that does not read: the big frame goes
+  // out only in part.
+  near.set_option(asio::socket_base::send_buffer_size(4096));
+  far.set_option(asio::socket_base::receive_buffer_size(4096));
+  writes w;
+  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+                     w.failure = ec;
+                     w.done.push_back(p);
+                   }};
+  auto big = shared(std::string(1 << 20, 'x'));
+  out.push(big);
+  out.flush(nullptr);
+  REQUIRE(run_until(ioc, [&] { return !w.done.empty(); }));
+  REQUIRE(w.done[0].frames == 0); // partly written
+  for (int i = 0; i < 5; ++i)
+    out.push(shared(frame(i)));
+  out.push_control("CLOSE");
+  auto dropped = out.discard_data();
+  CHECK(dropped.frames == 5);
+  CHECK(dropped.bytes == 5 * shared(frame(0))->size());
+  // The rest of the big frame, then the control bytes: a well-formed stream.
+  std::size_t rounds = 0;
+  while (!out.empty() && rounds++ < 10000) {
+    out.flush(nullptr);
+    std::string chunk(64 * 1024, '\0');
+    boost::system::error_code ec;
+    far.read_some(asio::buffer(chunk), ec);
+    REQUIRE_FALSE(ec);
+    run_until(ioc, [&] { return !out.writing(); }, 100ms);
+  }
+  CHECK(out.empty());
+  CHECK(w.frames() == 1); // the big one
+}
+
+TEST_CASE("a failed write is reported, and nothing is written after it") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  writes w;
+  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+                     if (ec)
+                       w.failure = ec;
+                     w.done.push_back(p);
+                   }};
+  // The peer resets the connection.
+  far.set_option(asio::socket_base::linger(true, 0));
+  far.close();
+  for (int i = 0; i < 100 && !w.failure; ++i) {
+    out.push(shared(std::string(1024, 'y')));
+    out.flush(nullptr);
+    run_until(ioc, [&] { return !out.writing(); }, 1s);
+  }
+  REQUIRE(w.failure);
+  CHECK(out.failed());
+  auto before = w.done.size();
+  out.push(shared("late"));
+  out.flush(nullptr);
+  ioc.restart();
+  ioc.poll();
+  CHECK(w.done.size() == before);
+}
