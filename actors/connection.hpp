@@ -21,9 +21,12 @@ namespace switchboard {
 /// the transport has not written yet), the slow-consumer decision, pings,
 /// and the flush before a farewell. The queue itself is the transport's:
 /// frames go straight there, and no message comes back per write.
+/// One copy of the settings for all connections.
+using settings_ptr = std::shared_ptr<const connection_settings>;
+
 struct writer_state {
   transport_ptr transport;
-  connection_settings settings;
+  settings_ptr settings;
   /// Set by a farewell (the node stops, close_connection): the writer exits
   /// with it once what was queued before it is written, dropping what comes
   /// after it.
@@ -38,7 +41,7 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// (at the latest shutdown_timeout after the farewell); on any exit it hands
 /// the farewell to `transport::close`.
 writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
-                                   connection_settings settings);
+                                   settings_ptr settings);
 
 // -- reader ---------------------------------------------------------------------
 
@@ -48,7 +51,7 @@ struct reader_state {
   hub_internal_actor hub;
   writer_actor writer;
   transport_ptr transport;
-  connection_settings settings;
+  settings_ptr settings;
   /// When the last frame or pong arrived.
   time_point last_activity;
   /// Commands sent to the hub and not handled yet. While there are any, the
@@ -79,7 +82,7 @@ using reader_pointer = reader_actor::stateful_pointer<reader_state>;
 /// exits with rate_limited.
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
-                                   connection_settings settings, std::string user);
+                                   settings_ptr settings, std::string user);
 
 // -- pair -----------------------------------------------------------------------
 
@@ -90,8 +93,7 @@ struct connection_actors {
 
 /// Spawns the pair for a new socket; the reader joins it to the hub.
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
-                                   transport_ptr transport,
-                                   const connection_settings& settings,
+                                   transport_ptr transport, settings_ptr settings,
                                    std::string user = {});
 
 } // namespace switchboard

@@ -162,8 +162,11 @@ void resume(hub_pointer self, conn_id id) {
     auto i = st.connections.find(id);
     if (i == st.connections.end() || i->second.authorizing || i->second.waiting.empty())
       return;
-    auto next = std::move(i->second.waiting.front());
-    i->second.waiting.pop_front();
+    auto& waiting = i->second.waiting;
+    auto next = std::move(waiting.front());
+    waiting.erase(waiting.begin());
+    if (waiting.empty())
+      std::vector<waiting_command>{}.swap(waiting);
     process(self, i->second, std::move(next.cmd), std::move(next.done));
   }
 }

@@ -11,7 +11,6 @@
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,9 +57,11 @@ struct hub_connection {
   /// Whether the connection is in hub_state::dirty.
   bool dirty = false;
   /// An authorizer's answer is outstanding: the connection's later commands
-  /// wait in `waiting`, so that every command applies in order.
+  /// wait in `waiting`, so that every command applies in order. (At most
+  /// the reader's read credit of them: a vector, which costs nothing while
+  /// empty.)
   bool authorizing = false;
-  std::deque<waiting_command> waiting;
+  std::vector<waiting_command> waiting;
 };
 
 /// A server-side actor: a listener, a service, an observer (or several):

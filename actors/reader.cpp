@@ -31,7 +31,7 @@ void to_hub(reader_pointer self, Command cmd) {
 // Token bucket: `client_rate` tokens a second, at most `client_burst` saved.
 bool take_token(reader_pointer self) {
   auto& st = self->state;
-  auto& s = st.settings;
+  auto& s = *st.settings;
   if (s.client_rate <= 0)
     return true;
   auto now = self->clock().now();
@@ -58,7 +58,7 @@ void refuse_for_rate(reader_pointer self, const request_id& id) {
   auto now = self->clock().now();
   if (!st.refused_since)
     st.refused_since = now;
-  else if (now - *st.refused_since >= st.settings.client_rate_grace) {
+  else if (now - *st.refused_since >= st.settings->client_rate_grace) {
     self->quit(make_error(exit_code::rate_limited));
     return;
   }
@@ -106,9 +106,9 @@ void on_binary(reader_pointer self) {
 void on_tick(reader_pointer self) {
   auto& st = self->state;
   self->send(st.writer, probe_atom::value);
-  self->delayed_send(self, st.settings.pong_timeout, deadline_atom::value,
+  self->delayed_send(self, st.settings->pong_timeout, deadline_atom::value,
                      ticks(self->clock().now()));
-  self->delayed_send(self, st.settings.ping_interval, heartbeat_atom::value);
+  self->delayed_send(self, st.settings->ping_interval, heartbeat_atom::value);
 }
 
 void on_deadline(reader_pointer self, std::int64_t ping_sent) {
@@ -122,11 +122,11 @@ void on_deadline(reader_pointer self, std::int64_t ping_sent) {
   // pong-timeout of reading from then on.
   auto now = self->clock().now();
   if (st.outstanding > 0) {
-    self->delayed_send(self, st.settings.pong_timeout, deadline_atom::value, ping_sent);
+    self->delayed_send(self, st.settings->pong_timeout, deadline_atom::value, ping_sent);
     return;
   }
-  if (ticks(st.caught_up) > ping_sent && now - st.caught_up < st.settings.pong_timeout) {
-    self->delayed_send(self, st.caught_up + st.settings.pong_timeout - now,
+  if (ticks(st.caught_up) > ping_sent && now - st.caught_up < st.settings->pong_timeout) {
+    self->delayed_send(self, st.caught_up + st.settings->pong_timeout - now,
                        deadline_atom::value, ping_sent);
     return;
   }
@@ -137,14 +137,14 @@ void on_deadline(reader_pointer self, std::int64_t ping_sent) {
 
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
-                                   connection_settings settings, std::string user) {
+                                   settings_ptr settings, std::string user) {
   auto& st = self->state;
   st.hub = std::move(hub);
   st.writer = std::move(writer);
   st.transport = std::move(transport);
-  st.settings = settings;
+  st.settings = std::move(settings);
   st.last_activity = st.caught_up = st.refilled = self->clock().now();
-  st.tokens = static_cast<double>(settings.client_burst);
+  st.tokens = static_cast<double>(st.settings->client_burst);
   self->link_to(st.writer);
   // The reader joins the pair to the hub itself: a hub that is gone (or
   // goes before it answers) takes the pair down instead of leaving it
@@ -152,7 +152,7 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
   self->request(st.hub, caf::infinite, enroll_atom::value, reader_actor{self}, st.writer,
                 std::move(user))
     .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
-  self->delayed_send(self, settings.ping_interval, heartbeat_atom::value);
+  self->delayed_send(self, st.settings->ping_interval, heartbeat_atom::value);
   return {
     [self](std::string& text) { on_text(self, text); },
     [self](binary_atom) { on_binary(self); },
@@ -167,9 +167,10 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
 
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport,
-                                   const connection_settings& settings, std::string user) {
+                                   settings_ptr settings, std::string user) {
   auto w = sys.spawn(writer, transport, settings);
-  auto r = sys.spawn(reader, hub, w, std::move(transport), settings, std::move(user));
+  auto r = sys.spawn(reader, hub, w, std::move(transport), std::move(settings),
+                     std::move(user));
   return {r, w};
 }
 

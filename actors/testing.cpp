@@ -74,7 +74,8 @@ hub_fixture::client hub_fixture::connect(std::string user) {
   c.transport = std::make_shared<fake_socket>();
   auto transport = make_fake_transport(c.transport);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
-                               transport, settings, std::move(user));
+                               transport, std::make_shared<const connection_settings>(settings),
+                               std::move(user));
   transport->writer(caf::actor_cast<caf::actor>(pair.writer));
   c.reader = caf::actor_cast<caf::actor>(pair.reader);
   c.writer = caf::actor_cast<caf::actor>(pair.writer);

@@ -24,8 +24,8 @@ void on_frames(writer_pointer self, frame_batch& batch) {
   // off instead of growing its queue without bound. The bound covers what
   // the transport has not written yet (queued and in flight).
   auto q = st.transport->queued();
-  if (q.frames + batch.size() > st.settings.send_queue_frames
-      || q.bytes + bytes > st.settings.send_buffer_bytes) {
+  if (q.frames + batch.size() > st.settings->send_queue_frames
+      || q.bytes + bytes > st.settings->send_buffer_bytes) {
     self->quit(make_error(exit_code::slow_consumer));
     return;
   }
@@ -43,15 +43,15 @@ void on_farewell(writer_pointer self, farewell& how) {
   // Flush what was queued before it, for at most shutdown-timeout.
   st.closing = std::move(how);
   st.transport->notify_when_drained(self);
-  self->delayed_send(self, st.settings.shutdown_timeout, give_up_atom::value);
+  self->delayed_send(self, st.settings->shutdown_timeout, give_up_atom::value);
 }
 
 } // namespace
 
 writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
-                                   connection_settings settings) {
+                                   settings_ptr settings) {
   self->state.transport = transport;
-  self->state.settings = settings;
+  self->state.settings = std::move(settings);
   self->attach_functor([transport](const caf::error& reason) {
     transport->close(farewell_of(reason));
   });

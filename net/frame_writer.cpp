@@ -6,8 +6,8 @@ namespace switchboard::net {
 
 namespace asio = boost::asio;
 
-frame_writer::frame_writer(asio::ip::tcp::socket& socket, handler on_written)
-  : socket_(socket), on_written_(std::move(on_written)) {
+frame_writer::frame_writer(socket_type& socket, observer& owner)
+  : socket_(socket), owner_(owner) {
 }
 
 void frame_writer::push(frame_ptr frame) {
@@ -66,7 +66,7 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
   in_write_ = 0;
   if (ec) {
     failed_ = ec;
-    on_written_(ec, {});
+    owner_.on_written(ec, {});
     return;
   }
   pending_bytes_ -= n;
@@ -88,7 +88,7 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
     ++head_;
   }
   compact();
-  on_written_({}, done);
+  owner_.on_written({}, done);
 }
 
 void frame_writer::compact() {

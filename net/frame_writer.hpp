@@ -7,13 +7,13 @@
 // Strand only (the connection's).
 
 #include "commands.hpp"
+#include "io_types.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <array>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,11 +28,17 @@ public:
     std::size_t bytes = 0;
   };
 
-  /// After every write: the data frames it completed, or the error that ended
-  /// writing for good.
-  using handler = std::function<void(boost::system::error_code, progress)>;
+  /// Told after every write: the data frames it completed, or the error that
+  /// ended writing for good.
+  class observer {
+  public:
+    virtual void on_written(boost::system::error_code ec, progress done) = 0;
 
-  frame_writer(boost::asio::ip::tcp::socket& socket, handler on_written);
+  protected:
+    ~observer() = default;
+  };
+
+  frame_writer(socket_type& socket, observer& owner);
 
   /// Queues a data frame (counted in progress).
   void push(frame_ptr frame);
@@ -94,8 +100,8 @@ private:
   void on_write(boost::system::error_code ec, std::size_t n);
   void compact();
 
-  boost::asio::ip::tcp::socket& socket_;
-  handler on_written_;
+  socket_type& socket_;
+  observer& owner_;
   std::vector<item> items_;
   std::size_t head_ = 0;     ///< first item not completely written
   std::size_t offset_ = 0;   ///< bytes of items_[head_] already written

@@ -21,7 +21,7 @@ constexpr std::size_t body_limit = 8 * 1024;
 
 } // namespace
 
-http_session::http_session(asio::ip::tcp::socket&& socket,
+http_session::http_session(socket_type&& socket,
                            std::shared_ptr<node_context> ctx)
   : ctx_(std::move(ctx)), stream_(std::move(socket)) {
 }
@@ -173,7 +173,7 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
   // Beast answers the upgrade (and refuses a bad one: 400, 426); the
   // connection then goes on without Beast's stream, whose fixed buffers
   // would cost every idle connection more than the rest of it together.
-  using handshake_stream = beast::websocket::stream<beast::tcp_stream, false>;
+  using handshake_stream = beast::websocket::stream<http_stream, false>;
   auto ws = std::make_shared<handshake_stream>(std::move(stream_));
   ws->set_option(beast::websocket::stream_base::timeout{
     ctx_->handshake_timeout, beast::websocket::stream_base::none(), false});
@@ -190,9 +190,8 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
     if (ec)
       return; // Beast answered the bad upgrade; dropping the stream closes it
     auto socket = beast::get_lowest_layer(*ws).release_socket();
-    std::make_shared<ws_session>(std::move(socket), std::move(pending), std::move(ctx),
-                                 std::move(ticket), std::move(user))
-      ->start();
+    std::make_shared<ws_session>(std::move(socket), std::move(ctx), std::move(ticket))
+      ->start(std::move(pending), std::move(user));
   });
 }
 

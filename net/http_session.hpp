@@ -7,6 +7,7 @@
 
 #include "admission.hpp"
 #include "http_route.hpp"
+#include "io_types.hpp"
 #include "node_context.hpp"
 
 #include <boost/beast/core.hpp>
@@ -19,7 +20,7 @@ namespace switchboard::net {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(boost::asio::ip::tcp::socket&& socket,
+  http_session(socket_type&& socket,
                std::shared_ptr<node_context> ctx);
 
   void run();
@@ -38,7 +39,7 @@ private:
   void close();
 
   session_count ctx_;
-  boost::beast::tcp_stream stream_;
+  http_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>
     parser_;

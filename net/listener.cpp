@@ -46,16 +46,18 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection lives on one loop, behind a strand of its own: its
-  // socket operations never run concurrently.
-  acceptor_.async_accept(asio::make_strand(loops_.next()),
+  // Each connection lives on one loop for good. A loop is one thread, so the
+  // loop is the connection's strand: its socket operations never run
+  // concurrently, and an explicit strand would only cost memory and a lock
+  // per handler (docs/benchmarks.md).
+  acceptor_.async_accept(loops_.next().get_executor(),
                          [self = shared_from_this()](boost::system::error_code ec,
-                                                     tcp::socket socket) {
+                                                     socket_type socket) {
                            self->on_accept(ec, std::move(socket));
                          });
 }
 
-void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void listener::on_accept(boost::system::error_code ec, socket_type socket) {
   if (!acceptor_.is_open())
     return; // stopped
   if (ec) {

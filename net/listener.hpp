@@ -4,6 +4,7 @@
 // of its own.
 
 #include "io_loops.hpp"
+#include "io_types.hpp"
 #include "node_context.hpp"
 
 #include <boost/asio.hpp>
@@ -29,7 +30,7 @@ public:
 
 private:
   void do_accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::system::error_code ec, socket_type socket);
 
   io_loops& loops_;
   std::shared_ptr<node_context> ctx_;

@@ -21,7 +21,8 @@ struct node_context {
   }
   caf::actor_system& sys;
   hub_internal_actor hub;
-  connection_settings settings;
+  /// Shared by every connection's pair.
+  std::shared_ptr<const connection_settings> settings;
   std::size_t max_message_size = 64 * 1024;
   /// In Asio's clock type: every session hands them to Asio/Beast timers.
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);

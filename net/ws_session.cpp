@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <thread>
 
 namespace switchboard::net {
 
@@ -56,16 +57,34 @@ char* read_buffer() {
 
 } // namespace
 
-ws_session::ws_session(asio::ip::tcp::socket&& socket, std::string pending,
-                       std::shared_ptr<node_context> ctx, admission_ticket ticket,
-                       std::string user)
+namespace {
+
+// The outbox's spinlock.
+class spin_guard {
+public:
+  explicit spin_guard(std::atomic_flag& flag) : flag_(flag) {
+    while (flag_.test_and_set(std::memory_order_acquire))
+      std::this_thread::yield();
+  }
+  spin_guard(const spin_guard&) = delete;
+  spin_guard& operator=(const spin_guard&) = delete;
+  ~spin_guard() {
+    flag_.clear(std::memory_order_release);
+  }
+
+private:
+  std::atomic_flag& flag_;
+};
+
+} // namespace
+
+ws_session::ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+                       admission_ticket ticket)
   : ctx_(std::move(ctx)),
     socket_(std::move(socket)),
     codec_(ws_codec::limits{ctx_->max_message_size}),
-    out_(socket_, [this](error_code ec, frame_writer::progress done) { on_written(ec, done); }),
-    pending_in_(std::move(pending)),
-    ticket_(std::move(ticket)),
-    user_(std::move(user)) {
+    out_(socket_, *this),
+    ticket_(std::move(ticket)) {
 }
 
 ws_session::~ws_session() {
@@ -85,17 +104,16 @@ std::shared_ptr<transport> ws_session::actor_handle() {
     });
 }
 
-void ws_session::start() {
+void ws_session::start(std::string pending, std::string user) {
   error_code ec;
   socket_.non_blocking(true, ec);
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
-                               std::exchange(user_, {}));
+                               std::move(user));
   reader_ = std::move(pair.reader);
   writer_ = std::move(pair.writer);
-  if (!pending_in_.empty()) {
+  if (!pending.empty()) {
     ws_codec::output out;
-    codec_.feed(pending_in_.data(), pending_in_.size(), out);
-    std::string{}.swap(pending_in_);
+    codec_.feed(pending.data(), pending.size(), out);
     handle(out);
   }
   on_readable({});
@@ -167,7 +185,7 @@ void ws_session::handle(ws_codec::output& out) {
     // Pongs count against the same byte bound as data: the writer keeps its
     // queue below send-buffer, so only a client that sends pings and does
     // not read can pass this.
-    auto& s = ctx_->settings;
+    auto& s = *ctx_->settings;
     if (out_.pending_bytes() > s.send_buffer_bytes + s.send_queue_frames * 10 + 4096) {
       report(exit_code::slow_consumer);
       close_socket();
@@ -223,7 +241,7 @@ void ws_session::send(frame_batch frames, std::size_t bytes) {
   queued_frames_ += frames.size();
   queued_bytes_ += bytes;
   {
-    std::lock_guard<std::mutex> guard{outbox_mtx_};
+    spin_guard guard{outbox_lock_};
     if (outbox_.empty())
       outbox_ = std::move(frames);
     else
@@ -240,7 +258,7 @@ void ws_session::flush_outbox() {
   flush_posted_.store(false, std::memory_order_release);
   frame_batch frames;
   {
-    std::lock_guard<std::mutex> guard{outbox_mtx_};
+    spin_guard guard{outbox_lock_};
     frames.swap(outbox_);
   }
   // Once closing nothing more goes out (the pair is gone or going).
@@ -348,7 +366,7 @@ void ws_session::do_close(const farewell& how) {
   out_.flush(shared_from_this());
   // The peer's close frame ends it (handle -> finish); at the latest, the
   // close timeout does.
-  close_timer_.emplace(socket_.get_executor());
+  close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
   close_timer_->expires_after(ctx_->close_timeout);
   close_timer_->async_wait([self = shared_from_this()](error_code ec) {
     if (!ec)
@@ -377,7 +395,7 @@ void ws_session::finish() {
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
   }
   if (!close_timer_) {
-    close_timer_.emplace(socket_.get_executor());
+    close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     close_timer_->expires_after(ctx_->close_timeout);
     close_timer_->async_wait([self = shared_from_this()](error_code ec) {
       if (!ec)

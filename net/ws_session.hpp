@@ -13,6 +13,7 @@
 
 #include "admission.hpp"
 #include "frame_writer.hpp"
+#include "io_types.hpp"
 #include "node_context.hpp"
 #include "transport.hpp"
 #include "ws_codec.hpp"
@@ -24,23 +25,24 @@
 #include <utility>
 #include <vector>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 
 namespace switchboard::net {
 
-class ws_session : public transport, public std::enable_shared_from_this<ws_session> {
+class ws_session : public transport,
+                   public std::enable_shared_from_this<ws_session>,
+                   private frame_writer::observer {
 public:
-  /// `socket` has completed the upgrade; `pending` holds bytes the client
-  /// sent behind its upgrade request; `ticket` is the connection's admission
-  /// slot, held until the session dies; `user` its authenticated identity.
-  ws_session(boost::asio::ip::tcp::socket&& socket, std::string pending,
-             std::shared_ptr<node_context> ctx, admission_ticket ticket, std::string user);
+  /// `socket` has completed the upgrade; `ticket` is the connection's
+  /// admission slot, held until the session dies.
+  ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+             admission_ticket ticket);
   ~ws_session() override;
 
-  /// Spawns the pair, joins it to the hub and starts reading.
-  void start();
+  /// Spawns the pair under `user` (the authenticated identity; empty:
+  /// anonymous), joins it to the hub and starts reading, beginning with
+  /// `pending` (bytes the client sent behind its upgrade request).
+  void start(std::string pending, std::string user);
 
   // -- transport ------------------------------------------------------------------
 
@@ -65,7 +67,7 @@ private:
 
   // -- writing ---------------------------------------------------------------------
   void flush_outbox();
-  void on_written(boost::system::error_code ec, frame_writer::progress done);
+  void on_written(boost::system::error_code ec, frame_writer::progress done) override;
   void account(frame_writer::progress done);
 
   // -- closing ---------------------------------------------------------------------
@@ -82,14 +84,13 @@ private:
   static constexpr int read_credit = 8;
 
   session_count ctx_;
-  boost::asio::ip::tcp::socket socket_;
+  socket_type socket_;
   ws_codec codec_;
   frame_writer out_;
   reader_actor reader_; ///< set while the pair listens; strand only
   writer_actor writer_; ///< failures and the drained notice go here; strand only
 
   // -- read side (strand only, but unhandled_) ------------------------------------
-  std::string pending_in_; ///< bytes from behind the upgrade request
   /// Decoded messages (text?, payload) waiting for read credit, from
   /// held_head_ on. (A vector: an empty one allocates nothing.)
   std::vector<std::pair<bool, std::string>> held_;
@@ -99,8 +100,10 @@ private:
   bool awaiting_pong_ = false;   ///< a ping went out, nothing came back
 
   // -- the outbox: the writer appends, the strand takes everything at once ------
-  std::mutex outbox_mtx_;
-  frame_batch outbox_; ///< guarded by outbox_mtx_
+  /// Guards outbox_ for the few instructions of an append or a swap (a
+  /// spinlock: a mutex would cost every connection 40 bytes).
+  std::atomic_flag outbox_lock_ = ATOMIC_FLAG_INIT;
+  frame_batch outbox_; ///< guarded by outbox_lock_
   std::atomic<bool> flush_posted_{false};
   std::atomic<std::size_t> queued_frames_{0}; ///< handed over, not on the socket yet
   std::atomic<std::size_t> queued_bytes_{0};
@@ -111,10 +114,10 @@ private:
   bool closing_ = false;     ///< do_close ran: the pair is gone
   bool finishing_ = false;   ///< waiting for the last write, then the peer's EOF
   bool closed_ = false;      ///< the socket is closed
-  /// Bounds a close handshake and the wait for the peer's EOF (close-timeout).
-  std::optional<boost::asio::steady_timer> close_timer_;
+  /// Bounds a close handshake and the wait for the peer's EOF (close-timeout);
+  /// allocated only then.
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
   admission_ticket ticket_; ///< gives the slot back, however the session ends
-  std::string user_;        ///< handed to the pair at start
 };
 
 } // namespace switchboard::net

@@ -283,7 +283,7 @@ TEST_CASE("a client whose commands wait on the hub is not reaped for its silence
   auto socket = std::make_shared<testing::fake_socket>();
   auto transport = testing::make_fake_transport(socket);
   auto pair = spawn_connection(f.sys, caf::actor_cast<hub_internal_actor>(slow_hub), transport,
-                               f.settings);
+                               std::make_shared<const connection_settings>(f.settings));
   auto reader = caf::actor_cast<caf::actor>(pair.reader);
   f.run();
   // The client sends a command; the hub sits on it, so (read credit) its

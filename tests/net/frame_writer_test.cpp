@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,16 +32,28 @@ frame_ptr shared(const std::string& payload) {
   return protocol::make_frame(payload);
 }
 
+/// Hands what the writer reports to a function.
+struct callback : frame_writer::observer {
+  explicit callback(std::function<void(boost::system::error_code, frame_writer::progress)> f)
+    : fn(std::move(f)) {
+  }
+  void on_written(boost::system::error_code ec, frame_writer::progress p) override {
+    fn(ec, p);
+  }
+  std::function<void(boost::system::error_code, frame_writer::progress)> fn;
+};
+
 } // namespace
 
 TEST_CASE("frames queued before a flush go out in one gathered write, in order") {
   asio::io_context ioc;
   auto [near, far] = connect_pair(ioc);
   writes w;
-  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
                      w.failure = ec;
                      w.done.push_back(p);
                    }};
+  frame_writer out{near, cb};
   std::string expected;
   for (int i = 0; i < 10; ++i) {
     auto f = shared(frame(i));
@@ -63,11 +76,12 @@ TEST_CASE("frames queued during a write follow in the next one") {
   auto [near, far] = connect_pair(ioc);
   writes w;
   frame_writer* self = nullptr;
-  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
                      w.failure = ec;
                      w.done.push_back(p);
                      self->flush(nullptr); // as the session does
                    }};
+  frame_writer out{near, cb};
   self = &out;
   std::string expected;
   for (int i = 0; i < 3; ++i) {
@@ -97,10 +111,11 @@ TEST_CASE("a slow consumer's discard keeps the frame in flight and the control b
   near.set_option(asio::socket_base::send_buffer_size(4096));
   far.set_option(asio::socket_base::receive_buffer_size(4096));
   writes w;
-  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
                      w.failure = ec;
                      w.done.push_back(p);
                    }};
+  frame_writer out{near, cb};
   auto big = shared(std::string(1 << 20, 'x'));
   out.push(big);
   out.flush(nullptr);
@@ -130,11 +145,12 @@ TEST_CASE("a failed write is reported, and nothing is written after it") {
   asio::io_context ioc;
   auto [near, far] = connect_pair(ioc);
   writes w;
-  frame_writer out{near, [&](boost::system::error_code ec, frame_writer::progress p) {
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
                      if (ec)
                        w.failure = ec;
                      w.done.push_back(p);
                    }};
+  frame_writer out{near, cb};
   // The peer resets the connection.
   far.set_option(asio::socket_base::linger(true, 0));
   far.close();

@@ -10,6 +10,8 @@
 #include <boost/beast/core/error.hpp>
 #include <catch2/catch.hpp>
 
+#include "io_types.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -59,9 +61,9 @@ inline std::string frame(int i) {
 
 /// A connected loopback pair: first the end for the stream under test,
 /// second the peer's.
-inline std::pair<tcp::socket, tcp::socket> connect_pair(asio::io_context& ioc) {
+inline std::pair<socket_type, tcp::socket> connect_pair(asio::io_context& ioc) {
   tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
-  tcp::socket near{ioc};
+  socket_type near{ioc.get_executor()};
   near.connect(acceptor.local_endpoint());
   auto far = acceptor.accept();
   // Room for everything a test writes at once, so that one write is one
