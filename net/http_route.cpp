@@ -16,6 +16,7 @@ beast::string_view path_of(beast::string_view target) {
 
 http_response upgrade_required(const http_request& req) {
   http_response res{http::status::upgrade_required, req.version()};
+  res.set(http::field::server, "switchboard");
   res.set(http::field::upgrade, "websocket");
   res.set(http::field::connection, "Upgrade");
   res.set(http::field::content_type, "text/plain");

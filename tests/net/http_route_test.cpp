@@ -100,6 +100,7 @@ TEST_CASE("route: /ws without an upgrade gets 426 naming the protocol") {
   CHECK(d.response.result() == http::status::upgrade_required);
   CHECK(header(d.response, http::field::upgrade) == "websocket");
   CHECK(header(d.response, http::field::connection) == "Upgrade");
+  CHECK(header(d.response, http::field::server) == "switchboard");
   CHECK(d.response.body() == "WebSocket upgrade required\n");
   CHECK(header(d.response, http::field::content_length) == "27");
 }

@@ -70,7 +70,7 @@ for n in "${names[@]}"; do
   # libFuzzer writes new inputs into the first corpus dir: the copy.
   "$build/tests/fuzz/${n}_fuzz" "${args[@]}" "$work/$n/corpus" >"$work/$n/log" 2>&1 \
     || status=$?
-  grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::new_units_added)' \
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::new_units_added)' \
     "$work/$n/log" || true
   if ((status != 0)) || grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|deadly signal' \
        "$work/$n/log"; then
