@@ -53,7 +53,7 @@ void admission_ticket::release() noexcept {
 // -- admission --------------------------------------------------------------------
 
 admission::admission(asio::io_context& ioc, const admission_limits& limits)
-  : strand_(asio::make_strand(ioc)), table_(limits, idle_entries) {
+  : strand_(ioc.get_executor()), table_(limits, idle_entries) {
 }
 
 void admission::ask(const asio::ip::address& from, asio::any_io_executor reply_on,

@@ -1,8 +1,9 @@
 #pragma once
 
-// The node's admission limits on a strand of their own: the one place that
-// knows how many WebSocket connections each source address holds and how
-// often it tried lately (an admission_table, touched only on this strand).
+// The node's admission limits on one I/O loop (the first: one thread, so it
+// serializes the table as a strand would): the one place that knows how many
+// WebSocket connections each source address holds and how often it tried
+// lately (an admission_table, touched only on that loop).
 //
 // The protocol, for one upgrade request:
 //   1. http_session calls ask(peer address, its own executor, handler);
@@ -19,7 +20,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <functional>
 #include <memory>
@@ -83,8 +83,11 @@ public:
 private:
   friend class admission_ticket;
 
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  admission_table table_; ///< strand only
+  /// The loop's plain executor. (Not a strand: a strand's state belongs to
+  /// the io_context's strand service, and the admission may be destroyed
+  /// after the io_context by a ticket's last owner.)
+  boost::asio::io_context::executor_type strand_;
+  admission_table table_; ///< on strand_ only
 };
 
 } // namespace switchboard::net

@@ -21,8 +21,11 @@ http_response upgrade_required(const http_request& req) {
   res.set(http::field::connection, "Upgrade");
   res.set(http::field::content_type, "text/plain");
   res.keep_alive(req.keep_alive());
-  res.body() = "WebSocket upgrade required\n";
-  res.prepare_payload();
+  // HEAD gets the headers of the GET answer and no body (found by fuzzing).
+  std::string body = "WebSocket upgrade required\n";
+  res.content_length(body.size());
+  if (req.method() != http::verb::head)
+    res.body() = std::move(body);
   return res;
 }
 

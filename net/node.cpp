@@ -80,10 +80,14 @@ caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
                  std::shared_future<caf::error>& hub_down) {
   auto done = std::make_shared<std::promise<caf::error>>();
   hub_down = done->get_future().share();
-  return sys.spawn<caf::hidden>([hub, ctx, done](caf::event_based_actor* self) -> caf::behavior {
+  // A weak reference: the node's context must not outlive the node on this
+  // actor's thread (found by ThreadSanitizer).
+  std::weak_ptr<net::node_context> weak = ctx;
+  return sys.spawn<caf::hidden>([hub, weak, done](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(hub);
-    self->set_down_handler([self, ctx, done](caf::down_msg& dm) {
-      ctx->hub_alive = false;
+    self->set_down_handler([self, weak, done](caf::down_msg& dm) {
+      if (auto c = weak.lock())
+        c->hub_alive = false;
       done->set_value(std::move(dm.reason));
       self->quit();
     });

@@ -225,8 +225,10 @@ TEST_CASE("route: generated requests always get a complete answer or a hand-over
           CHECK(res.version() == version);
           CHECK(res.keep_alive() == req.keep_alive());
           REQUIRE(res.find(http::field::content_length) != res.end());
-          if (method != http::verb::head || path == "/ws")
+          if (method != http::verb::head)
             CHECK(header(res, http::field::content_length) == std::to_string(res.body().size()));
+          else
+            CHECK(res.body().empty()); // HEAD /ws too (found by fuzzing)
           auto status = res.result();
           CHECK((status == http::status::method_not_allowed)
                 == (res.find(http::field::allow) != res.end()));

@@ -168,6 +168,7 @@ fi
 step "e2e under TSan: ${selection[*]}"
 status=0
 (cd tests/e2e && SWITCHBOARD_BIN=$build/app/switchboard E2E_SLACK=${E2E_SLACK:-3} \
+   E2E_RSS_FACTOR=5 \
    PYTHONDONTWRITEBYTECODE=1 timeout 900 /usr/bin/python3 -B -m unittest "${selection[@]}") \
   || status=$?
 scan_reports "e2e" || status=1
