@@ -1,15 +1,48 @@
 #include "io_loops.hpp"
 
+#include "spin_guard.hpp"
+
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 namespace switchboard::net {
+
+
+void loop_batch::schedule(std::function<void()> task) {
+  {
+    spin_guard guard{lock_};
+    tasks_.push_back(std::move(task));
+  }
+  if (!posted_.exchange(true, std::memory_order_acq_rel))
+    boost::asio::post(ioc_, [this] { run(); });
+}
+
+void loop_batch::run() {
+  posted_.store(false, std::memory_order_release);
+  std::vector<std::function<void()>> tasks;
+  {
+    spin_guard guard{lock_};
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks)
+    t();
+}
 
 io_loops::io_loops(std::size_t n) {
   for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
     // One thread per context: Asio may skip its internal locking.
     contexts_.emplace_back(std::make_unique<boost::asio::io_context>(1));
     guards_.emplace_back(contexts_.back()->get_executor());
+    batches_.emplace_back(std::make_unique<loop_batch>(*contexts_.back()));
   }
+}
+
+loop_batch& io_loops::batch_of(boost::asio::io_context& ioc) noexcept {
+  for (std::size_t i = 0; i < contexts_.size(); ++i)
+    if (contexts_[i].get() == &ioc)
+      return *batches_[i];
+  return *batches_.front();
 }
 
 io_loops::~io_loops() {

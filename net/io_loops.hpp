@@ -10,12 +10,35 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
 namespace switchboard::net {
+
+/// Work handed to one loop from other threads, run in batches: whoever
+/// schedules the first item of a batch posts one task, and that task runs
+/// everything scheduled until it runs. A fan-out that wakes a thousand
+/// connections of a loop then wakes the loop's thread once, not a thousand
+/// times (docs/benchmarks.md).
+class loop_batch {
+public:
+  explicit loop_batch(boost::asio::io_context& ioc) : ioc_(ioc) {
+  }
+
+  /// Runs `task` on the loop, soon. Any thread.
+  void schedule(std::function<void()> task);
+
+private:
+  void run();
+
+  boost::asio::io_context& ioc_;
+  std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
+  std::vector<std::function<void()>> tasks_; ///< guarded by lock_
+  std::atomic<bool> posted_{false};
+};
 
 class io_loops {
 public:
@@ -31,6 +54,9 @@ public:
 
   /// A loop for a new connection (round robin). Any thread.
   boost::asio::io_context& next() noexcept;
+
+  /// The batch runner of the loop that runs `ioc`.
+  loop_batch& batch_of(boost::asio::io_context& ioc) noexcept;
 
   /// Starts one thread per loop.
   void start();
@@ -49,6 +75,7 @@ public:
 private:
   using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<loop_batch>> batches_;
   std::vector<std::optional<guard>> guards_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};

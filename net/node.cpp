@@ -130,6 +130,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
   p->ctx->authenticator = c.authenticator;
   p->ctx->authenticate_timeout = c.authenticate_timeout;
+  p->ctx->loops = &p->loops;
   p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;

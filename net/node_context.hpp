@@ -15,6 +15,7 @@
 namespace switchboard::net {
 
 class admission;
+class io_loops;
 
 struct node_context {
   node_context(caf::actor_system& s, hub_internal_actor h) : sys(s), hub(std::move(h)) {
@@ -27,6 +28,8 @@ struct node_context {
   /// In Asio's clock type: every session hands them to Asio/Beast timers.
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_timeout = std::chrono::seconds(2);
+  /// The node's I/O loops (they outlive every session).
+  io_loops* loops = nullptr;
   /// Decides on every WebSocket upgrade (admission.hpp).
   std::shared_ptr<net::admission> admission;
   /// Asked after the admission limits, when set (node_config::authenticator).

@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include "spin_guard.hpp"
+
 #include "connection.hpp"
 
 #include <boost/asio/post.hpp>
@@ -57,45 +59,25 @@ char* read_buffer() {
 
 } // namespace
 
-namespace {
-
-// The outbox's spinlock.
-class spin_guard {
-public:
-  explicit spin_guard(std::atomic_flag& flag) : flag_(flag) {
-    while (flag_.test_and_set(std::memory_order_acquire))
-      std::this_thread::yield();
-  }
-  spin_guard(const spin_guard&) = delete;
-  spin_guard& operator=(const spin_guard&) = delete;
-  ~spin_guard() {
-    flag_.clear(std::memory_order_release);
-  }
-
-private:
-  std::atomic_flag& flag_;
-};
-
-} // namespace
-
 ws_session::ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
                        admission_ticket ticket)
   : ctx_(std::move(ctx)),
     socket_(std::move(socket)),
     codec_(ws_codec::limits{ctx_->max_message_size}),
     out_(socket_, *this),
+    batch_(ctx_->loops->batch_of(socket_.get_executor().context())),
     ticket_(std::move(ticket)) {
 }
 
 ws_session::~ws_session() {
-  // Runs on the strand (or while the I/O context is destroyed).
+  // Runs on the loop (or while the I/O context is destroyed).
   error_code ignored;
   socket_.close(ignored);
 }
 
 std::shared_ptr<transport> ws_session::actor_handle() {
   // Whoever drops the last copy (a CAF worker, usually) only posts the
-  // session's last reference to the strand: the socket is closed and the
+  // session's last reference to the loop: the socket is closed and the
   // session destroyed there, never concurrently with its own handlers.
   return std::shared_ptr<transport>(
     this, [self = shared_from_this(), held = held_by_actor{ctx_.share()}](transport*) mutable {
@@ -248,10 +230,12 @@ void ws_session::send(frame_batch frames, std::size_t bytes) {
       outbox_.insert(outbox_.end(), std::make_move_iterator(frames.begin()),
                      std::make_move_iterator(frames.end()));
   }
-  // One flush on the strand takes whatever has piled up by then: batches
-  // handed over while it is on its way need no post of their own.
+  // One flush on the loop takes whatever has piled up by then: batches
+  // handed over while it is on its way need no flush of their own. And the
+  // flushes of all the loop's connections that a fan-out wakes go out in one
+  // batch: one wake-up of the loop's thread, not one per connection.
   if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush_outbox(); });
+    batch_.schedule([self = shared_from_this()] { self->flush_outbox(); });
 }
 
 void ws_session::flush_outbox() {

@@ -13,6 +13,7 @@
 
 #include "admission.hpp"
 #include "frame_writer.hpp"
+#include "io_loops.hpp"
 #include "io_types.hpp"
 #include "node_context.hpp"
 #include "transport.hpp"
@@ -87,6 +88,7 @@ private:
   socket_type socket_;
   ws_codec codec_;
   frame_writer out_;
+  loop_batch& batch_; ///< the loop's flush batches
   reader_actor reader_; ///< set while the pair listens; strand only
   writer_actor writer_; ///< failures and the drained notice go here; strand only
 
