@@ -36,10 +36,11 @@ using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// The hub sends the batches it collected in this round.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-/// Frames for a writer.
-using frames_atom = caf::atom_constant<caf::atom("frames")>;
-/// The transport wrote the last batch.
+/// The transport wrote what the writer waits for (notify_when_drained).
 using write_done_atom = caf::atom_constant<caf::atom("write_done")>;
+/// Frames for the connection would have passed the writer's bound: the
+/// transport took none of them (the hub tells the writer).
+using over_bound_atom = caf::atom_constant<caf::atom("over_bound")>;
 /// The socket is done (read or write failed, or closed), with an exit_code.
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 /// A binary message arrived.
@@ -118,9 +119,9 @@ using reader_actor = caf::typed_actor<
   caf::reacts_to<heartbeat_atom>, caf::reacts_to<deadline_atom, std::int64_t>,
   caf::reacts_to<closed_atom, std::uint8_t>>;
 
-/// The bounded outbound queue.
+/// The outbound policy: the bound, pings, the flush before a farewell.
 using writer_actor = caf::typed_actor<
-  caf::reacts_to<frames_atom, frame_batch>, caf::reacts_to<write_done_atom>,
+  caf::reacts_to<over_bound_atom>, caf::reacts_to<write_done_atom>,
   caf::reacts_to<closed_atom, std::uint8_t>, caf::reacts_to<probe_atom>,
   caf::reacts_to<farewell>, caf::reacts_to<give_up_atom>>;
 

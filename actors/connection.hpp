@@ -18,9 +18,11 @@ namespace switchboard {
 // -- writer ---------------------------------------------------------------------
 
 /// The writer owns the outbound policy: the queue bound (frames and bytes
-/// the transport has not written yet), the slow-consumer decision, pings,
-/// and the flush before a farewell. The queue itself is the transport's:
-/// frames go straight there, and no message comes back per write.
+/// the transport has not written yet: its settings, applied by the
+/// transport where the hub hands frames over), the slow-consumer decision,
+/// pings, and the flush before a farewell. The queue itself is the
+/// transport's: the hub hands frames straight to it, and no message goes to
+/// the writer per batch nor comes back per write.
 /// One copy of the settings for all connections.
 using settings_ptr = std::shared_ptr<const connection_settings>;
 

@@ -12,13 +12,14 @@ namespace switchboard::testing {
 
 class fake_transport : public transport {
 public:
-  fake_transport(std::shared_ptr<fake_socket> socket, caf::actor writer = {});
+  fake_transport(std::shared_ptr<fake_socket> socket,
+                 std::shared_ptr<const connection_settings> settings);
 
   /// The pair's writer, told about failed writes.
   void writer(caf::actor w);
 
   backlog queued() const override;
-  void send(frame_batch frames, std::size_t bytes) override;
+  bool send(frame_batch frames, std::size_t bytes) override;
   void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
@@ -26,10 +27,14 @@ public:
 
 private:
   std::shared_ptr<fake_socket> socket_;
+  std::shared_ptr<const connection_settings> settings_;
+  bool refused_ = false;
 };
 
-inline std::shared_ptr<fake_transport> make_fake_transport(std::shared_ptr<fake_socket> socket) {
-  return std::make_shared<fake_transport>(std::move(socket));
+inline std::shared_ptr<fake_transport>
+make_fake_transport(std::shared_ptr<fake_socket> socket,
+                    std::shared_ptr<const connection_settings> settings) {
+  return std::make_shared<fake_transport>(std::move(socket), std::move(settings));
 }
 
 } // namespace switchboard::testing

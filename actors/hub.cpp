@@ -28,8 +28,17 @@ frame_ptr share(std::string_view payload) {
 // of landing on it all at once and passing its queue bound.
 constexpr std::size_t max_batch = 64;
 
+// Hands the connection's batch to its transport. Past the writer's bound the
+// transport takes nothing, and the writer (whose decision it is) is told.
 void send_pending(hub_pointer self, hub_connection& conn) {
-  self->send(conn.writer, frames_atom::value, std::exchange(conn.pending, {}));
+  auto bytes = std::exchange(conn.pending_bytes, 0);
+  auto frames = std::exchange(conn.pending, {});
+  if (conn.over_bound)
+    return;
+  if (!conn.transport->send(std::move(frames), bytes)) {
+    conn.over_bound = true;
+    self->send(conn.writer, over_bound_atom::value);
+  }
 }
 
 void drain(hub_pointer self) {
@@ -44,7 +53,7 @@ void drain(hub_pointer self) {
 // -- connections ------------------------------------------------------------------
 
 void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
-            std::string user) {
+            transport_ptr transport, std::string user) {
   auto& st = self->state;
   auto id = st.ids.next();
   while (st.connections.count(id) != 0)
@@ -57,6 +66,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.id = id;
   conn.reader = std::move(reader);
   conn.writer = std::move(writer);
+  conn.transport = std::move(transport);
   conn.user = std::move(user);
   enqueue(self, conn, share(protocol::welcome(id)));
   notify_observers(self, {connection_event::joined, id, conn.user, {}});
@@ -196,6 +206,7 @@ void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
     if (st.dirty.size() == 1)
       self->send(self, drain_atom::value);
   }
+  conn.pending_bytes += frame->size();
   conn.pending.push_back(std::move(frame));
   ++st.stats.messages_out;
   if (conn.pending.size() >= max_batch)
@@ -254,8 +265,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     },
     [self](query_stats) { return stats(self); },
     // -- the internal interface
-    [self](enroll_atom, reader_actor& r, writer_actor& w, std::string& user) {
-      enroll(self, std::move(r), std::move(w), std::move(user));
+    [self](enroll_atom, reader_actor& r, writer_actor& w, transport_ptr& t,
+           std::string& user) {
+      enroll(self, std::move(r), std::move(w), std::move(t), std::move(user));
     },
     [self](client_subscribe& cmd) { return command(self, cmd); },
     [self](client_unsubscribe& cmd) { return command(self, cmd); },

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "id_source.hpp"
 #include "topic_table.hpp"
+#include "transport.hpp"
 
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
@@ -20,9 +21,9 @@
 namespace switchboard {
 
 using hub_internal_actor = hub_actor::extend<
-  /// A new pair and its authenticated user (empty: anonymous); the hub
-  /// monitors both actors and sends the welcome.
-  caf::reacts_to<enroll_atom, reader_actor, writer_actor, std::string>,
+  /// A new pair, its transport and its authenticated user (empty:
+  /// anonymous); the hub monitors both actors and sends the welcome.
+  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string>,
   /// Client commands, sent by a reader as requests: the reply (none, or an
   /// error frame to the client) is the reader's read credit.
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
@@ -50,10 +51,17 @@ struct hub_connection {
   conn_id id = 0;
   reader_actor reader;
   writer_actor writer;
+  /// Where the frames go: straight to the connection's outbox, no message
+  /// per delivery (the writer keeps the policy: its bound applies there).
+  transport_ptr transport;
   std::string user;
   subscription_list topics;
-  /// Frames collected since the last drain, sent as one batch.
+  /// Frames collected since the last drain, handed over as one batch.
   frame_batch pending;
+  std::size_t pending_bytes = 0;
+  /// The transport refused frames (over the writer's bound): the writer is
+  /// told, and nothing more is handed over.
+  bool over_bound = false;
   /// Whether the connection is in hub_state::dirty.
   bool dirty = false;
   /// An authorizer's answer is outstanding: the connection's later commands

@@ -150,7 +150,7 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
   // goes before it answers) takes the pair down instead of leaving it
   // unrouted.
   self->request(st.hub, caf::infinite, enroll_atom::value, reader_actor{self}, st.writer,
-                std::move(user))
+                st.transport, std::move(user))
     .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
   self->delayed_send(self, st.settings->ping_interval, heartbeat_atom::value);
   return {

@@ -21,10 +21,18 @@ void fake_socket::complete_write(bool ok) {
                      static_cast<std::uint8_t>(exit_code::socket_error));
     return;
   }
-  delivered.insert(delivered.end(), in_flight.begin(), in_flight.end());
-  in_flight.clear();
-  queued_bytes_ = 0;
-  if (drain_waiter_)
+  complete_frames(in_flight.size());
+}
+
+void fake_socket::complete_frames(std::size_t n) {
+  n = std::min(n, in_flight.size());
+  auto end = in_flight.begin() + static_cast<std::ptrdiff_t>(n);
+  for (auto i = in_flight.begin(); i != end; ++i)
+    queued_bytes_ -= (*i)->size();
+  delivered.insert(delivered.end(), in_flight.begin(), end);
+  in_flight.erase(in_flight.begin(), end);
+  written_ += n;
+  if (drain_waiter_ && written_ >= drain_target_)
     caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
 }
 
@@ -72,10 +80,10 @@ hub_fixture::~hub_fixture() {
 hub_fixture::client hub_fixture::connect(std::string user) {
   client c;
   c.transport = std::make_shared<fake_socket>();
-  auto transport = make_fake_transport(c.transport);
+  auto shared_settings = std::make_shared<const connection_settings>(settings);
+  auto transport = make_fake_transport(c.transport, shared_settings);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
-                               transport, std::make_shared<const connection_settings>(settings),
-                               std::move(user));
+                               transport, shared_settings, std::move(user));
   transport->writer(caf::actor_cast<caf::actor>(pair.writer));
   c.reader = caf::actor_cast<caf::actor>(pair.reader);
   c.writer = caf::actor_cast<caf::actor>(pair.writer);

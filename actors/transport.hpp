@@ -23,19 +23,21 @@ public:
 
   virtual ~transport() = default;
 
-  /// What is queued now. Only the writer adds to it, so between two of its
-  /// own calls the backlog can only shrink: the writer's bound check on it
-  /// holds for its next send().
+  /// What is queued now.
   virtual backlog queued() const = 0;
 
-  /// Hands complete frames over (`bytes` in all); they are written in order,
-  /// as soon as possible, everything handed over meanwhile in one go. The
-  /// writer needs no answer per write: a write that fails ends the
-  /// connection ((closed_atom, code) to the writer).
-  virtual void send(frame_batch frames, std::size_t bytes) = 0;
+  /// Hands complete frames over (`bytes` in all), from the hub: they are
+  /// written in order, as soon as possible, everything handed over
+  /// meanwhile in one go, and nobody is told per write (a write that fails
+  /// ends the connection: (closed_atom, code) to the writer). The writer's
+  /// bound (connection_settings: send_queue_frames, send_buffer_bytes)
+  /// applies here: frames that would pass it are not taken, false is
+  /// returned, and every later call refuses too.
+  virtual bool send(frame_batch frames, std::size_t bytes) = 0;
 
-  /// `writer` gets one (write_done_atom) once the backlog is empty (at once
-  /// if it is). The writer asks when it closes and waits for its queue.
+  /// `writer` gets one (write_done_atom) once everything handed over so far
+  /// is written (at once if it is): what comes later is not waited for. The
+  /// writer asks before it closes.
   virtual void notify_when_drained(writer_actor writer) = 0;
 
   /// Sends a ping control frame.
@@ -54,3 +56,7 @@ public:
 using transport_ptr = std::shared_ptr<transport>;
 
 } // namespace switchboard
+
+// The hub holds each connection's transport (to hand frames over without a
+// message per delivery); a transport never leaves its process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::transport_ptr)

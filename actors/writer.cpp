@@ -11,27 +11,6 @@ caf::error reason_of(const farewell& how) {
   return make_error(how.reason);
 }
 
-void on_frames(writer_pointer self, frame_batch& batch) {
-  auto& st = self->state;
-  // Once closing, what comes after the farewell is not waited for: the
-  // client is about to be closed.
-  if (st.closing)
-    return;
-  std::size_t bytes = 0;
-  for (auto& f : batch)
-    bytes += f->size();
-  // The hub never waits on a writer: a client that does not keep up is cut
-  // off instead of growing its queue without bound. The bound covers what
-  // the transport has not written yet (queued and in flight).
-  auto q = st.transport->queued();
-  if (q.frames + batch.size() > st.settings->send_queue_frames
-      || q.bytes + bytes > st.settings->send_buffer_bytes) {
-    self->quit(make_error(exit_code::slow_consumer));
-    return;
-  }
-  st.transport->send(std::move(batch), bytes);
-}
-
 void on_farewell(writer_pointer self, farewell& how) {
   auto& st = self->state;
   if (st.closing)
@@ -40,7 +19,7 @@ void on_farewell(writer_pointer self, farewell& how) {
     self->quit(reason_of(how));
     return;
   }
-  // Flush what was queued before it, for at most shutdown-timeout.
+  // Flush what was handed over before it, for at most shutdown-timeout.
   st.closing = std::move(how);
   st.transport->notify_when_drained(self);
   self->delayed_send(self, st.settings->shutdown_timeout, give_up_atom::value);
@@ -56,7 +35,14 @@ writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
     transport->close(farewell_of(reason));
   });
   return {
-    [self](frames_atom, frame_batch& batch) { on_frames(self, batch); },
+    // The hub could not hand frames over without passing the bound (frames
+    // or bytes not written yet): a client that does not keep up is cut off
+    // instead of growing its queue, and the hub never waits on it. (Once
+    // closing, the farewell's reason stands: give_up bounds the wait.)
+    [self](over_bound_atom) {
+      if (!self->state.closing)
+        self->quit(make_error(exit_code::slow_consumer));
+    },
     [self](write_done_atom) {
       if (self->state.closing)
         self->quit(reason_of(*self->state.closing));

@@ -219,7 +219,18 @@ transport::backlog ws_session::queued() const {
           queued_bytes_.load(std::memory_order_acquire)};
 }
 
-void ws_session::send(frame_batch frames, std::size_t bytes) {
+bool ws_session::send(frame_batch frames, std::size_t bytes) {
+  // One caller at a time (the hub); the loop only ever lowers the counts, so
+  // a check that passes stays true until the counts are raised here.
+  if (refused_.load(std::memory_order_relaxed))
+    return false;
+  auto& s = *ctx_->settings;
+  if (queued_frames_.load(std::memory_order_acquire) + frames.size() > s.send_queue_frames
+      || queued_bytes_.load(std::memory_order_acquire) + bytes > s.send_buffer_bytes) {
+    refused_.store(true, std::memory_order_relaxed);
+    return false;
+  }
+  handed_over_.fetch_add(frames.size(), std::memory_order_acq_rel);
   queued_frames_ += frames.size();
   queued_bytes_ += bytes;
   {
@@ -236,6 +247,7 @@ void ws_session::send(frame_batch frames, std::size_t bytes) {
   // batch: one wake-up of the loop's thread, not one per connection.
   if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
     batch_.schedule([self = shared_from_this()] { self->flush_outbox(); });
+  return true;
 }
 
 void ws_session::flush_outbox() {
@@ -283,19 +295,23 @@ void ws_session::account(frame_writer::progress done) {
     return;
   queued_frames_ -= done.frames;
   queued_bytes_ -= done.bytes;
-  if (notify_drained_ && queued_frames_ == 0 && writer_) {
-    notify_drained_ = false;
+  written_ += done.frames;
+  if (drain_target_ != 0 && written_ >= drain_target_ && writer_) {
+    drain_target_ = 0;
     caf::anon_send(writer_, write_done_atom::value);
   }
 }
 
 void ws_session::notify_when_drained(writer_actor writer) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), writer = std::move(writer)] {
-    if (self->queued_frames_ == 0)
-      caf::anon_send(writer, write_done_atom::value);
-    else
-      self->notify_drained_ = true;
-  });
+  // What was handed over until now is waited for, not what comes later.
+  auto target = handed_over_.load(std::memory_order_acquire);
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), writer = std::move(writer), target] {
+               if (self->written_ >= target)
+                 caf::anon_send(writer, write_done_atom::value);
+               else
+                 self->drain_target_ = target;
+             });
 }
 
 void ws_session::ping() {

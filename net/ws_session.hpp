@@ -48,7 +48,7 @@ public:
   // -- transport ------------------------------------------------------------------
 
   backlog queued() const override;
-  void send(frame_batch frames, std::size_t bytes) override;
+  bool send(frame_batch frames, std::size_t bytes) override;
   void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
@@ -109,7 +109,13 @@ private:
   std::atomic<bool> flush_posted_{false};
   std::atomic<std::size_t> queued_frames_{0}; ///< handed over, not on the socket yet
   std::atomic<std::size_t> queued_bytes_{0};
-  bool notify_drained_ = false;               ///< strand only
+  std::atomic<bool> refused_{false}; ///< send() passed the bound once: no more
+  /// Frames handed over in all (by send()) and written or dropped in all
+  /// (strand only): the writer's drained notice waits for the first to be
+  /// reached by the second.
+  std::atomic<std::size_t> handed_over_{0};
+  std::size_t written_ = 0;
+  std::size_t drain_target_ = 0; ///< the notice is due at this; 0: none (strand only)
 
   // -- closing (strand only) ---------------------------------------------------
   bool reported_ = false;    ///< the pair knows the socket is done

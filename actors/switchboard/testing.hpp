@@ -54,6 +54,8 @@ public:
 
   /// Writes everything queued, or fails the socket (socket_error).
   void complete_write(bool ok = true);
+  /// Writes the first `n` frames queued (all, if fewer are).
+  void complete_frames(std::size_t n);
 
   /// The payloads of the frames written, and forgets them.
   std::vector<std::string> take();
@@ -62,6 +64,9 @@ private:
   friend class fake_transport;
   caf::actor writer_;       ///< the pair's writer (for failures)
   caf::actor drain_waiter_; ///< notify_when_drained
+  std::size_t drain_target_ = 0; ///< ...once written_ reaches this
+  std::size_t handed_over_ = 0;  ///< frames taken by send(), in all
+  std::size_t written_ = 0;      ///< frames written, in all
   std::size_t queued_bytes_ = 0;
 };
 

@@ -265,7 +265,8 @@ namespace {
 caf::behavior busy_hub(caf::event_based_actor* self) {
   auto held = std::make_shared<std::vector<caf::response_promise>>();
   return {
-    [](enroll_atom, const reader_actor&, const writer_actor&, const std::string&) {},
+    [](enroll_atom, const reader_actor&, const writer_actor&, const transport_ptr&,
+       const std::string&) {},
     [self, held](client_subscribe&) { held->push_back(self->make_response_promise()); },
     [held](drain_atom) {
       for (auto& p : *held)
@@ -281,9 +282,10 @@ TEST_CASE("a client whose commands wait on the hub is not reaped for its silence
   hub_fixture f{short_timers()};
   auto slow_hub = f.spawn(busy_hub);
   auto socket = std::make_shared<testing::fake_socket>();
-  auto transport = testing::make_fake_transport(socket);
+  auto settings = std::make_shared<const connection_settings>(f.settings);
+  auto transport = testing::make_fake_transport(socket, settings);
   auto pair = spawn_connection(f.sys, caf::actor_cast<hub_internal_actor>(slow_hub), transport,
-                               std::make_shared<const connection_settings>(f.settings));
+                               settings);
   auto reader = caf::actor_cast<caf::actor>(pair.reader);
   f.run();
   // The client sends a command; the hub sits on it, so (read credit) its

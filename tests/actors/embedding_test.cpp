@@ -262,8 +262,9 @@ TEST_CASE("once stopping, the hub refuses publishes and sends, and writers do "
   CHECK(f.state().stats.rejections.at("shutting_down") == 2);
   // The frame in flight was the last one from before the notice: once it is
   // written, each writer goes, although error replies queued up after it.
-  sub.transport->complete_write();
-  pub.transport->complete_write();
+  CHECK(pub.transport->in_flight.size() == 3);
+  sub.transport->complete_frames(1);
+  pub.transport->complete_frames(1);
   f.run();
   CHECK(sub.transport->take() == std::vector<std::string>{message_t("1")});
   CHECK(f.exit_reason(sub.writer) == make_error(exit_code::shutdown));

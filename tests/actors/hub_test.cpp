@@ -251,9 +251,10 @@ TEST_CASE_METHOD(hub_fixture, "errors keep the connection open and the replies "
 
 TEST_CASE_METHOD(hub_fixture, "a pair that dies before its join leaves no trace") {
   auto socket = std::make_shared<testing::fake_socket>();
+  auto shared_settings = std::make_shared<const connection_settings>(settings);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(hub),
-                               testing::make_fake_transport(socket),
-                               std::make_shared<const connection_settings>(settings));
+                               testing::make_fake_transport(socket, shared_settings),
+                               shared_settings);
   auto reader = caf::actor_cast<caf::actor>(pair.reader);
   auto writer = caf::actor_cast<caf::actor>(pair.writer);
   caf::anon_send(reader, closed_atom::value,
