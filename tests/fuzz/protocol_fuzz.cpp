@@ -88,7 +88,8 @@ void check_topic(const std::string& topic, const json::object& obj,
 void check_error(const client_error& err, const json::value& parsed,
                  bool json_ok, std::string_view frame) {
   require(err.frame != nullptr, "an error without a frame", frame);
-  std::string_view text = *err.frame;
+  // A frame is pre-framed: the WebSocket header, then the JSON text.
+  std::string_view text = protocol::payload_of(*err.frame);
   json::error_code ec;
   auto reply = json::parse(json::string_view{text.data(), text.size()}, ec);
   require(!ec, "an error frame that is not JSON", text);
