@@ -53,7 +53,7 @@ void drain(hub_pointer self) {
 // -- connections ------------------------------------------------------------------
 
 void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
-            transport_ptr transport, std::string user) {
+            transport_ptr transport, std::string user, topic_filter allowed) {
   auto& st = self->state;
   auto id = st.ids.next();
   while (st.connections.count(id) != 0)
@@ -68,6 +68,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.writer = std::move(writer);
   conn.transport = std::move(transport);
   conn.user = std::move(user);
+  conn.allowed = std::move(allowed);
   enqueue(self, conn, share(protocol::welcome(id)));
   notify_observers(self, {connection_event::joined, id, conn.user, {}});
   if (st.shutting_down) {
@@ -266,8 +267,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](query_stats) { return stats(self); },
     // -- the internal interface
     [self](enroll_atom, reader_actor& r, writer_actor& w, transport_ptr& t,
-           std::string& user) {
-      enroll(self, std::move(r), std::move(w), std::move(t), std::move(user));
+           std::string& user, topic_filter& allowed) {
+      enroll(self, std::move(r), std::move(w), std::move(t), std::move(user),
+             std::move(allowed));
     },
     [self](client_subscribe& cmd) { return command(self, cmd); },
     [self](client_unsubscribe& cmd) { return command(self, cmd); },

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <string_view>
+
 namespace switchboard::app {
 
 config::config() {
@@ -47,7 +49,17 @@ config::config() {
          "WebSocket upgrade attempts per second and source address, refilled "
          "continuously; past it 429 (default 100)")
     .add(admission.handshake_burst, "handshake-burst",
-         "upgrade attempts a source address may make at once (default 4096)");
+         "upgrade attempts a source address may make at once (default 4096)")
+
+    // Who may connect (docs/security.md).
+    .add(auth, "auth", "none|jwt: client authentication on the upgrade (default none)")
+    .add(jwt_secret, "jwt-secret", "HS256 secret, at least 32 bytes (with --auth=jwt)")
+    .add(jwt_public_key, "jwt-public-key",
+         "PEM file of an RSA (RS256) or EC P-256 (ES256) public key (with --auth=jwt)")
+    .add(jwt_leeway, "jwt-leeway", "clock skew allowed on exp and nbf (default 30s)")
+    .add(allowed_origins, "allowed-origins",
+         "comma-separated scheme://host[:port] a browser's upgrade may come from; "
+         "past it 403 (default any)");
 }
 
 node_config config::node() const {
@@ -71,6 +83,17 @@ node_config config::node() const {
   result.close_timeout = close_timeout;
   result.io_threads = io_threads;
   result.admission = admission;
+  // "a, b" -> {"a", "b"}
+  std::string_view rest = allowed_origins;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto first = item.find_first_not_of(' ');
+    if (first != std::string_view::npos)
+      result.allowed_origins.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1
+                                                               - first));
+  }
   return result;
 }
 
@@ -79,6 +102,18 @@ std::vector<std::string> config::problems() const {
   if (client_send != "on" && client_send != "off" && client_send != "true"
       && client_send != "false")
     result.push_back("client-send must be on or off (got '" + client_send + "')");
+  if (auth != "none" && auth != "jwt")
+    result.push_back("auth must be none or jwt (got '" + auth + "')");
+  auto keys = !jwt_secret.empty() + !jwt_public_key.empty();
+  if (auth == "jwt" && keys == 0)
+    result.push_back("auth=jwt needs a key: --jwt-secret (HS256) or "
+                     "--jwt-public-key=FILE (RS256, ES256)");
+  if (auth == "jwt" && keys == 2)
+    result.push_back("give one of --jwt-secret and --jwt-public-key, not both");
+  if (auth != "jwt" && keys > 0)
+    result.push_back("--jwt-secret and --jwt-public-key need --auth=jwt");
+  if (jwt_leeway < caf::timespan{0})
+    result.push_back("jwt-leeway must not be negative");
   for (auto& p : node().problems())
     result.push_back(p);
   return result;

@@ -45,6 +45,13 @@ public:
   /// --max-connections, --max-connections-per-address, --handshake-rate,
   /// --handshake-burst; check with admission.validate().
   admission_limits admission;
+  /// Client authentication (app/auth.hpp): none or jwt.
+  std::string auth = "none";
+  std::string jwt_secret;
+  std::string jwt_public_key; ///< a PEM file
+  caf::timespan jwt_leeway = std::chrono::seconds(30);
+  /// Comma-separated origins; empty: any.
+  std::string allowed_origins;
 };
 
 } // namespace switchboard::app

@@ -1,12 +1,14 @@
 // The switchboard CLI node: parse options, start a node, run until SIGINT or
 // SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1). Wiring only.
 
+#include "auth.hpp"
 #include "config.hpp"
 
 #include <fmt/core.h>
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <pthread.h>
 #include <thread>
 
@@ -35,8 +37,28 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::optional<switchboard::jwt_verifier> verifier;
+  if (cfg.auth == "jwt") {
+    auto v = switchboard::app::make_verifier(cfg);
+    if (!v) {
+      fmt::print(stderr, "switchboard: {}\n", switchboard::app::describe(v.error()));
+      return 2;
+    }
+    verifier = std::move(*v);
+  }
+  if (auto warning = switchboard::app::open_node_warning(cfg))
+    fmt::print(stderr, "switchboard: {}\n", *warning);
+
   caf::actor_system sys{cfg};
   auto ncfg = cfg.node();
+  if (verifier)
+    // The reason only: the request, and with it the token, stays out of the log.
+    ncfg.authenticator = sys.spawn(
+      switchboard::jwt_authenticator, *verifier,
+      [](const std::string& address, const std::string& reason) {
+        fmt::print(stderr, "switchboard: upgrade from {} refused (401): {}\n", address,
+                   reason);
+      });
   // The CLI owns the process: it may hand freed memory back to the system.
   ncfg.trim_memory_interval = std::chrono::seconds(30);
   auto node = switchboard::node::start(sys, ncfg);
