@@ -98,7 +98,8 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
   owner_.on_written({}, done);
 }
 
-void frame_writer::observe_latency(stamped_frame::time_point framed_at, stamped_frame::time_point& now) {
+void frame_writer::observe_latency(stamped_frame::time_point framed_at,
+                                   stamped_frame::time_point& now) {
   if (now == stamped_frame::time_point{})
     now = std::chrono::steady_clock::now();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - framed_at).count();

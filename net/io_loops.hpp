@@ -83,9 +83,11 @@ public:
 
 private:
   using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  /// Declared first, destroyed last: a session that dies with its
+  /// io_context never outlives its loop's metrics.
+  std::vector<std::unique_ptr<loop_metrics>> metrics_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<std::unique_ptr<loop_batch>> batches_;
-  std::vector<std::unique_ptr<loop_metrics>> metrics_;
   std::vector<std::optional<guard>> guards_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};

@@ -366,7 +366,7 @@ void ws_session::do_close(const farewell& how) {
     if (!out_.writing() && out_.empty()) {
       auto frame = ws_codec::close_frame(cr.code, text);
       error_code ignored;
-      socket_.send(asio::buffer(frame), 0, ignored);
+      metrics_.bytes_out.add(socket_.send(asio::buffer(frame), 0, ignored));
     }
     close_socket();
     return;
