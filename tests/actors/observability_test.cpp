@@ -81,7 +81,7 @@ TEST_CASE("a dropped client is a warning; at warn level connects are not logged"
   f.pong(other);
   f.advance(300ms); // c never answered
   REQUIRE_FALSE(f.alive(c.reader));
-  auto line = "warn disconnect conn=" + std::to_string(c.id)
+  auto line = "warning disconnect conn=" + std::to_string(c.id)
               + " user=- remote=- reason=heartbeat_timeout\n";
   CHECK(out.str().find(line) != std::string::npos);
   // A regular close is not a warning.

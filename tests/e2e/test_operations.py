@@ -186,7 +186,7 @@ class LogLevel(ServerTestCase):
             ws.send_json({"type": "subscribe", "topic": f"t{i}"})
         self.assertEqual(ws.recv_close().close_code, 1008)
         ws.close()
-        wait_until(lambda: re.search(rf" warn disconnect conn={conn} user=- "
+        wait_until(lambda: re.search(rf" warning disconnect conn={conn} user=- "
                                      rf"remote=127\.0\.0\.1:\d+ reason=rate_limited",
                                      server.stderr()),
                    5.0, message="the rate_limited warning")
@@ -203,7 +203,7 @@ class LogLevel(ServerTestCase):
             self.assertEqual(status, 503)
         finally:
             first.close()
-        wait_until(lambda: " warn upgrade refused status=503 remote=127.0.0.1 "
+        wait_until(lambda: " warning upgrade refused status=503 remote=127.0.0.1 "
                            "reason=\"max_connections\"" in server.stderr(),
                    5.0, message="the refusal warning")
 
