@@ -7,7 +7,7 @@ import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import OP_TEXT, RawWS, Server, ServerTestCase, build_frame, wait_until
+from harness import OP_TEXT, SLACK, RawWS, Server, ServerTestCase, build_frame, wait_until
 
 
 def scrape(server):
@@ -126,7 +126,7 @@ class Metrics(ServerTestCase):
             now = scrape(self.server)[1]
             return now if now[closed] - before[closed] >= 2 else None
 
-        after = wait_until(both_closed, 5.0, message="two more socket_closed disconnects")
+        after = wait_until(both_closed, 5.0 * SLACK, message="two more socket_closed disconnects")
         self.assertEqual(value(after, "switchboard_connections"), connections)
 
     def test_a_protocol_error_is_counted_under_its_reason(self):
@@ -139,7 +139,7 @@ class Metrics(ServerTestCase):
             self.assertEqual(ws.recv_close().close_code, 1002)
         finally:
             ws.close()
-        wait_until(lambda: scrape(self.server)[1][reason] == before[reason] + 1, 5.0,
+        wait_until(lambda: scrape(self.server)[1][reason] == before[reason] + 1, 5.0 * SLACK,
                    message="one more protocol_error disconnect")
 
     def test_head_has_no_body_and_other_methods_get_405(self):

@@ -8,7 +8,7 @@ import re
 import subprocess
 import unittest
 
-from harness import RawWS, ServerTestCase, server_binary, wait_until
+from harness import SLACK, RawWS, ServerTestCase, server_binary, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -163,7 +163,7 @@ class LogLevel(ServerTestCase):
             lambda: re.search(rf"debug disconnect conn={conn} user=- "
                               rf"remote=127\.0\.0\.1:\d+ reason=socket_closed",
                               server.stderr()),
-            5.0, message="the disconnect line")
+            5.0 * SLACK, message="the disconnect line")
         self.assertTrue(line)
         self.assertRegex(server.stderr(),
                          rf"debug connect conn={conn} user=- remote=127\.0\.0\.1:\d+\n")
@@ -191,7 +191,7 @@ class LogLevel(ServerTestCase):
         wait_until(lambda: re.search(rf" warning disconnect conn={conn} user=- "
                                      rf"remote=127\.0\.0\.1:\d+ reason=rate_limited",
                                      server.stderr()),
-                   5.0, message="the rate_limited warning")
+                   5.0 * SLACK, message="the rate_limited warning")
 
     def test_a_refused_upgrade_is_a_warning(self):
         server = self.start_server("--max-connections=1")
@@ -207,7 +207,7 @@ class LogLevel(ServerTestCase):
             first.close()
         wait_until(lambda: " warning upgrade refused status=503 remote=127.0.0.1 "
                            "reason=\"max_connections\"" in server.stderr(),
-                   5.0, message="the refusal warning")
+                   5.0 * SLACK, message="the refusal warning")
 
 
 if __name__ == "__main__":
