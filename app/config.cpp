@@ -1,5 +1,8 @@
 #include "config.hpp"
 
+#include <cstdint>
+#include <type_traits>
+
 namespace switchboard::app {
 
 config::config() {
@@ -54,7 +57,12 @@ config::config() {
          "WebSocket upgrade attempts per second and source address, refilled "
          "continuously; past it 429 (default 100)")
     .add(admission.handshake_burst, "handshake-burst",
-         "upgrade attempts a source address may make at once (default 4096)");
+         "upgrade attempts a source address may make at once (default 4096)")
+
+    // Operations (docs/operations.md).
+    .add(log_level, "log-level",
+         "trace|debug|info|warn|error|off: what goes to stderr (default info)")
+    .add(print_version, "version", "print the version and exit");
 }
 
 node_config config::node() const {
@@ -81,11 +89,50 @@ node_config config::node() const {
   return result;
 }
 
+caf::settings config::dump_content() const {
+  auto result = caf::actor_system_config::dump_content();
+  auto put = [&](caf::string_view name, auto value) {
+    using type = decltype(value);
+    auto key = "global." + std::string{name.begin(), name.end()};
+    if constexpr (std::is_integral_v<type> && !std::is_same_v<type, bool>)
+      caf::put(result, key, static_cast<std::int64_t>(value));
+    else
+      caf::put(result, key, std::move(value));
+  };
+  put("host", host);
+  put("port", port);
+  put("ping-interval", ping_interval);
+  put("pong-timeout", pong_timeout);
+  put("max-message-size", max_message_size);
+  put("send-queue", send_queue);
+  put("send-buffer", send_buffer);
+  put("handshake-timeout", handshake_timeout);
+  put("close-timeout", close_timeout);
+  put("shutdown-timeout", shutdown_timeout);
+  put("io-threads", io_threads);
+  put("max-topics-per-connection", max_topics_per_connection);
+  put("max-topics", max_topics);
+  put("client-send", client_send);
+  put("client-rate", client_rate);
+  put("client-burst", client_burst);
+  put("client-rate-grace", client_rate_grace);
+  put("max-connections", admission.max_connections);
+  put("max-connections-per-address", admission.max_connections_per_address);
+  put("handshake-rate", admission.handshake_rate);
+  put("handshake-burst", admission.handshake_burst);
+  put("log-level", log_level);
+  return result;
+}
+
 std::vector<std::string> config::problems() const {
   std::vector<std::string> result;
   if (client_send != "on" && client_send != "off" && client_send != "true"
       && client_send != "false")
     result.push_back("client-send must be on or off (got '" + client_send + "')");
+  if (log_level != "trace" && log_level != "debug" && log_level != "info"
+      && log_level != "warn" && log_level != "error" && log_level != "off")
+    result.push_back("log-level must be trace, debug, info, warn, error or off (got '"
+                     + log_level + "')");
   for (auto& p : node().problems())
     result.push_back(p);
   return result;
