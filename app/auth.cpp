@@ -37,7 +37,7 @@ std::optional<std::string> open_node_warning(const config& cfg) {
   auto address = boost::asio::ip::make_address(cfg.host, ec);
   if (cfg.host == "localhost" || (!ec && address.is_loopback()))
     return std::nullopt;
-  return "warning: --auth=none and --host=" + cfg.host
+  return "--auth=none and --host=" + cfg.host
          + " is not loopback: every client that reaches the port gets in anonymously";
 }
 

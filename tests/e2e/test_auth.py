@@ -149,8 +149,9 @@ class JwtHs256(ServerTestCase):
         bad = token(exp=now - 60)
         self.assert_refused(401, f"/ws?token={bad}")
         # (The log line is written by another thread.)
-        log = wait_until(lambda: "refused (401): token expired" in self.server.stderr()
-                         and self.server.stderr(), 5, message="the refusal's log line")
+        line = 'status=401 remote=127.0.0.1 reason="token expired"'
+        log = wait_until(lambda: line in self.server.stderr() and self.server.stderr(), 5,
+                         message="the refusal's log line")
         self.assertNotIn(bad, log)
         self.assertNotIn(bad.split(".")[2], log)
         # None of them got in.
