@@ -143,6 +143,12 @@ caf::settings config::dump_content() const {
   put("handshake-rate", admission.handshake_rate);
   put("handshake-burst", admission.handshake_burst);
   put("log-level", log_level);
+  put("auth", auth);
+  // The secret itself never appears in a dump (it may end up in a log).
+  put("jwt-secret", std::string{jwt_secret.empty() ? "" : "(set, not shown)"});
+  put("jwt-public-key", jwt_public_key);
+  put("jwt-leeway", jwt_leeway);
+  put("allowed-origins", allowed_origins);
   return result;
 }
 

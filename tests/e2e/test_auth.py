@@ -239,10 +239,11 @@ class JwtPublicKeys(ServerTestCase):
 class AuthOptions(unittest.TestCase):
     """Impossible authentication options stop the node at start (exit 2)."""
 
-    def run_node(self, *flags, timeout=10):
+    def run_node(self, *flags, timeout=10, stdout=False):
+        """Exit status and stderr (stdout and stderr with `stdout`)."""
         proc = subprocess.run([server_binary(), "--port=0", *flags], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=timeout)
-        return proc.returncode, proc.stderr.decode()
+        return proc.returncode, ((proc.stdout if stdout else b"") + proc.stderr).decode()
 
     def test_refused_options(self):
         cases = [
@@ -260,6 +261,13 @@ class AuthOptions(unittest.TestCase):
                 self.assertEqual(rc, 2, err)
                 self.assertIn(message, err)
                 self.assertNotIn(SECRET, err)
+
+    def test_the_config_dump_does_not_show_the_secret(self):
+        rc, err = self.run_node("--auth=jwt", f"--jwt-secret={SECRET}", "--dump-config",
+                                stdout=True)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('jwt-secret = "(set, not shown)"', err)
+        self.assertNotIn(SECRET, err)
 
     def test_warning_for_an_open_node_on_a_public_address(self):
         # 192.0.2.1 (TEST-NET-1) is nobody's address: the node warns, then
