@@ -74,17 +74,18 @@ struct reader_state {
 
 using reader_pointer = reader_actor::stateful_pointer<reader_state>;
 
-/// Joins the pair to the hub (with `user`, the authenticated identity) and
-/// exits with hub_down if the hub is gone. Every ping-interval it asks the
-/// writer to ping; if nothing arrives within pong-timeout after that, it
-/// exits with heartbeat_timeout, except while its commands wait on the hub
-/// (then the transport may not be reading: the client gets its pong-timeout
-/// once the hub caught up). Commands above the rate limit are answered with
-/// an error `rate_limited`; refused for longer than client_rate_grace, it
-/// exits with rate_limited.
+/// Joins the pair to the hub (with `user`, the authenticated identity, and
+/// `allowed`, the topics it may use) and exits with hub_down if the hub is
+/// gone. Every ping-interval it asks the writer to ping; if nothing arrives
+/// within pong-timeout after that, it exits with heartbeat_timeout, except
+/// while its commands wait on the hub (then the transport may not be
+/// reading: the client gets its pong-timeout once the hub caught up).
+/// Commands above the rate limit are answered with an error `rate_limited`;
+/// refused for longer than client_rate_grace, it exits with rate_limited.
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
-                                   settings_ptr settings, std::string user);
+                                   settings_ptr settings, std::string user,
+                                   topic_filter allowed);
 
 // -- pair -----------------------------------------------------------------------
 
@@ -96,6 +97,6 @@ struct connection_actors {
 /// Spawns the pair for a new socket; the reader joins it to the hub.
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport, settings_ptr settings,
-                                   std::string user = {});
+                                   std::string user = {}, topic_filter allowed = {});
 
 } // namespace switchboard

@@ -80,7 +80,7 @@ void log_disconnect(spdlog::logger* log, const hub_connection& conn, exit_code c
 }
 
 void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
-            transport_ptr transport, std::string user) {
+            transport_ptr transport, std::string user, topic_filter allowed) {
   auto& st = self->state;
   auto id = st.ids.next();
   while (st.connections.count(id) != 0)
@@ -95,6 +95,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.writer = std::move(writer);
   conn.transport = std::move(transport);
   conn.user = std::move(user);
+  conn.allowed = std::move(allowed);
   enqueue(self, conn, share(protocol::welcome(id)));
   if (auto& log = st.settings.logger; log && log->should_log(spdlog::level::debug))
     log->debug("connect conn={} user={} remote={}", id, quoted_or_dash(conn.user),
@@ -300,8 +301,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](query_stats) { return stats(self); },
     // -- the internal interface
     [self](enroll_atom, reader_actor& r, writer_actor& w, transport_ptr& t,
-           std::string& user) {
-      enroll(self, std::move(r), std::move(w), std::move(t), std::move(user));
+           std::string& user, topic_filter& allowed) {
+      enroll(self, std::move(r), std::move(w), std::move(t), std::move(user),
+             std::move(allowed));
     },
     [self](client_subscribe& cmd) { return command(self, cmd); },
     [self](client_unsubscribe& cmd) { return command(self, cmd); },

@@ -1,8 +1,9 @@
 // Client commands in the hub: subscribe, unsubscribe, publish, send (to a
-// connection or a service) and the reader's rejections. With an authorizer
-// configured, subscribe and publish first ask it; while an answer is
-// outstanding the connection's later commands wait, so that every command
-// applies in the order the client sent it.
+// connection or a service) and the reader's rejections. A connection whose
+// authenticator limited its topics may subscribe and publish only on those;
+// with an authorizer configured, subscribe and publish then ask it; while an
+// answer is outstanding the connection's later commands wait, so that every
+// command applies in the order the client sent it.
 
 #include "hub_state.hpp"
 
@@ -140,6 +141,15 @@ std::optional<access_request> question(const hub_connection& conn,
   return std::nullopt;
 }
 
+// The topic `cmd` subscribes to or publishes on (null for other commands).
+const std::string* topic_of(const client_command& cmd) {
+  if (auto sub = std::get_if<client_subscribe>(&cmd))
+    return &sub->topic;
+  if (auto pub = std::get_if<client_publish>(&cmd))
+    return &pub->topic;
+  return nullptr;
+}
+
 const request_id& id_of(const client_command& cmd) {
   static const request_id none;
   return std::visit(
@@ -192,6 +202,16 @@ void answered(hub_pointer self, conn_id id, client_command& cmd,
 void process(hub_pointer self, hub_connection& conn, client_command cmd,
              caf::response_promise done) {
   auto& st = self->state;
+  // The topics the authenticator allowed come first: no authorizer is asked
+  // about a topic the connection may never use.
+  if (conn.allowed.restricted()) {
+    if (auto topic = topic_of(cmd); topic && !conn.allowed.allows(*topic)) {
+      ++st.stats.messages_in;
+      refuse(self, conn, "forbidden", "not allowed on this topic", id_of(cmd));
+      done.deliver(caf::unit);
+      return;
+    }
+  }
   auto q = st.settings.authorizer ? question(conn, cmd) : std::nullopt;
   if (!q) {
     run(self, conn, cmd);

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "id_source.hpp"
+#include "topic_filter.hpp"
 #include "topic_table.hpp"
 #include "transport.hpp"
 
@@ -21,9 +22,11 @@
 namespace switchboard {
 
 using hub_internal_actor = hub_actor::extend<
-  /// A new pair, its transport and its authenticated user (empty:
-  /// anonymous); the hub monitors both actors and sends the welcome.
-  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string>,
+  /// A new pair, its transport, its authenticated user (empty: anonymous)
+  /// and the topics it may use; the hub monitors both actors and sends the
+  /// welcome.
+  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string,
+                 topic_filter>,
   /// Client commands, sent by a reader as requests: the reply (none, or an
   /// error frame to the client) is the reader's read credit.
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
@@ -55,6 +58,9 @@ struct hub_connection {
   /// per delivery (the writer keeps the policy: its bound applies there).
   transport_ptr transport;
   std::string user;
+  /// The topics it may subscribe to and publish on (its authenticator's
+  /// verdict), checked before any authorizer.
+  topic_filter allowed;
   subscription_list topics;
   /// Frames collected since the last drain, handed over as one batch.
   frame_batch pending;

@@ -137,7 +137,8 @@ void on_deadline(reader_pointer self, std::int64_t ping_sent) {
 
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
-                                   settings_ptr settings, std::string user) {
+                                   settings_ptr settings, std::string user,
+                                   topic_filter allowed) {
   auto& st = self->state;
   st.hub = std::move(hub);
   st.writer = std::move(writer);
@@ -150,7 +151,7 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
   // goes before it answers) takes the pair down instead of leaving it
   // unrouted.
   self->request(st.hub, caf::infinite, enroll_atom::value, reader_actor{self}, st.writer,
-                st.transport, std::move(user))
+                st.transport, std::move(user), std::move(allowed))
     .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
   self->delayed_send(self, st.settings->ping_interval, heartbeat_atom::value);
   return {
@@ -167,10 +168,11 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
 
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport,
-                                   settings_ptr settings, std::string user) {
+                                   settings_ptr settings, std::string user,
+                                   topic_filter allowed) {
   auto w = sys.spawn(writer, transport, settings);
   auto r = sys.spawn(reader, hub, w, std::move(transport), std::move(settings),
-                     std::move(user));
+                     std::move(user), std::move(allowed));
   return {r, w};
 }
 

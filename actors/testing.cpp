@@ -77,13 +77,15 @@ hub_fixture::~hub_fixture() {
   run();
 }
 
-hub_fixture::client hub_fixture::connect(std::string user) {
+hub_fixture::client hub_fixture::connect(std::string user,
+                                         caf::optional<std::vector<std::string>> topics) {
   client c;
   c.transport = std::make_shared<fake_socket>();
   auto shared_settings = std::make_shared<const connection_settings>(settings);
   auto transport = make_fake_transport(c.transport, shared_settings);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
-                               transport, shared_settings, std::move(user));
+                               transport, shared_settings, std::move(user),
+                               topic_filter::of(topics));
   transport->writer(caf::actor_cast<caf::actor>(pair.writer));
   c.reader = caf::actor_cast<caf::actor>(pair.reader);
   c.writer = caf::actor_cast<caf::actor>(pair.writer);

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 namespace switchboard::app {
@@ -62,7 +63,17 @@ config::config() {
     // Operations (docs/operations.md).
     .add(log_level, "log-level",
          "trace|debug|info|warn|error|off: what goes to stderr (default info)")
-    .add(print_version, "version", "print the version and exit");
+    .add(print_version, "version", "print the version and exit")
+
+    // Who may connect (docs/security.md).
+    .add(auth, "auth", "none|jwt: client authentication on the upgrade (default none)")
+    .add(jwt_secret, "jwt-secret", "HS256 secret, at least 32 bytes (with --auth=jwt)")
+    .add(jwt_public_key, "jwt-public-key",
+         "PEM file of an RSA (RS256) or EC P-256 (ES256) public key (with --auth=jwt)")
+    .add(jwt_leeway, "jwt-leeway", "clock skew allowed on exp and nbf (default 30s)")
+    .add(allowed_origins, "allowed-origins",
+         "comma-separated scheme://host[:port] a browser's upgrade may come from; "
+         "past it 403 (default any)");
 }
 
 node_config config::node() const {
@@ -86,6 +97,17 @@ node_config config::node() const {
   result.close_timeout = close_timeout;
   result.io_threads = io_threads;
   result.admission = admission;
+  // "a, b" -> {"a", "b"}
+  std::string_view rest = allowed_origins;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto first = item.find_first_not_of(' ');
+    if (first != std::string_view::npos)
+      result.allowed_origins.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1
+                                                               - first));
+  }
   return result;
 }
 
@@ -121,6 +143,12 @@ caf::settings config::dump_content() const {
   put("handshake-rate", admission.handshake_rate);
   put("handshake-burst", admission.handshake_burst);
   put("log-level", log_level);
+  put("auth", auth);
+  // The secret itself never appears in a dump (it may end up in a log).
+  put("jwt-secret", std::string{jwt_secret.empty() ? "" : "(set, not shown)"});
+  put("jwt-public-key", jwt_public_key);
+  put("jwt-leeway", jwt_leeway);
+  put("allowed-origins", allowed_origins);
   return result;
 }
 
@@ -129,6 +157,18 @@ std::vector<std::string> config::problems() const {
   if (client_send != "on" && client_send != "off" && client_send != "true"
       && client_send != "false")
     result.push_back("client-send must be on or off (got '" + client_send + "')");
+  if (auth != "none" && auth != "jwt")
+    result.push_back("auth must be none or jwt (got '" + auth + "')");
+  auto keys = !jwt_secret.empty() + !jwt_public_key.empty();
+  if (auth == "jwt" && keys == 0)
+    result.push_back("auth=jwt needs a key: --jwt-secret (HS256) or "
+                     "--jwt-public-key=FILE (RS256, ES256)");
+  if (auth == "jwt" && keys == 2)
+    result.push_back("give one of --jwt-secret and --jwt-public-key, not both");
+  if (auth != "jwt" && keys > 0)
+    result.push_back("--jwt-secret and --jwt-public-key need --auth=jwt");
+  if (jwt_leeway < caf::timespan{0})
+    result.push_back("jwt-leeway must not be negative");
   if (log_level != "trace" && log_level != "debug" && log_level != "info"
       && log_level != "warn" && log_level != "error" && log_level != "off")
     result.push_back("log-level must be trace, debug, info, warn, error or off (got '"

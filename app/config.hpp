@@ -53,6 +53,13 @@ public:
   std::string log_level = "info";
   /// --version: print the version and exit.
   bool print_version = false;
+  /// Client authentication (app/auth.hpp): none or jwt.
+  std::string auth = "none";
+  std::string jwt_secret;
+  std::string jwt_public_key; ///< a PEM file
+  caf::timespan jwt_leeway = std::chrono::seconds(30);
+  /// Comma-separated origins; empty: any.
+  std::string allowed_origins;
 };
 
 } // namespace switchboard::app

@@ -1,6 +1,7 @@
 // The switchboard CLI node: parse options, start a node, run until SIGINT or
 // SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1). Wiring only.
 
+#include "auth.hpp"
 #include "config.hpp"
 
 #include "switchboard/version.hpp"
@@ -11,6 +12,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <pthread.h>
 #include <thread>
 
@@ -49,8 +51,24 @@ int main(int argc, char** argv) {
   }
   log->set_level(spdlog::level::from_str(cfg.log_level));
 
+  std::optional<switchboard::jwt_verifier> verifier;
+  if (cfg.auth == "jwt") {
+    auto v = switchboard::app::make_verifier(cfg);
+    if (!v) {
+      log->error("{}", switchboard::app::describe(v.error()));
+      return 2;
+    }
+    verifier = std::move(*v);
+  }
+  if (auto warning = switchboard::app::open_node_warning(cfg))
+    log->warn("{}", *warning);
+
   caf::actor_system sys{cfg};
   auto ncfg = cfg.node();
+  if (verifier)
+    // Refusals are logged by the node (reason and address, never the token).
+    ncfg.authenticator = sys.spawn(switchboard::jwt_authenticator, *verifier,
+                                   switchboard::jwt_refusal_hook{});
   // The CLI owns the process: it may hand freed memory back to the system.
   ncfg.trim_memory_interval = std::chrono::seconds(30);
   ncfg.logger = log;

@@ -6,6 +6,7 @@ set(switchboard_public_headers
   actors/switchboard/messages.hpp
   actors/switchboard/settings.hpp
   net/switchboard/admission_limits.hpp
+  net/switchboard/jwt.hpp
   net/switchboard/node.hpp)
 set(switchboard_testing_headers actors/switchboard/testing.hpp)
 set(switchboard_public_include ${CMAKE_CURRENT_BINARY_DIR}/include)

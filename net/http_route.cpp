@@ -102,8 +102,9 @@ http_response refusal_response(const http_request& req, unsigned status,
     code = http::status::forbidden;
   auto text = reason.empty() ? std::string{http::obsolete_reason(code)} : reason;
   auto res = make_response(req, code, text + "\n");
+  // RFC 6750: the client presented no usable bearer token.
   if (code == http::status::unauthorized)
-    res.set(http::field::www_authenticate, "Bearer");
+    res.set(http::field::www_authenticate, R"(Bearer error="invalid_token")");
   res.keep_alive(false);
   return res;
 }

@@ -51,8 +51,9 @@ http_response parse_error_response(boost::beast::error_code ec);
 /// the connection closes after it.
 http_response rejection_response(const http_request& req, const admission_decision& decision);
 
-/// The answer to an upgrade the authenticator refused: `status` (a 4xx or
-/// 5xx; anything else becomes 403) with `reason` as its text; the
+/// The answer to an upgrade the authenticator (or the origin check) refused:
+/// `status` (a 4xx or 5xx; anything else becomes 403) with `reason` as its
+/// text, and for 401 `WWW-Authenticate: Bearer error="invalid_token"`; the
 /// connection closes after it.
 http_response refusal_response(const http_request& req, unsigned status,
                                const std::string& reason);

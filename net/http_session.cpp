@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include "metrics_page.hpp"
+#include "origin.hpp"
 #include "protocol.hpp"
 #include "stats_json.hpp"
 #include "ws_session.hpp"
@@ -142,10 +143,18 @@ void http_session::on_admission(http_request req, admission_result result) {
     send(std::move(res));
     return;
   }
+  // Before the authenticator: another site's page gets no further, whatever
+  // credentials its visitor's browser sends along.
+  if (!origin_allowed(ctx_->allowed_origins, req)) {
+    auto res = refusal_response(req, 403, "origin not allowed");
+    log_refusal(res.result_int(), "origin not allowed");
+    send(std::move(res));
+    return;
+  }
   if (ctx_->authenticator)
     authenticate(std::move(req), std::move(result.ticket));
   else
-    upgrade(std::move(req), std::move(result.ticket), {});
+    upgrade(std::move(req), std::move(result.ticket), {}, {});
 }
 
 void http_session::authenticate(http_request req, admission_ticket ticket) {
@@ -190,10 +199,12 @@ void http_session::on_verdict(http_request req, admission_ticket ticket,
     send(std::move(res));
     return;
   }
-  upgrade(std::move(req), std::move(ticket), std::move(verdict.user));
+  upgrade(std::move(req), std::move(ticket), std::move(verdict.user),
+          topic_filter::of(verdict.topics));
 }
 
-void http_session::upgrade(http_request req, admission_ticket ticket, std::string user) {
+void http_session::upgrade(http_request req, admission_ticket ticket, std::string user,
+                           topic_filter allowed) {
   // Beast answers the upgrade (and refuses a bad one: 400, 426); the
   // connection then goes on without Beast's stream, whose fixed buffers
   // would cost every idle connection more than the rest of it together.
@@ -209,13 +220,13 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
   // Bytes the client sent right behind its request belong to the WebSocket.
   auto pending = beast::buffers_to_string(buffer_.data());
   ws->async_accept(req, [ctx = ctx_.share(), ws, ticket = std::move(ticket),
-                         user = std::move(user),
+                         user = std::move(user), allowed = std::move(allowed),
                          pending = std::move(pending)](beast::error_code ec) mutable {
     if (ec)
       return; // Beast answered the bad upgrade; dropping the stream closes it
     auto socket = beast::get_lowest_layer(*ws).release_socket();
     std::make_shared<ws_session>(std::move(socket), std::move(ctx), std::move(ticket))
-      ->start(std::move(pending), std::move(user));
+      ->start(std::move(pending), std::move(user), std::move(allowed));
   });
 }
 

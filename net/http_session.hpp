@@ -2,8 +2,8 @@
 
 // Plain HTTP on the node's port: reads requests (under the handshake
 // timeout), answers them as http_route decides, serves /stats, and hands a
-// WebSocket upgrade on /ws, once the admission limits let it in, to a
-// ws_session.
+// WebSocket upgrade on /ws, once the admission limits, the origin check and
+// the authenticator let it in, to a ws_session.
 
 #include "admission.hpp"
 #include "http_route.hpp"
@@ -44,7 +44,8 @@ private:
   void on_admission(http_request req, admission_result result);
   void authenticate(http_request req, admission_ticket ticket);
   void on_verdict(http_request req, admission_ticket ticket, upgrade_verdict verdict);
-  void upgrade(http_request req, admission_ticket ticket, std::string user);
+  void upgrade(http_request req, admission_ticket ticket, std::string user,
+               topic_filter allowed);
   /// A warning that an upgrade was refused (throttled: node_context::refusals).
   void log_refusal(unsigned status, std::string_view reason);
   void send(http_response res);

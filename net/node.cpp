@@ -5,6 +5,7 @@
 #include "io_loops.hpp"
 #include "listener.hpp"
 #include "node_context.hpp"
+#include "origin.hpp"
 
 #include <boost/asio.hpp>
 
@@ -135,6 +136,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
   p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
+  for (auto& origin : c.allowed_origins)
+    p->ctx->allowed_origins.push_back(*net::normalize_origin(origin)); // problems() checked
   p->ctx->log = c.logger;
   p->ctx->authenticator = c.authenticator;
   p->ctx->authenticate_timeout = c.authenticate_timeout;

@@ -1,5 +1,7 @@
 #include "switchboard/node.hpp"
 
+#include "origin.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -51,6 +53,9 @@ std::vector<std::string> node_config::problems() const {
   need(authenticate_timeout >= 10ms, "authenticate-timeout must be at least 10ms");
   need(hub.actor_backlog >= 1, "the actor backlog must be at least 1");
   need(hub.authorize_timeout >= 1ms, "the authorize timeout must be at least 1ms");
+  for (auto& origin : allowed_origins)
+    need(net::normalize_origin(origin).has_value(),
+         "allowed-origins: '" + origin + "' is not scheme://host[:port]");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   return result;

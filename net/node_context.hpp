@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace switchboard::net {
 
@@ -33,6 +35,8 @@ struct node_context {
   io_loops* loops = nullptr;
   /// Decides on every WebSocket upgrade (admission.hpp).
   std::shared_ptr<net::admission> admission;
+  /// Origins an upgrade may come from, normalized (origin.hpp); empty: any.
+  std::vector<std::string> allowed_origins;
   /// Asked after the admission limits, when set (node_config::authenticator).
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);

@@ -89,11 +89,11 @@ std::shared_ptr<transport> ws_session::actor_handle() {
     });
 }
 
-void ws_session::start(std::string pending, std::string user) {
+void ws_session::start(std::string pending, std::string user, topic_filter allowed) {
   error_code ec;
   socket_.non_blocking(true, ec);
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
-                               std::move(user));
+                               std::move(user), std::move(allowed));
   reader_ = std::move(pair.reader);
   writer_ = std::move(pair.writer);
   if (!pending.empty()) {

@@ -41,9 +41,10 @@ public:
   ~ws_session() override;
 
   /// Spawns the pair under `user` (the authenticated identity; empty:
-  /// anonymous), joins it to the hub and starts reading, beginning with
-  /// `pending` (bytes the client sent behind its upgrade request).
-  void start(std::string pending, std::string user);
+  /// anonymous) limited to the topics `allowed`, joins it to the hub and
+  /// starts reading, beginning with `pending` (bytes the client sent behind
+  /// its upgrade request).
+  void start(std::string pending, std::string user, topic_filter allowed);
 
   // -- transport ------------------------------------------------------------------
 

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2)
+          libspdlog-dev catch2 libssl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-websockets python3-prometheus-client procps curl pkg-config)
+  # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py
+  packages+=(python3-websockets python3-prometheus-client procps curl pkg-config python3-jwt
+             python3-cryptography)
 fi
 
 missing=()

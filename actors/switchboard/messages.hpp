@@ -135,6 +135,12 @@ struct upgrade_verdict {
   std::string user = {};               ///< the identity of an allowed connection
   std::uint16_t status = 401;     ///< the HTTP status of a refusal
   std::string reason = {};             ///< a short text for a refusal
+  /// What an allowed connection may subscribe to and publish on: none means
+  /// every topic; a list means only topics matching one of its glob patterns
+  /// (`*` any run of characters, '/' included; `?` one character), checked
+  /// by the hub before any authorizer (error `forbidden`). An empty list
+  /// allows no topic.
+  caf::optional<std::vector<std::string>> topics = caf::none;
 };
 
 // -- the interfaces of server-side actors --------------------------------------------
@@ -290,7 +296,8 @@ typename Inspector::result_type inspect(Inspector& f, upgrade_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upgrade_verdict& x) {
-  return f(caf::meta::type_name("upgrade_verdict"), x.allow, x.user, x.status, x.reason);
+  return f(caf::meta::type_name("upgrade_verdict"), x.allow, x.user, x.status, x.reason,
+           x.topics);
 }
 
 template <class Inspector>

@@ -86,9 +86,11 @@ public:
   explicit hub_fixture(connection_settings settings, hub_settings limits = {});
   virtual ~hub_fixture();
 
-  /// Connects a fake client (of `user`, empty: anonymous), runs until it is
-  /// joined and welcomed.
-  client connect(std::string user = {});
+  /// Connects a fake client (of `user`, empty: anonymous; limited to the
+  /// glob patterns `topics` if given, as upgrade_verdict::topics), runs
+  /// until it is joined and welcomed.
+  client connect(std::string user = {},
+                 caf::optional<std::vector<std::string>> topics = caf::none);
 
   /// The client sends one text frame; runs until everything settled.
   void send(const client& c, std::string text);

@@ -34,9 +34,17 @@ struct node_config {
   /// Who may open a WebSocket connection (node::start refuses limits whose
   /// validate() complains).
   admission_limits admission;
+  /// Origins a WebSocket upgrade may come from, as `scheme://host[:port]`
+  /// (scheme and host compared case-insensitively, the port exactly; a
+  /// default port is not implied). Empty: any. Checked after the admission
+  /// limits and before the authenticator: an upgrade with an Origin header
+  /// not listed gets 403; one without an Origin header (not a browser)
+  /// passes.
+  std::vector<std::string> allowed_origins;
   /// When set, asked before every WebSocket upgrade (after the admission
-  /// limits): it allows the upgrade under an identity or refuses it with an
-  /// HTTP status. No answer within authenticate_timeout: 503.
+  /// limits and the origin check): it allows the upgrade under an identity
+  /// or refuses it with an HTTP status. No answer within
+  /// authenticate_timeout: 503. jwt.hpp has one for JSON Web Tokens.
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// glibc keeps freed memory in its arenas; a node whose connections come

@@ -266,7 +266,7 @@ caf::behavior busy_hub(caf::event_based_actor* self) {
   auto held = std::make_shared<std::vector<caf::response_promise>>();
   return {
     [](enroll_atom, const reader_actor&, const writer_actor&, const transport_ptr&,
-       const std::string&) {},
+       const std::string&, const topic_filter&) {},
     [self, held](client_subscribe&) { held->push_back(self->make_response_promise()); },
     [held](drain_atom) {
       for (auto& p : *held)

@@ -1,6 +1,7 @@
 // A real node on loopback, driven by Beast clients: what the node does when
 // its hub dies, and that a stopped node has let go of every connection.
 
+#include "switchboard/jwt.hpp"
 #include "switchboard/node.hpp"
 
 #include <boost/asio.hpp>
@@ -10,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -53,7 +55,9 @@ struct node_fixture {
   std::optional<caf::actor_system> sys;
   std::unique_ptr<node> n;
 
-  explicit node_fixture(bool with_gatekeeper = false) {
+  /// `tweak` changes the node's configuration before it starts.
+  explicit node_fixture(bool with_gatekeeper = false,
+                        std::function<void(node_config&, caf::actor_system&)> tweak = {}) {
     add_error_category(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys.emplace(cfg);
@@ -63,6 +67,8 @@ struct node_fixture {
     nc.connection.shutdown_timeout = 1s;
     if (with_gatekeeper)
       nc.authenticator = sys->spawn(gatekeeper);
+    if (tweak)
+      tweak(nc, *sys);
     auto started = node::start(*sys, nc);
     REQUIRE(started);
     n = std::move(*started);
@@ -77,7 +83,9 @@ struct node_fixture {
 /// A WebSocket client whose every step is bounded in time.
 class client {
 public:
-  explicit client(std::uint16_t port, std::string target = "/ws") : ws_(ioc_) {
+  /// Upgrades on `target`, with an Origin header if `origin` is set.
+  explicit client(std::uint16_t port, std::string target = "/ws", std::string origin = {})
+    : ws_(ioc_) {
     auto& tcp = beast::get_lowest_layer(ws_);
     tcp.expires_after(5s);
     tcp.async_connect(asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port},
@@ -86,6 +94,9 @@ public:
     REQUIRE_FALSE(ec_);
     tcp.expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    if (!origin.empty())
+      ws_.set_option(websocket::stream_base::decorator(
+        [origin](websocket::request_type& req) { req.set(http::field::origin, origin); }));
     ws_.async_handshake(res_, "127.0.0.1", target,
                         [this](beast::error_code ec) { ec_ = ec; });
     run();
@@ -178,12 +189,54 @@ TEST_CASE("the authenticator lets a client in under its identity, or refuses the
   client bad{f.n->port(), "/ws?token=evil"};
   CHECK(bad.handshake_error() == websocket::error::upgrade_declined);
   CHECK(bad.response().result_int() == 401);
-  CHECK(bad.response()[http::field::www_authenticate] == "Bearer");
+  CHECK(bad.response()[http::field::www_authenticate] == R"(Bearer error="invalid_token")");
   CHECK(bad.response().body().find("bad token") != std::string::npos);
   client good{f.n->port(), "/ws?token=good"};
   REQUIRE_FALSE(good.handshake_error());
   REQUIRE(good.read().second.find(R"("welcome")") != std::string::npos);
   REQUIRE(joined.wait_for(5s) == std::future_status::ready);
   CHECK(joined.get() == "alice");
+  caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the JWT authenticator lets a token's subject in, after the origin check") {
+  // {"sub":"alice","topics":["news/*"]}, HS256 (no exp: it never expires).
+  const std::string token =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInRvcGljcyI6WyJuZXdzLyoiXX0."
+    "o9Cp2vqVYrY--ZJ0a_-sm3fH5XTJ-4OIjn5miXD8z8U";
+  auto refusals = std::make_shared<std::vector<std::string>>();
+  node_fixture f{false, [refusals](node_config& nc, caf::actor_system& sys) {
+                   jwt_settings js;
+                   js.secret = "node-test-secret-of-32-bytes-long!";
+                   auto verifier = jwt_verifier::make(js);
+                   REQUIRE(verifier);
+                   // (Called on the authenticator's thread; read after the
+                   // refusals' answers arrived.)
+                   nc.authenticator = sys.spawn(
+                     jwt_authenticator, *verifier,
+                     [refusals](const std::string&, const std::string& reason) {
+                       refusals->push_back(reason);
+                     });
+                   nc.allowed_origins = {"https://App.example"};
+                 }};
+  auto user = std::make_shared<std::promise<std::string>>();
+  auto joined = user->get_future();
+  auto obs = f.sys->spawn(joins, user);
+  caf::anon_send(f.n->hub(), add_observer{obs});
+
+  client foreign{f.n->port(), "/ws?token=" + token, "https://evil.example"};
+  CHECK(foreign.handshake_error() == websocket::error::upgrade_declined);
+  CHECK(foreign.response().result_int() == 403);
+  client forged{f.n->port(), "/ws?token=" + token + "x", "https://app.example"};
+  CHECK(forged.response().result_int() == 401);
+  CHECK(forged.response()[http::field::www_authenticate] == R"(Bearer error="invalid_token")");
+  CHECK(forged.response().body() == "bad token signature\n");
+
+  client good{f.n->port(), "/ws?token=" + token, "https://app.example"};
+  REQUIRE_FALSE(good.handshake_error());
+  REQUIRE(good.read().second.find(R"("welcome")") != std::string::npos);
+  REQUIRE(joined.wait_for(5s) == std::future_status::ready);
+  CHECK(joined.get() == "alice");
+  CHECK(*refusals == std::vector<std::string>{"bad token signature"});
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
 }

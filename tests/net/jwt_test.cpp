@@ -1,0 +1,440 @@
+// The JWT verifier and authenticator: good HS256, RS256 and ES256 tokens,
+// and every way a token can be refused. Keys are made at test time with
+// OpenSSL, tokens are signed here, and the verifier's clock is fixed.
+
+#include "switchboard/jwt.hpp"
+
+#include <catch2/catch.hpp>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+
+namespace {
+
+// -- making tokens ------------------------------------------------------------------
+
+constexpr std::int64_t now_s = 1'700'000'000;
+const std::string secret = "0123456789abcdef0123456789abcdef"; // 32 bytes
+
+std::string b64url(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  auto n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                           reinterpret_cast<const unsigned char*>(bytes.data()),
+                           static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  while (!out.empty() && out.back() == '=')
+    out.pop_back();
+  for (auto& c : out)
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
+
+struct pkey_free {
+  void operator()(EVP_PKEY* k) const {
+    EVP_PKEY_free(k);
+  }
+};
+using pkey_ptr = std::shared_ptr<EVP_PKEY>;
+
+pkey_ptr rsa_key(std::size_t bits = 2048) {
+  return {EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits), pkey_free{}};
+}
+
+pkey_ptr ec_key(const char* curve = "P-256") {
+  return {EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve), pkey_free{}};
+}
+
+// Generated once: an RSA key takes a moment.
+const pkey_ptr& rsa() {
+  static auto key = rsa_key();
+  return key;
+}
+const pkey_ptr& ec() {
+  static auto key = ec_key();
+  return key;
+}
+
+std::string public_pem(const pkey_ptr& key) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()), &BIO_free};
+  REQUIRE(PEM_write_bio_PUBKEY(bio.get(), key.get()) == 1);
+  char* data = nullptr;
+  auto n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string private_pem(const pkey_ptr& key) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()), &BIO_free};
+  REQUIRE(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                   nullptr)
+          == 1);
+  char* data = nullptr;
+  auto n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string hmac(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return std::string(reinterpret_cast<char*>(mac), len);
+}
+
+std::string digest_sign(const pkey_ptr& key, const std::string& data) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                              &EVP_MD_CTX_free};
+  REQUIRE(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1);
+  std::size_t len = 0;
+  auto in = reinterpret_cast<const unsigned char*>(data.data());
+  REQUIRE(EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) == 1);
+  std::string sig(len, '\0');
+  REQUIRE(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
+                         data.size())
+          == 1);
+  sig.resize(len);
+  return sig;
+}
+
+// ECDSA's DER signature as JOSE wants it: R and S, 32 bytes each.
+std::string es256_sign(const pkey_ptr& key, const std::string& data) {
+  auto der = digest_sign(key, data);
+  auto p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig{
+    d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())), &ECDSA_SIG_free};
+  REQUIRE(sig);
+  std::string raw(64, '\0');
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(raw.data()) + 32,
+               32);
+  return raw;
+}
+
+std::string header(const std::string& alg) {
+  return R"({"alg":")" + alg + R"(","typ":"JWT"})";
+}
+
+std::string signed_part(const std::string& head, const std::string& payload) {
+  return b64url(head) + "." + b64url(payload);
+}
+
+std::string hs256(const std::string& payload, const std::string& key = secret,
+                  const std::string& head = header("HS256")) {
+  auto part = signed_part(head, payload);
+  return part + "." + b64url(hmac(key, part));
+}
+
+std::string rs256(const std::string& payload, const pkey_ptr& key = rsa()) {
+  auto part = signed_part(header("RS256"), payload);
+  return part + "." + b64url(digest_sign(key, part));
+}
+
+std::string es256(const std::string& payload, const pkey_ptr& key = ec()) {
+  auto part = signed_part(header("ES256"), payload);
+  return part + "." + b64url(es256_sign(key, part));
+}
+
+// -- verifiers ------------------------------------------------------------------------
+
+jwt_settings with_clock(jwt_settings s) {
+  s.clock = [] {
+    return jwt_settings::clock_type::time_point{std::chrono::seconds{now_s}};
+  };
+  return s;
+}
+
+jwt_verifier verifier(jwt_settings s) {
+  auto v = jwt_verifier::make(with_clock(std::move(s)));
+  REQUIRE(v);
+  return std::move(*v);
+}
+
+jwt_verifier hs_verifier(caf::timespan leeway = 30s) {
+  jwt_settings s;
+  s.secret = secret;
+  s.leeway = leeway;
+  return verifier(std::move(s));
+}
+
+jwt_verifier pem_verifier(const pkey_ptr& key) {
+  jwt_settings s;
+  s.public_key_pem = public_pem(key);
+  return verifier(std::move(s));
+}
+
+std::string claims(const std::string& extra = "") {
+  return R"({"sub":"alice")" + extra + "}";
+}
+
+std::string at(std::int64_t offset) {
+  return std::to_string(now_s + offset);
+}
+
+/// The error a refused token got.
+caf::error refusal(const jwt_verifier& v, const std::string& token) {
+  auto r = v.verify(token);
+  REQUIRE_FALSE(r);
+  return r.error();
+}
+
+} // namespace
+
+// -- good tokens ------------------------------------------------------------------------
+
+TEST_CASE("good HS256, RS256 and ES256 tokens give their subject") {
+  auto hs = hs_verifier();
+  CHECK(hs.algorithm() == "HS256");
+  auto r = hs.verify(hs256(claims(",\"exp\":" + at(60))));
+  REQUIRE(r);
+  CHECK(r->subject == "alice");
+  CHECK_FALSE(r->topics); // no claim: unrestricted
+
+  auto rs = pem_verifier(rsa());
+  CHECK(rs.algorithm() == "RS256");
+  auto r2 = rs.verify(rs256(claims()));
+  REQUIRE(r2);
+  CHECK(r2->subject == "alice");
+
+  auto es = pem_verifier(ec());
+  CHECK(es.algorithm() == "ES256");
+  auto r3 = es.verify(es256(R"({"sub":"bob","nbf":)" + at(-5) + "}"));
+  REQUIRE(r3);
+  CHECK(r3->subject == "bob");
+}
+
+TEST_CASE("the topics claim is a list of patterns, and only that") {
+  auto v = hs_verifier();
+  auto r = v.verify(hs256(claims(R"(,"topics":["news/*","room-?"])")));
+  REQUIRE(r);
+  REQUIRE(r->topics);
+  CHECK(*r->topics == std::vector<std::string>{"news/*", "room-?"});
+  auto empty = v.verify(hs256(claims(R"(,"topics":[])")));
+  REQUIRE(empty);
+  REQUIRE(empty->topics); // present and empty: no topic at all
+  CHECK(empty->topics->empty());
+  for (auto bad : {R"(,"topics":"news/*")", R"(,"topics":[1])", R"(,"topics":null)",
+                   R"(,"topics":[""])", R"(,"topics":["a\u0001"])"}) {
+    INFO(bad);
+    CHECK(refusal(v, hs256(claims(bad))) == make_error(jwt_errc::bad_claim));
+  }
+}
+
+// -- time -------------------------------------------------------------------------------
+
+TEST_CASE("exp and nbf hold within the leeway, and no further") {
+  auto v = hs_verifier(30s);
+  CHECK(v.verify(hs256(claims(",\"exp\":" + at(-29)))));
+  CHECK(refusal(v, hs256(claims(",\"exp\":" + at(-30)))) == make_error(jwt_errc::expired));
+  CHECK(refusal(v, hs256(claims(",\"exp\":" + at(-3600)))) == make_error(jwt_errc::expired));
+  CHECK(v.verify(hs256(claims(",\"nbf\":" + at(30)))));
+  CHECK(refusal(v, hs256(claims(",\"nbf\":" + at(31))))
+        == make_error(jwt_errc::not_yet_valid));
+  // Fractional NumericDates count too.
+  CHECK(refusal(v, hs256(claims(",\"exp\":" + at(-31) + ".5")))
+        == make_error(jwt_errc::expired));
+
+  auto strict = hs_verifier(0s);
+  CHECK(refusal(strict, hs256(claims(",\"exp\":" + at(0)))) == make_error(jwt_errc::expired));
+  CHECK(strict.verify(hs256(claims(",\"exp\":" + at(1)))));
+  CHECK(strict.verify(hs256(claims(",\"nbf\":" + at(0)))));
+  CHECK(refusal(strict, hs256(claims(",\"nbf\":" + at(1))))
+        == make_error(jwt_errc::not_yet_valid));
+
+  CHECK(refusal(v, hs256(claims(R"(,"exp":"tomorrow")"))) == make_error(jwt_errc::bad_claim));
+  CHECK(refusal(v, hs256(claims(R"(,"nbf":null)"))) == make_error(jwt_errc::bad_claim));
+}
+
+// -- signatures and algorithms ---------------------------------------------------------
+
+TEST_CASE("a bad signature is refused") {
+  auto v = hs_verifier();
+  auto good = hs256(claims());
+  auto flipped = good;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  CHECK(refusal(v, flipped) == make_error(jwt_errc::bad_signature));
+  CHECK(refusal(v, hs256(claims(), "another secret of thirty-two bytes!"))
+        == make_error(jwt_errc::bad_signature));
+  // The payload changed after signing.
+  auto dot = good.find('.');
+  auto forged = good.substr(0, dot + 1) + b64url(R"({"sub":"root"})")
+                + good.substr(good.rfind('.'));
+  CHECK(refusal(v, forged) == make_error(jwt_errc::bad_signature));
+  // No signature at all.
+  CHECK(refusal(v, good.substr(0, good.rfind('.') + 1)) == make_error(jwt_errc::bad_signature));
+
+  auto rs = pem_verifier(rsa());
+  CHECK(refusal(rs, rs256(claims(), rsa_key())) == make_error(jwt_errc::bad_signature));
+  auto es = pem_verifier(ec());
+  CHECK(refusal(es, es256(claims(), ec_key())) == make_error(jwt_errc::bad_signature));
+  auto es_token = es256(claims());
+  CHECK(refusal(es, es_token.substr(0, es_token.size() - 4))
+        == make_error(jwt_errc::bad_signature)); // not 64 bytes
+}
+
+TEST_CASE("alg none and every algorithm but the key's are refused") {
+  auto v = hs_verifier();
+  auto none = signed_part(header("none"), claims()) + ".";
+  CHECK(refusal(v, none) == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(v, signed_part(R"({"alg":"None"})", claims()) + ".")
+        == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(v, hs256(claims(), secret, header("HS512")))
+        == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(v, rs256(claims())) == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(v, hs256(claims(), secret, R"({"typ":"JWT"})"))
+        == make_error(jwt_errc::malformed_token)); // no alg at all
+  CHECK(refusal(pem_verifier(rsa()), none) == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(pem_verifier(ec()), rs256(claims())) == make_error(jwt_errc::wrong_algorithm));
+  CHECK(refusal(pem_verifier(rsa()), es256(claims())) == make_error(jwt_errc::wrong_algorithm));
+}
+
+TEST_CASE("algorithm confusion: HS256 signed with the public key as secret fails") {
+  for (auto key : {rsa(), ec()}) {
+    auto v = pem_verifier(key);
+    auto pem = public_pem(key);
+    CHECK(refusal(v, hs256(claims(), pem)) == make_error(jwt_errc::wrong_algorithm));
+  }
+}
+
+TEST_CASE("a header with crit is refused: no extension is understood") {
+  auto v = hs_verifier();
+  CHECK(refusal(v, hs256(claims(), secret, R"({"alg":"HS256","crit":["b64"],"b64":false})"))
+        == make_error(jwt_errc::bad_claim));
+}
+
+// -- malformed tokens -----------------------------------------------------------------
+
+TEST_CASE("malformed tokens: structure, base64url, JSON") {
+  auto v = hs_verifier();
+  auto good = hs256(claims());
+  auto first_dot = good.find('.');
+  for (auto bad : {std::string{"abc"}, std::string{"a.b"}, good + ".x", good + "." + good,
+                   "!!" + good.substr(first_dot),                 // outside the alphabet
+                   good.substr(0, first_dot) + "=" + good.substr(first_dot), // padding
+                   "A" + good.substr(first_dot),                  // impossible length
+                   b64url("not json") + good.substr(first_dot),
+                   b64url("[1,2]") + good.substr(first_dot),
+                   b64url(R"({"alg":"HS256")") + good.substr(first_dot)}) {
+    INFO(bad);
+    CHECK(refusal(v, bad) == make_error(jwt_errc::malformed_token));
+  }
+  // A payload that is not a JSON object, correctly signed.
+  CHECK(refusal(v, hs256("[\"sub\"]")) == make_error(jwt_errc::malformed_token));
+  CHECK(refusal(v, hs256("{\"sub\":")) == make_error(jwt_errc::malformed_token));
+  CHECK(refusal(v, "") == make_error(jwt_errc::missing_token));
+}
+
+TEST_CASE("the subject is required: a string of 1-256 bytes") {
+  auto v = hs_verifier();
+  for (auto bad : {std::string{"{}"}, std::string{R"({"sub":42})"},
+                   std::string{R"({"sub":""})"}, std::string{R"({"sub":null})"},
+                   R"({"sub":")" + std::string(257, 'x') + R"("})"}) {
+    INFO(bad);
+    CHECK(refusal(v, hs256(bad)) == make_error(jwt_errc::missing_subject));
+  }
+  CHECK(v.verify(hs256(R"({"sub":")" + std::string(256, 'x') + R"("})")));
+}
+
+TEST_CASE("a token longer than max_token_size is refused before decoding") {
+  jwt_settings s;
+  s.secret = secret;
+  s.max_token_size = 200;
+  auto v = verifier(std::move(s));
+  CHECK(v.verify(hs256(claims())));
+  CHECK(refusal(v, hs256(claims(",\"pad\":\"" + std::string(200, 'x') + "\"")))
+        == make_error(jwt_errc::token_too_large));
+}
+
+// -- settings ------------------------------------------------------------------------------
+
+TEST_CASE("settings without exactly one usable key are refused with a reason") {
+  auto refused = [](jwt_settings s) {
+    auto v = jwt_verifier::make(std::move(s));
+    REQUIRE_FALSE(v);
+    CHECK(v.error() == caf::sec::invalid_argument);
+    return caf::to_string(v.error());
+  };
+  CHECK_THAT(refused({}), Catch::Contains("exactly one"));
+  jwt_settings both;
+  both.secret = secret;
+  both.public_key_pem = public_pem(ec());
+  CHECK_THAT(refused(both), Catch::Contains("exactly one"));
+  jwt_settings short_secret;
+  short_secret.secret = "too short";
+  CHECK_THAT(refused(short_secret), Catch::Contains("32 bytes"));
+  jwt_settings garbage;
+  garbage.public_key_pem = "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n";
+  CHECK_THAT(refused(garbage), Catch::Contains("PEM public key"));
+  jwt_settings private_key;
+  private_key.public_key_pem = private_pem(ec());
+  CHECK_THAT(refused(private_key), Catch::Contains("PEM public key"));
+  jwt_settings weak;
+  weak.public_key_pem = public_pem(rsa_key(1024));
+  CHECK_THAT(refused(weak), Catch::Contains("2048"));
+  jwt_settings p384;
+  p384.public_key_pem = public_pem(ec_key("P-384"));
+  CHECK_THAT(refused(p384), Catch::Contains("P-256"));
+  jwt_settings negative;
+  negative.secret = secret;
+  negative.leeway = -1s;
+  CHECK_THAT(refused(negative), Catch::Contains("leeway"));
+}
+
+// -- the request ---------------------------------------------------------------------------
+
+TEST_CASE("the token comes from ?token= (percent-decoded) or Authorization: Bearer") {
+  upgrade_request req;
+  req.target = "/ws?x=1&token=a%2Eb.c&y";
+  CHECK(token_of(req) == std::string{"a.b.c"});
+  req.target = "/ws";
+  req.headers = {{"Host", "h"}, {"authorization", "bearer   abc.def.ghi"}};
+  CHECK(token_of(req) == std::string{"abc.def.ghi"});
+  req.headers = {{"Authorization", "Basic dXNlcjpwdw=="}};
+  CHECK(token_of(req).error() == make_error(jwt_errc::missing_token));
+  req.headers = {};
+  CHECK(token_of(req).error() == make_error(jwt_errc::missing_token));
+  req.target = "/ws?tokens=1&xtoken=2";
+  CHECK(token_of(req).error() == make_error(jwt_errc::missing_token));
+  req.target = "/ws?token=a&token=b";
+  CHECK(token_of(req).error() == make_error(jwt_errc::several_tokens));
+  req.target = "/ws?token=a";
+  req.headers = {{"Authorization", "Bearer a"}};
+  CHECK(token_of(req).error() == make_error(jwt_errc::several_tokens));
+  req.target = "/ws?token=a%2";
+  req.headers = {};
+  CHECK(token_of(req).error() == make_error(jwt_errc::malformed_token));
+  req.target = "/ws?token=";
+  CHECK(token_of(req) == std::string{});
+}
+
+TEST_CASE("the verdict: the subject and topics of a good token, 401 and a reason "
+          "otherwise") {
+  auto v = hs_verifier();
+  upgrade_request req;
+  req.target = "/ws?token=" + hs256(claims(R"(,"topics":["a*"])"));
+  auto ok = jwt_verdict(v, req);
+  CHECK(ok.allow);
+  CHECK(ok.user == "alice");
+  REQUIRE(ok.topics);
+  CHECK(*ok.topics == std::vector<std::string>{"a*"});
+
+  req.target = "/ws?token=" + hs256(claims(",\"exp\":" + at(-60)));
+  auto expired = jwt_verdict(v, req);
+  CHECK_FALSE(expired.allow);
+  CHECK(expired.status == 401);
+  CHECK(expired.reason == "token expired");
+  CHECK(expired.user.empty());
+
+  req.target = "/ws?token=";
+  CHECK(jwt_verdict(v, req).reason == "no token");
+  req.target = "/ws";
+  CHECK(jwt_verdict(v, req).reason == "no token");
+}
