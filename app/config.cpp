@@ -47,7 +47,15 @@ config::config() {
          "WebSocket upgrade attempts per second and source address, refilled "
          "continuously; past it 429 (default 100)")
     .add(admission.handshake_burst, "handshake-burst",
-         "upgrade attempts a source address may make at once (default 4096)");
+         "upgrade attempts a source address may make at once (default 4096)")
+
+    // The server API under /api/ (docs/api.md).
+    .add(api_key, "api-key",
+         "key of the HTTP server API (Authorization: apikey KEY); empty: no API "
+         "(default empty; prefer the config file, a command line is visible to "
+         "other users)")
+    .add(api_max_body, "api-max-body",
+         "largest body of an API request in bytes; past it 413 (default 1048576)");
 }
 
 node_config config::node() const {
@@ -71,6 +79,8 @@ node_config config::node() const {
   result.close_timeout = close_timeout;
   result.io_threads = io_threads;
   result.admission = admission;
+  result.api_key = api_key;
+  result.api_max_body = api_max_body;
   return result;
 }
 

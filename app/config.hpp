@@ -45,6 +45,9 @@ public:
   /// --max-connections, --max-connections-per-address, --handshake-rate,
   /// --handshake-burst; check with admission.validate().
   admission_limits admission;
+  /// The server API (docs/api.md); empty: no API.
+  std::string api_key;
+  std::size_t api_max_body = 1024 * 1024;
 };
 
 } // namespace switchboard::app

@@ -1,7 +1,8 @@
 #pragma once
 
 // Plain HTTP on the node's port: reads requests (under the handshake
-// timeout), answers them as http_route decides, serves /stats, and hands a
+// timeout), answers them as http_route decides, serves /stats and the
+// server API (api_route.hpp) with the hub's answers, and hands a
 // WebSocket upgrade on /ws, once the admission limits let it in, to a
 // ws_session.
 
@@ -27,8 +28,10 @@ public:
 
 private:
   void do_read();
+  void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void serve_stats(const http_request& req);
+  void serve_api(const http_request& req);
   void ask_admission(http_request req);
   void on_admission(http_request req, admission_result result);
   void authenticate(http_request req, admission_ticket ticket);

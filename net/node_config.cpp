@@ -51,6 +51,10 @@ std::vector<std::string> node_config::problems() const {
   need(authenticate_timeout >= 10ms, "authenticate-timeout must be at least 10ms");
   need(hub.actor_backlog >= 1, "the actor backlog must be at least 1");
   need(hub.authorize_timeout >= 1ms, "the authorize timeout must be at least 1ms");
+  need(std::all_of(api_key.begin(), api_key.end(),
+                   [](char ch) { return ch > ' ' && ch < 0x7f; }),
+       "api-key must be printable ASCII without spaces");
+  need(api_max_body >= 1, "api-max-body must be at least 1 byte");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   return result;

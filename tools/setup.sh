@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          catch2)
+          catch2 libssl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(python3-websockets procps curl pkg-config)
 fi

@@ -25,7 +25,7 @@ step() { printf '\n--- tsan: %s\n' "$*"; }
 
 # -- packages ---------------------------------------------------------------------
 
-packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2
+packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2 libssl-dev
           python3-websockets procps curl)
 missing=()
 for p in "${packages[@]}"; do
