@@ -279,6 +279,23 @@ bool get_or_head(const http_request& req) {
   return req.method() == http::verb::get || req.method() == http::verb::head;
 }
 
+// `text` with every byte outside printable ASCII written as \xNN.
+std::string printable(std::string_view text) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += digits[u >> 4];
+      out += digits[u & 15];
+    }
+  }
+  return out;
+}
+
 int hex(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -367,7 +384,11 @@ http_response api_error(const http_request& req, http::status status, std::strin
                         std::string_view reason) {
   json::object obj;
   obj["error"] = json::string_view{code.data(), code.size()};
-  obj["reason"] = json::string_view{reason.data(), reason.size()};
+  // A reason may quote what the client sent (a parameter's name), and
+  // Boost.JSON writes the bytes of a string as they are: the body must stay
+  // valid JSON, so bytes that are not UTF-8 are spelled out (found by
+  // fuzzing).
+  obj["reason"] = protocol::valid_utf8(reason) ? std::string{reason} : printable(reason);
   return make_response(req, status, json::serialize(obj) + "\n", "application/json");
 }
 

@@ -320,6 +320,17 @@ TEST_CASE("api: /api/connections/ID takes a decimal id") {
   }
 }
 
+TEST_CASE("api: an error body stays JSON whatever the request quoted") {
+  // A parameter name with bytes that are not UTF-8 (found by fuzzing).
+  auto d = route_api(request(http::verb::get, "/api/topics?pre%A4%96=1"), settings());
+  check_error(d, http::status::bad_request, "bad_request");
+  auto reason = std::string{body_of(d.response).at("reason").as_string()};
+  CHECK(reason.find("pre\\xa4\\x96") != std::string::npos);
+  d = route_api(request(http::verb::get, "/api/topics?pr%C3%A9fix=1"), settings());
+  CHECK(std::string{body_of(d.response).at("reason").as_string()}.find("pr\xc3\xa9" "fix")
+        != std::string::npos);
+}
+
 TEST_CASE("api: url_decode") {
   CHECK(url_decode("a%2fb%2F", false) == "a/b/");
   CHECK(url_decode("a+b", false) == "a+b");
