@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,7 +24,26 @@ namespace switchboard {
 /// header, then the payload. Server frames are unmasked, so the frame is the
 /// same for every receiver: it is built once and shared by all of them, and
 /// per delivery only the reference count is touched (protocol::make_frame).
-using frame_ptr = std::shared_ptr<const std::string>;
+///
+/// A frame is its bytes (it is used as a std::string everywhere) plus the
+/// time the hub framed it, for the publish-to-write latency metric: the
+/// stamp travels with the shared frame, so it costs one clock read per
+/// publish, none per delivery. (Deriving from std::string is safe here: a
+/// frame is only ever owned through a shared_ptr made for the frame type,
+/// whose deleter destroys it as a frame.)
+class stamped_frame : public std::string {
+public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  explicit stamped_frame(std::string bytes, time_point framed = {}) noexcept
+    : std::string(std::move(bytes)), framed_at(framed) {
+  }
+
+  /// When the hub built it (publishes); the epoch (zero) when not measured.
+  time_point framed_at;
+};
+
+using frame_ptr = std::shared_ptr<const stamped_frame>;
 
 /// Several outbound messages for one connection, in delivery order.
 using frame_batch = std::vector<frame_ptr>;

@@ -2,6 +2,8 @@
 
 #include "protocol.hpp"
 
+#include <spdlog/logger.h>
+
 #include <algorithm>
 
 namespace switchboard {
@@ -52,6 +54,31 @@ void drain(hub_pointer self) {
 
 // -- connections ------------------------------------------------------------------
 
+// A user id in a log line: quoted (it comes from a token or an application),
+// "-" when anonymous.
+std::string quoted_or_dash(const std::string& user) {
+  return user.empty() ? std::string{"-"} : protocol::quote(user);
+}
+
+// The client's address in a log line, "-" when the transport cannot tell.
+std::string remote_of(const hub_connection& conn) {
+  auto peer = conn.transport->peer();
+  return peer.empty() ? std::string{"-"} : peer;
+}
+
+// One line per disconnect: a warning when the node dropped the client
+// (it was too slow, silent or abusive), debug otherwise.
+void log_disconnect(spdlog::logger* log, const hub_connection& conn, exit_code code) {
+  if (log == nullptr)
+    return;
+  auto dropped = code == exit_code::slow_consumer || code == exit_code::heartbeat_timeout
+                 || code == exit_code::rate_limited;
+  auto level = dropped ? spdlog::level::warn : spdlog::level::debug;
+  if (log->should_log(level))
+    log->log(level, "disconnect conn={} user={} remote={} reason={}", conn.id,
+             quoted_or_dash(conn.user), remote_of(conn), to_string(code));
+}
+
 void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
             transport_ptr transport, std::string user) {
   auto& st = self->state;
@@ -71,6 +98,9 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.joined = self->clock().now();
   index_user(st, conn);
   enqueue(self, conn, share(protocol::welcome(id)));
+  if (auto& log = st.settings.logger; log && log->should_log(spdlog::level::debug))
+    log->debug("connect conn={} user={} remote={}", id, quoted_or_dash(conn.user),
+               remote_of(conn));
   notify_observers(self, {connection_event::joined, id, conn.user, {}});
   if (st.shutting_down) {
     drain(self);
@@ -89,6 +119,7 @@ void remove_connection(hub_pointer self, hub_connection& conn, const caf::error&
   }
   auto code = exit_code_of(reason);
   ++st.stats.disconnects[to_string(code)];
+  log_disconnect(st.settings.logger.get(), conn, code);
   // One exit for the pair: if only one of them is down, take the other along.
   self->send_exit(conn.reader, reason);
   self->send_exit(conn.writer, reason);
@@ -211,6 +242,7 @@ hub_stats stats(hub_pointer self) {
   result.connections = st.connections.size();
   result.topics = st.topics.size();
   result.services = st.services.size();
+  result.mailbox = self->mailbox().size();
   result.listeners = 0;
   for (auto& kvp : st.app_actors)
     if (!kvp.second.topics.empty())
@@ -257,7 +289,9 @@ std::uint64_t publish_on(hub_pointer self, const std::string& topic,
   if (t == nullptr)
     return 0;
   if (!t->subscribers.empty()) {
-    auto frame = protocol::message_frame(t->quoted, data);
+    // Stamped once per publish: the I/O loops measure publish-to-write
+    // latency from here (docs/operations.md).
+    auto frame = protocol::message_frame(t->quoted, data, std::chrono::steady_clock::now());
     for (auto s : t->subscribers)
       enqueue(self, *s->conn, frame);
   }

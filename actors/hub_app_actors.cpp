@@ -9,6 +9,8 @@
 
 #include "protocol.hpp"
 
+#include <spdlog/logger.h>
+
 #include <algorithm>
 
 namespace switchboard {
@@ -43,6 +45,9 @@ void unregister_all(hub_pointer self, hub_app_actor& a) {
 void drop_slow(hub_pointer self, hub_app_actor& a) {
   auto& st = self->state;
   ++st.stats.slow_listeners;
+  if (auto& log = st.settings.logger)
+    log->warn("dropped a server-side actor reason=slow_listener actor={} unhandled={}",
+              a.handle.id(), a.in_flight);
   unregister_all(self, a);
   auto handle = a.handle;
   self->demonitor(handle);

@@ -305,13 +305,14 @@ std::string message(std::string_view quoted_topic, std::string_view data) {
   return frame;
 }
 
-frame_ptr message_frame(std::string_view quoted_topic, std::string_view data) {
+frame_ptr message_frame(std::string_view quoted_topic, std::string_view data,
+                        stamped_frame::time_point framed_at) {
   auto size = message_head.size() + quoted_topic.size() + message_mid.size() + data.size() + 1;
-  std::string frame;
-  frame.reserve(size + 10);
-  text_header(size, frame);
-  append_message(frame, quoted_topic, data);
-  return std::make_shared<const std::string>(std::move(frame));
+  std::string bytes;
+  bytes.reserve(size + 10);
+  text_header(size, bytes);
+  append_message(bytes, quoted_topic, data);
+  return std::make_shared<const stamped_frame>(std::move(bytes), framed_at);
 }
 
 void text_header(std::size_t payload_size, std::string& out) {
@@ -330,11 +331,11 @@ void text_header(std::size_t payload_size, std::string& out) {
 }
 
 frame_ptr make_frame(std::string_view payload) {
-  std::string frame;
-  frame.reserve(payload.size() + 10);
-  text_header(payload.size(), frame);
-  frame += payload;
-  return std::make_shared<const std::string>(std::move(frame));
+  std::string bytes;
+  bytes.reserve(payload.size() + 10);
+  text_header(payload.size(), bytes);
+  bytes += payload;
+  return std::make_shared<const stamped_frame>(std::move(bytes));
 }
 
 std::string_view payload_of(std::string_view frame) {

@@ -82,8 +82,10 @@ std::string welcome(conn_id id);
 std::string subscribed(std::string_view quoted_topic, const request_id& id);
 std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
 std::string message(std::string_view quoted_topic, std::string_view data);
-/// message(...) as a complete frame, built in one allocation (the fan-out's).
-frame_ptr message_frame(std::string_view quoted_topic, std::string_view data);
+/// message(...) as a complete frame, built in one allocation (the fan-out's),
+/// stamped with `framed_at` (the publish-to-write latency starts there).
+frame_ptr message_frame(std::string_view quoted_topic, std::string_view data,
+                        stamped_frame::time_point framed_at = {});
 std::string direct(conn_id from, std::string_view data);
 /// A direct message from a named sender (`quoted_from` is quote(name)).
 std::string direct(std::string_view quoted_from, std::string_view data);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace switchboard {
 
@@ -51,6 +52,12 @@ public:
   /// code where the socket still takes one) and close. Called exactly once,
   /// by the writer's exit.
   virtual void close(farewell how) = 0;
+
+  /// Who is on the other end ("address:port"), for log lines; empty when
+  /// unknown. Any thread.
+  virtual std::string peer() const {
+    return {};
+  }
 };
 
 using transport_ptr = std::shared_ptr<transport>;

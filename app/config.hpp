@@ -23,6 +23,10 @@ public:
   /// checks (values CAF's parser accepts but we do not).
   std::vector<std::string> problems() const;
 
+  /// CAF's dump (--dump-config) plus every switchboard option with the
+  /// value the node runs with, set or not: the effective configuration.
+  caf::settings dump_content() const override;
+
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   caf::timespan ping_interval = std::chrono::seconds(25);
@@ -45,6 +49,10 @@ public:
   /// --max-connections, --max-connections-per-address, --handshake-rate,
   /// --handshake-burst; check with admission.validate().
   admission_limits admission;
+  /// trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+  /// --version: print the version and exit.
+  bool print_version = false;
   /// The server API (docs/api.md); empty: no API.
   std::string api_key;
   std::size_t api_max_body = 1024 * 1024;

@@ -3,7 +3,11 @@
 
 #include "config.hpp"
 
+#include "switchboard/version.hpp"
+
 #include <fmt/core.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdio>
@@ -20,32 +24,45 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Every line the node writes to stderr goes through this logger (the
+  // library logs to it too: node_config::logger). Colors only on a terminal.
+  auto log = spdlog::stderr_color_mt("switchboard");
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
   switchboard::app::config cfg;
   switchboard::add_error_category(cfg);
   switchboard::add_message_types(cfg);
   if (auto err = cfg.parse(argc, argv)) {
-    fmt::print(stderr, "switchboard: {}\n", caf::to_string(err));
+    log->error("{}", caf::to_string(err));
     return 2;
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (cfg.print_version) {
+    fmt::print("switchboard {}\n", switchboard::version);
+    return 0;
+  }
   if (auto problems = cfg.problems(); !problems.empty()) {
     for (auto& p : problems)
-      fmt::print(stderr, "switchboard: {}\n", p);
+      log->error("{}", p);
     return 2;
   }
+  log->set_level(spdlog::level::from_str(cfg.log_level));
 
   caf::actor_system sys{cfg};
   auto ncfg = cfg.node();
   // The CLI owns the process: it may hand freed memory back to the system.
   ncfg.trim_memory_interval = std::chrono::seconds(30);
+  ncfg.logger = log;
   auto node = switchboard::node::start(sys, ncfg);
   if (!node) {
-    fmt::print(stderr, "switchboard: {}\n", sys.render(node.error()));
+    log->error("{}", sys.render(node.error()));
     return 1;
   }
+  // stdout's first line tells scripts (and the e2e tests) the port.
   fmt::print("switchboard listening on {}\n", (*node)->url());
   std::fflush(stdout);
+  log->info("switchboard {} listening on {}", switchboard::version, (*node)->url());
 
   // A signal starts the graceful stop; the hub's end (after that stop, or
   // because it died) ends the wait below.
@@ -58,7 +75,7 @@ int main(int argc, char** argv) {
   auto reason = (*node)->wait();
   (*node)->stop();
   if (reason) {
-    fmt::print(stderr, "switchboard: the hub terminated: {}\n", sys.render(reason));
+    log->error("the hub terminated: {}", sys.render(reason));
     // Nobody waits for a signal any more: wake the signal thread.
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();

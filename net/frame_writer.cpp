@@ -6,8 +6,8 @@ namespace switchboard::net {
 
 namespace asio = boost::asio;
 
-frame_writer::frame_writer(socket_type& socket, observer& owner)
-  : socket_(socket), owner_(owner) {
+frame_writer::frame_writer(socket_type& socket, observer& owner, loop_metrics* metrics)
+  : socket_(socket), owner_(owner), metrics_(metrics) {
 }
 
 void frame_writer::push(frame_ptr frame) {
@@ -70,7 +70,12 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
     return;
   }
   pending_bytes_ -= n;
+  if (metrics_)
+    metrics_->bytes_out.add(n);
   progress done;
+  // The clock is read once per completed write, and only if it completed a
+  // stamped frame: never per frame.
+  stamped_frame::time_point now{};
   while (n > 0) {
     auto& it = items_[head_];
     auto left = it.bytes().size() - offset_;
@@ -83,12 +88,22 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
     if (it.shared) {
       ++done.frames;
       done.bytes += it.shared->size();
+      if (metrics_ && it.shared->framed_at != stamped_frame::time_point{})
+        observe_latency(it.shared->framed_at, now);
     }
     it = item{};
     ++head_;
   }
   compact();
   owner_.on_written({}, done);
+}
+
+void frame_writer::observe_latency(stamped_frame::time_point framed_at,
+                                   stamped_frame::time_point& now) {
+  if (now == stamped_frame::time_point{})
+    now = std::chrono::steady_clock::now();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - framed_at).count();
+  metrics_->publish_latency.observe(us > 0 ? static_cast<std::uint64_t>(us) : 0);
 }
 
 void frame_writer::compact() {

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "io_types.hpp"
+#include "loop_metrics.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,7 +39,9 @@ public:
     ~observer() = default;
   };
 
-  frame_writer(socket_type& socket, observer& owner);
+  /// `metrics` (the loop's, may be null) counts the bytes written and the
+  /// publish-to-write latency of every stamped frame (stamped_frame::framed_at).
+  frame_writer(socket_type& socket, observer& owner, loop_metrics* metrics = nullptr);
 
   /// Queues a data frame (counted in progress).
   void push(frame_ptr frame);
@@ -98,10 +101,14 @@ private:
   };
 
   void on_write(boost::system::error_code ec, std::size_t n);
+  /// Observes one frame's latency; reads the clock into `now` if it is
+  /// still unset (once per write).
+  void observe_latency(stamped_frame::time_point framed_at, stamped_frame::time_point& now);
   void compact();
 
   socket_type& socket_;
   observer& owner_;
+  loop_metrics* metrics_;
   std::vector<item> items_;
   std::size_t head_ = 0;     ///< first item not completely written
   std::size_t offset_ = 0;   ///< bytes of items_[head_] already written

@@ -44,7 +44,7 @@ route_decision route(const http_request& req, bool hub_alive) {
   }
   if (path == "/api" || path.substr(0, 5) == "/api/")
     return {route_kind::api, {}};
-  if (path != "/healthz" && path != "/stats")
+  if (path != "/healthz" && path != "/stats" && path != "/metrics")
     return answer(make_response(req, http::status::not_found, "not found\n"));
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return answer(make_response(req, http::status::method_not_allowed, "method not allowed\n"));
@@ -52,6 +52,8 @@ route_decision route(const http_request& req, bool hub_alive) {
     return answer(hub_alive ? make_response(req, http::status::ok, "ok\n")
                             : make_response(req, http::status::service_unavailable,
                                             "hub down\n"));
+  if (path == "/metrics")
+    return {route_kind::metrics, {}};
   return {route_kind::stats, {}};
 }
 

@@ -1,10 +1,14 @@
 #include "http_session.hpp"
 
 #include "api_answer.hpp"
+#include "metrics_page.hpp"
+#include "protocol.hpp"
 #include "stats_json.hpp"
 #include "ws_session.hpp"
 
 #include <boost/beast/websocket.hpp>
+
+#include <spdlog/logger.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -93,6 +97,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     case route_kind::stats:
       serve_stats(req);
       break;
+    case route_kind::metrics:
+      serve_metrics(req);
+      break;
     case route_kind::upgrade:
       ask_admission(std::move(req));
       break;
@@ -138,19 +145,38 @@ void http_session::serve_api(const http_request& req) {
 }
 
 void http_session::serve_stats(const http_request& req) {
+  serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context&) {
+    return std::make_pair(stats_json(s, r), "application/json");
+  });
+}
+
+void http_session::serve_metrics(const http_request& req) {
+  serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
+    return std::make_pair(metrics_page(s, r, c.loops->metrics()), metrics_content_type);
+  });
+}
+
+void http_session::serve_numbers(const http_request& req, render_fn render) {
   // First the node's rejection counters (from the admission strand), then
   // the hub's statistics through a short-lived actor; the answer comes back
-  // to this session's strand. The actor keeps the session alive until the
-  // hub answered (a stopping node's hub is gone, and a request to it fails
-  // at once).
+  // to this session's strand and is rendered there. The actor keeps the
+  // session alive until the hub answered (a stopping node's hub is gone,
+  // and a request to it fails at once).
   auto self = shared_from_this();
   http_request head;
   head.version(req.version());
   head.keep_alive(req.keep_alive());
   head.method(req.method());
-  auto reply = [self, head](http::status status, std::string body) {
+  auto reply = [self, head, render](std::optional<hub_stats> stats,
+                                    rejection_counts rejections) {
     asio::post(self->stream_.get_executor(), [=]() mutable {
-      self->send(make_response(head, status, std::move(body), "application/json"));
+      if (!stats) {
+        self->send(make_response(head, http::status::service_unavailable,
+                                 R"({"error":"hub unavailable"})" "\n", "application/json"));
+        return;
+      }
+      auto [body, type] = render(*stats, rejections, *self->ctx_);
+      self->send(make_response(head, http::status::ok, std::move(body), type));
     });
   };
   ctx_->admission->read_rejections(
@@ -159,14 +185,8 @@ void http_session::serve_stats(const http_request& req) {
                              ref = held_by_actor{self->ctx_.share()}](
                               caf::event_based_actor* a) {
         a->request(hub, std::chrono::seconds(5), query_stats{})
-          .then(
-            [reply, rejections](const hub_stats& s) {
-              reply(http::status::ok, stats_json(s, rejections));
-            },
-            [reply](const caf::error&) {
-              reply(http::status::service_unavailable,
-                    R"({"error":"hub unavailable"})" "\n");
-            });
+          .then([reply, rejections](const hub_stats& s) { reply(s, rejections); },
+                [reply, rejections](const caf::error&) { reply(std::nullopt, rejections); });
       });
     });
 }
@@ -187,7 +207,9 @@ void http_session::ask_admission(http_request req) {
 
 void http_session::on_admission(http_request req, admission_result result) {
   if (!result.ticket) {
-    send(rejection_response(req, result.decision));
+    auto res = rejection_response(req, result.decision);
+    log_refusal(res.result_int(), to_string(result.decision.verdict));
+    send(std::move(res));
     return;
   }
   if (ctx_->authenticator)
@@ -233,7 +255,9 @@ void http_session::authenticate(http_request req, admission_ticket ticket) {
 void http_session::on_verdict(http_request req, admission_ticket ticket,
                               upgrade_verdict verdict) {
   if (!verdict.allow) {
-    send(refusal_response(req, verdict.status, verdict.reason));
+    auto res = refusal_response(req, verdict.status, verdict.reason);
+    log_refusal(res.result_int(), verdict.reason);
+    send(std::move(res));
     return;
   }
   upgrade(std::move(req), std::move(ticket), std::move(verdict.user));
@@ -263,6 +287,24 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
     std::make_shared<ws_session>(std::move(socket), std::move(ctx), std::move(ticket))
       ->start(std::move(pending), std::move(user));
   });
+}
+
+void http_session::log_refusal(unsigned status, std::string_view reason) {
+  auto& log = *ctx_->log;
+  std::uint64_t held_back = 0;
+  if (!log.should_log(spdlog::level::warn)
+      || !ctx_->refusals.allow(log_throttle::clock::now(), held_back))
+    return;
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  auto remote = ec ? std::string{"-"} : peer.address().to_string();
+  if (held_back > 0)
+    log.warn("upgrade refused status={} remote={} reason={} (and {} more refusals not "
+             "logged)",
+             status, remote, protocol::quote(reason), held_back);
+  else
+    log.warn("upgrade refused status={} remote={} reason={}", status, remote,
+             protocol::quote(reason));
 }
 
 void http_session::send(http_response res) {

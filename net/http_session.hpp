@@ -14,8 +14,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 namespace switchboard::net {
 
@@ -31,12 +35,21 @@ private:
   void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void serve_stats(const http_request& req);
+  void serve_metrics(const http_request& req);
+  /// The body and Content-Type of an answer made of the node's numbers.
+  using render_fn = std::function<std::pair<std::string, const char*>(
+    const hub_stats&, const rejection_counts&, const node_context&)>;
+  /// Gathers the hub's statistics and the admission's rejections and
+  /// answers with what `render` makes of them (503 without a hub).
+  void serve_numbers(const http_request& req, render_fn render);
   void serve_api(const http_request& req);
   void ask_admission(http_request req);
   void on_admission(http_request req, admission_result result);
   void authenticate(http_request req, admission_ticket ticket);
   void on_verdict(http_request req, admission_ticket ticket, upgrade_verdict verdict);
   void upgrade(http_request req, admission_ticket ticket, std::string user);
+  /// A warning that an upgrade was refused (throttled: node_context::refusals).
+  void log_refusal(unsigned status, std::string_view reason);
   void send(http_response res);
   void on_write(bool close, boost::beast::error_code ec, std::size_t n);
   void close();

@@ -8,7 +8,6 @@
 
 namespace switchboard::net {
 
-
 void loop_batch::schedule(std::function<void()> task) {
   {
     spin_guard guard{lock_};
@@ -35,6 +34,7 @@ io_loops::io_loops(std::size_t n) {
     contexts_.emplace_back(std::make_unique<boost::asio::io_context>(1));
     guards_.emplace_back(contexts_.back()->get_executor());
     batches_.emplace_back(std::make_unique<loop_batch>(*contexts_.back()));
+    metrics_.emplace_back(std::make_unique<loop_metrics>());
   }
 }
 
@@ -43,6 +43,20 @@ loop_batch& io_loops::batch_of(boost::asio::io_context& ioc) noexcept {
     if (contexts_[i].get() == &ioc)
       return *batches_[i];
   return *batches_.front();
+}
+
+loop_metrics& io_loops::metrics_of(boost::asio::io_context& ioc) noexcept {
+  for (std::size_t i = 0; i < contexts_.size(); ++i)
+    if (contexts_[i].get() == &ioc)
+      return *metrics_[i];
+  return *metrics_.front();
+}
+
+std::vector<const loop_metrics*> io_loops::metrics() const {
+  std::vector<const loop_metrics*> result;
+  for (auto& m : metrics_)
+    result.push_back(m.get());
+  return result;
 }
 
 io_loops::~io_loops() {

@@ -5,6 +5,8 @@
 // shares nothing with the others, so its thread never contends for a queue
 // or wakes another thread to run a handler (docs/benchmarks.md).
 
+#include "loop_metrics.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -58,6 +60,13 @@ public:
   /// The batch runner of the loop that runs `ioc`.
   loop_batch& batch_of(boost::asio::io_context& ioc) noexcept;
 
+  /// The metrics of the loop that runs `ioc`: only that loop's thread may
+  /// update them (loop_metrics.hpp).
+  loop_metrics& metrics_of(boost::asio::io_context& ioc) noexcept;
+
+  /// Every loop's metrics, to read (any thread).
+  std::vector<const loop_metrics*> metrics() const;
+
   /// Starts one thread per loop.
   void start();
 
@@ -74,6 +83,9 @@ public:
 
 private:
   using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  /// Declared first, destroyed last: a session that dies with its
+  /// io_context never outlives its loop's metrics.
+  std::vector<std::unique_ptr<loop_metrics>> metrics_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<std::unique_ptr<loop_batch>> batches_;
   std::vector<std::optional<guard>> guards_;

@@ -8,6 +8,8 @@
 
 #include <boost/asio.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 #if defined(__GLIBC__)
@@ -124,10 +126,16 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
                                     asio::ip::tcp::resolver::passive, ec);
   if (ec || endpoints.empty())
     return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
+  // One logger for the node: the application's, or spdlog's default.
+  if (!c.logger)
+    c.logger = spdlog::default_logger();
+  if (!c.hub.logger)
+    c.hub.logger = c.logger;
   p->internal_hub = sys.spawn(switchboard::hub, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
   p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
+  p->ctx->log = c.logger;
   p->ctx->authenticator = c.authenticator;
   p->ctx->authenticate_timeout = c.authenticate_timeout;
   p->ctx->loops = &p->loops;
@@ -260,9 +268,9 @@ void node::stop() {
   if (!released) {
     // An actor still holds a session (not one of ours: ours are down). Its
     // socket must not outlive the io_context, so the io_context stays.
-    std::fprintf(stderr, "switchboard: %zu session reference(s) still held by actors "
-                         "after stop; keeping the I/O context alive\n",
-                 ctx.actor_refs.load());
+    ctx.log->error("{} session reference(s) still held by actors after stop; keeping the "
+                   "I/O context alive",
+                   ctx.actor_refs.load());
     p.loops.leak();
   }
 }

@@ -4,6 +4,7 @@
 
 #include "api_key.hpp"
 #include "hub_state.hpp"
+#include "log_throttle.hpp"
 #include "switchboard/settings.hpp"
 
 #include <caf/all.hpp>
@@ -45,6 +46,11 @@ struct node_context {
   std::atomic<std::size_t> actor_refs{0};
   /// False once the hub terminated: /healthz then answers 503.
   std::atomic<bool> hub_alive{true};
+  /// The node's logger (node_config::logger, or spdlog's default): never null.
+  std::shared_ptr<spdlog::logger> log;
+  /// Refused upgrades are logged at most this often (a flood must not turn
+  /// into a flood of log lines).
+  log_throttle refusals{10};
 };
 
 /// Marks a reference that an actor holds (a session in a transport handle,

@@ -63,10 +63,13 @@ ws_session::ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
                        admission_ticket ticket)
   : ctx_(std::move(ctx)),
     socket_(std::move(socket)),
+    metrics_(ctx_->loops->metrics_of(socket_.get_executor().context())),
     codec_(ws_codec::limits{ctx_->max_message_size}),
-    out_(socket_, *this),
+    out_(socket_, *this, &metrics_),
     batch_(ctx_->loops->batch_of(socket_.get_executor().context())),
     ticket_(std::move(ticket)) {
+  error_code ec;
+  peer_ = socket_.remote_endpoint(ec);
 }
 
 ws_session::~ws_session() {
@@ -130,6 +133,7 @@ void ws_session::on_readable(error_code ec) {
     }
     if (ec)
       break;
+    metrics_.bytes_in.add(n);
     if (finishing_)
       continue; // after the close: only EOF matters
     ws_codec::output out;
@@ -267,6 +271,9 @@ void ws_session::flush_outbox() {
     account(dropped);
     return;
   }
+  // The queue depth is sampled here, once per flush: what the writer's
+  // bound sees (handed over, not yet on the socket).
+  metrics_.queue_depth.observe(queued_frames_.load(std::memory_order_relaxed));
   for (auto& f : frames)
     out_.push(std::move(f));
   out_.flush(shared_from_this());
@@ -324,6 +331,12 @@ void ws_session::ping() {
   });
 }
 
+std::string ws_session::peer() const {
+  if (peer_.address().is_v6())
+    return "[" + peer_.address().to_string() + "]:" + std::to_string(peer_.port());
+  return peer_.address().to_string() + ":" + std::to_string(peer_.port());
+}
+
 // -- closing --------------------------------------------------------------------------
 
 void ws_session::close(farewell how) {
@@ -353,7 +366,7 @@ void ws_session::do_close(const farewell& how) {
     if (!out_.writing() && out_.empty()) {
       auto frame = ws_codec::close_frame(cr.code, text);
       error_code ignored;
-      socket_.send(asio::buffer(frame), 0, ignored);
+      metrics_.bytes_out.add(socket_.send(asio::buffer(frame), 0, ignored));
     }
     close_socket();
     return;

@@ -53,6 +53,7 @@ public:
   void ping() override;
   void consumed() override;
   void close(farewell how) override;
+  std::string peer() const override;
 
 private:
   /// The handle the pair holds: counted as held by an actor, and when the
@@ -86,6 +87,9 @@ private:
 
   session_count ctx_;
   socket_type socket_;
+  /// The client's address, for log lines (set once: any thread may read it).
+  boost::asio::ip::tcp::endpoint peer_;
+  loop_metrics& metrics_; ///< the loop's: strand only
   ws_codec codec_;
   frame_writer out_;
   loop_batch& batch_; ///< the loop's flush batches

@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          catch2 libssl-dev)
+          libspdlog-dev catch2 libssl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-websockets procps curl pkg-config)
+  packages+=(python3-websockets python3-prometheus-client procps curl pkg-config)
 fi
 
 missing=()

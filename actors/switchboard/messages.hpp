@@ -334,6 +334,9 @@ struct hub_stats {
   std::uint64_t listeners = 0;     ///< server-side listeners
   std::uint64_t services = 0;      ///< registered services
   std::uint64_t slow_listeners = 0; ///< server-side actors dropped for falling behind
+  /// Messages waiting in the hub's mailbox when it answered (a hub that
+  /// falls behind shows here first).
+  std::uint64_t mailbox = 0;
 };
 
 // -- inspect ----------------------------------------------------------------------------
@@ -474,7 +477,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hub_stats& x) {
   return f(caf::meta::type_name("hub_stats"), x.connections, x.topics, x.messages_in,
            x.messages_out, x.disconnects, x.rejections, x.listeners, x.services,
-           x.slow_listeners);
+           x.slow_listeners, x.mailbox);
 }
 
 // -- registration ------------------------------------------------------------------------

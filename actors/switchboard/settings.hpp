@@ -6,8 +6,11 @@
 
 #include <caf/timespan.hpp>
 
+#include <spdlog/fwd.h>
+
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
 namespace switchboard {
 
@@ -53,6 +56,11 @@ struct hub_settings {
   /// counts as `authorize_default`.
   caf::timespan authorize_timeout = std::chrono::seconds(1);
   bool authorize_default = false;
+  /// Where the hub logs connects and disconnects (debug) and drops
+  /// (warn: slow_consumer, heartbeat_timeout, rate_limited, slow_listener);
+  /// null: nowhere. node::start sets it to node_config::logger's; set it
+  /// yourself only for a hub you spawn yourself (testing::hub_fixture).
+  std::shared_ptr<spdlog::logger> logger;
 };
 
 } // namespace switchboard

@@ -10,6 +10,8 @@
 
 #include <caf/all.hpp>
 
+#include <spdlog/fwd.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,6 +49,13 @@ struct node_config {
   /// It affects the whole process, so it is off unless the application asks
   /// (the CLI does: 30 s).
   caf::timespan trim_memory_interval{0};
+  /// Where the node logs (docs/operations.md, Logging): connects and
+  /// disconnects at debug, drops and refused upgrades at warn, nothing per
+  /// message. Null: spdlog's default logger as it is when start() runs.
+  /// Lines are written by the thread that logs (hub, I/O loops): give a
+  /// logger whose sinks do not block for long (stderr is fine), or an
+  /// spdlog async logger.
+  std::shared_ptr<spdlog::logger> logger;
 
   /// Three per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;

@@ -216,10 +216,13 @@ void check_route(const route_decision& alive, const route_decision& dead,
   require((alive.kind == route_kind::stats)
             == (path == "/stats" && get_or_head),
           "statistics for another request than GET or HEAD /stats", text);
+  require((alive.kind == route_kind::metrics)
+            == (path == "/metrics" && get_or_head),
+          "metrics for another request than GET or HEAD /metrics", text);
   if (alive.kind != route_kind::respond)
     return;
   auto expected = path == "/ws" ? http::status::upgrade_required
-                  : path != "/healthz" && path != "/stats"
+                  : path != "/healthz" && path != "/stats" && path != "/metrics"
                     ? http::status::not_found
                   : !get_or_head ? http::status::method_not_allowed
                                  : http::status::ok;
@@ -479,6 +482,8 @@ bool handle(const http_request& req, const parameters& p,
       return !alive.response.need_eof();
     case route_kind::stats:
       check_stats(req, p, ioc);
+      return req.keep_alive();
+    case route_kind::metrics:
       return req.keep_alive();
     case route_kind::upgrade:
       check_handshake(req, ioc);

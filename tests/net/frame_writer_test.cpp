@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -167,4 +168,38 @@ TEST_CASE("a failed write is reported, and nothing is written after it") {
   ioc.restart();
   ioc.poll();
   CHECK(w.done.size() == before);
+}
+
+TEST_CASE("a write counts its bytes and the latency of each stamped frame") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  writes w;
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
+                     w.failure = ec;
+                     w.done.push_back(p);
+                   }};
+  loop_metrics m;
+  frame_writer out{near, cb, &m};
+  // Two receivers' worth of one publish framed 3 ms ago, and a frame
+  // without a stamp (a welcome, an ack): only the first two are measured.
+  auto framed = std::chrono::steady_clock::now() - std::chrono::milliseconds(3);
+  auto published = protocol::message_frame(R"("t")", "1", framed);
+  auto reply = shared("ack");
+  out.push(published);
+  out.push(published);
+  out.push(reply);
+  out.push_control("PONG");
+  auto total = 2 * published->size() + reply->size() + 4;
+  out.flush(nullptr);
+  REQUIRE(run_until(ioc, [&] { return !w.done.empty(); }));
+  CHECK(m.bytes_out.read() == total);
+  std::uint64_t measured = 0;
+  for (std::size_t i = 0; i <= latency_bounds_us.size(); ++i)
+    measured += m.publish_latency.count(i);
+  CHECK(measured == 2);
+  // At least 3 ms each: nothing in the buckets up to 1 ms.
+  for (std::size_t i = 0; latency_bounds_us[i] < 2'500; ++i)
+    CHECK(m.publish_latency.count(i) == 0);
+  CHECK(m.publish_latency.sum() >= 2 * 3'000);
+  CHECK(read_exactly(ioc, far, total).size() == total);
 }

@@ -70,8 +70,14 @@ TEST_CASE("route: /stats is served by the session, for GET and HEAD") {
   CHECK(route(request(http::verb::head, "/stats?x")).kind == route_kind::stats);
 }
 
-TEST_CASE("route: other methods on /healthz and /stats get 405 with Allow") {
-  for (auto target : {"/healthz", "/stats"}) {
+TEST_CASE("route: /metrics is served by the session, for GET and HEAD") {
+  CHECK(route(request(http::verb::get, "/metrics")).kind == route_kind::metrics);
+  CHECK(route(request(http::verb::head, "/metrics?x=1")).kind == route_kind::metrics);
+  CHECK(route(request(http::verb::get, "/metrics/")).kind == route_kind::respond);
+}
+
+TEST_CASE("route: other methods on /healthz, /stats and /metrics get 405 with Allow") {
+  for (auto target : {"/healthz", "/stats", "/metrics"}) {
     for (auto method : {http::verb::post, http::verb::delete_, http::verb::put}) {
       auto d = route(request(method, target));
       REQUIRE(d.kind == route_kind::respond);
@@ -195,7 +201,8 @@ TEST_CASE("route: generated requests always get a complete answer or a hand-over
   // headers, checked against the rules rather than against fixed answers.
   const http::verb methods[] = {http::verb::get, http::verb::head, http::verb::post,
                                 http::verb::options, http::verb::delete_};
-  const char* targets[] = {"/ws", "/ws?a=b", "/stats", "/stats?", "/healthz", "/healthz?x=/ws",
+  const char* targets[] = {"/ws", "/ws?a=b", "/stats", "/stats?", "/metrics", "/healthz",
+                           "/healthz?x=/ws",
                            "/", "", "*", "/WS", "//ws", "/ws#x", "http://host/ws"};
   for (auto method : methods) {
     for (auto target : targets) {
@@ -218,6 +225,9 @@ TEST_CASE("route: generated requests always get a complete answer or a hand-over
           CHECK((d.kind == route_kind::upgrade) == (path == "/ws" && upgrade_ok));
           CHECK((d.kind == route_kind::stats)
                 == (path == "/stats"
+                    && (method == http::verb::get || method == http::verb::head)));
+          CHECK((d.kind == route_kind::metrics)
+                == (path == "/metrics"
                     && (method == http::verb::get || method == http::verb::head)));
           if (d.kind != route_kind::respond)
             continue;

@@ -25,8 +25,8 @@ step() { printf '\n--- tsan: %s\n' "$*"; }
 
 # -- packages ---------------------------------------------------------------------
 
-packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2 libssl-dev
-          python3-websockets procps curl)
+packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev
+          libspdlog-dev catch2 libssl-dev python3-websockets python3-prometheus-client procps curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
