@@ -105,6 +105,7 @@ class ConfigFile(unittest.TestCase):
         defaults = self.dump()
         self.assertEqual(defaults.get("port"), "8080")
         self.assertEqual(defaults.get("scheduler.max-threads"), "1")
+        self.assertEqual(defaults.get("work-stealing.moderate-poll-attempts"), "0")
         from_example = self.dump(f"--config-file={EXAMPLE}")
         self.assertEqual(from_example, defaults)
 
