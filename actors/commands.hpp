@@ -99,10 +99,12 @@ struct client_publish {
 };
 
 /// A direct message to a connection (`to`) or, when `service` is set, to
-/// the service of that name.
+/// the service of that name, or when `user` is set, to every connection of
+/// that user.
 struct client_send {
   conn_id to = 0;
   std::string service = {};
+  std::string user = {};
   std::string data = {}; ///< raw JSON text of the value, kept verbatim
   request_id id = {};
 };

@@ -96,6 +96,8 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.transport = std::move(transport);
   conn.user = std::move(user);
   conn.allowed = std::move(allowed);
+  conn.joined = self->clock().now();
+  index_user(st, conn);
   enqueue(self, conn, share(protocol::welcome(id)));
   if (auto& log = st.settings.logger; log && log->should_log(spdlog::level::debug))
     log->debug("connect conn={} user={} remote={}", id, quoted_or_dash(conn.user),
@@ -110,6 +112,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
 void remove_connection(hub_pointer self, hub_connection& conn, const caf::error& reason) {
   auto& st = self->state;
   st.topics.unsubscribe_all(conn.topics);
+  unindex_user(st, conn);
   if (conn.dirty) {
     auto i = std::find(st.dirty.begin(), st.dirty.end(), &conn);
     *i = st.dirty.back();
@@ -172,6 +175,21 @@ caf::result<bool> close(hub_pointer self, const close_connection& cmd) {
   return true;
 }
 
+caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& cmd) {
+  if (!protocol::valid_user(cmd.user) || !protocol::valid_close_code(cmd.code)
+      || cmd.reason.size() > 123 || !protocol::valid_utf8(cmd.reason))
+    return make_error(hub_errc::invalid_argument);
+  auto& st = self->state;
+  auto first = first_of_user(st, cmd.user);
+  if (first == nullptr)
+    return std::uint64_t{0};
+  drain(self);
+  std::uint64_t n = 0;
+  for (auto c = first; c != nullptr; c = c->user_next, ++n)
+    self->send(c->writer, farewell{exit_code::disconnected, cmd.code, cmd.reason});
+  return n;
+}
+
 // -- server-side publishes and sends -------------------------------------------------------
 
 caf::result<std::uint64_t> publish_request(hub_pointer self, const publish& cmd) {
@@ -183,6 +201,24 @@ caf::result<std::uint64_t> publish_request(hub_pointer self, const publish& cmd)
   if (self->state.shutting_down)
     return make_error(hub_errc::shutting_down);
   return publish_on(self, cmd.topic, cmd.data, 0);
+}
+
+caf::result<delivery_counts> broadcast_request(hub_pointer self, const broadcast& cmd) {
+  // All or nothing: every topic is checked before anything is published.
+  if (cmd.topics.empty())
+    return make_error(hub_errc::invalid_argument);
+  for (auto& topic : cmd.topics)
+    if (!protocol::valid_topic(topic))
+      return make_error(hub_errc::invalid_topic);
+  if (!protocol::valid_json(cmd.data))
+    return make_error(hub_errc::invalid_data);
+  if (self->state.shutting_down)
+    return make_error(hub_errc::shutting_down);
+  delivery_counts result;
+  for (auto& topic : cmd.topics)
+    if (result.count(topic) == 0)
+      result.emplace(topic, publish_on(self, topic, cmd.data, 0));
+  return result;
 }
 
 caf::result<bool> send_request(hub_pointer self, const send_direct& cmd) {
@@ -299,6 +335,13 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
       s.authorize_default = cmd.default_allow;
     },
     [self](query_stats) { return stats(self); },
+    // -- the server API's operations
+    [self](broadcast& cmd) { return broadcast_request(self, cmd); },
+    [self](send_to_user& cmd) { return send_to_user_request(self, cmd); },
+    [self](disconnect_user& cmd) { return close_user(self, cmd); },
+    [self](query_topics& q) { return list_topics(self, q); },
+    [self](query_topic& q) { return describe_topic(self, q); },
+    [self](query_connection& q) { return describe_connection(self, q); },
     // -- the internal interface
     [self](enroll_atom, reader_actor& r, writer_actor& w, transport_ptr& t,
            std::string& user, topic_filter& allowed) {

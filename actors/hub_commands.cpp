@@ -1,9 +1,10 @@
 // Client commands in the hub: subscribe, unsubscribe, publish, send (to a
-// connection or a service) and the reader's rejections. A connection whose
-// authenticator limited its topics may subscribe and publish only on those;
-// with an authorizer configured, subscribe and publish then ask it; while an
-// answer is outstanding the connection's later commands wait, so that every
-// command applies in the order the client sent it.
+// connection, a user's connections or a service) and the reader's
+// rejections. A connection whose authenticator limited its topics may
+// subscribe and publish only on those; with an authorizer configured,
+// subscribe and publish then ask it; while an answer is outstanding the
+// connection's later commands wait, so that every command applies in the
+// order the client sent it.
 
 #include "hub_state.hpp"
 
@@ -78,6 +79,19 @@ void send_to_service(hub_pointer self, hub_connection& conn, const client_send& 
     enqueue(self, conn, share(protocol::ack(cmd.id)));
 }
 
+// Every connection of the user gets the same frame (the sender too, if it
+// is one of them).
+void send_to_user_of(hub_pointer self, hub_connection& conn, const client_send& cmd) {
+  auto frame = share(protocol::direct(conn.id, cmd.data));
+  if (enqueue_to_user(self, cmd.user, frame) == 0) {
+    enqueue(self, conn,
+            share(protocol::error("unknown_user", "no connection of that user", cmd.id)));
+    return;
+  }
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
+}
+
 void send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
   auto& st = self->state;
   if (st.shutting_down) {
@@ -90,6 +104,10 @@ void send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
   }
   if (!st.settings.client_send) {
     refuse(self, conn, "forbidden", "direct messages between clients are disabled", cmd.id);
+    return;
+  }
+  if (!cmd.user.empty()) {
+    send_to_user_of(self, conn, cmd);
     return;
   }
   auto target = st.connections.find(cmd.to);

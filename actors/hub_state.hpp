@@ -61,6 +61,12 @@ struct hub_connection {
   /// The topics it may subscribe to and publish on (its authenticator's
   /// verdict), checked before any authorizer.
   topic_filter allowed;
+  /// The other connections of the same user (hub_state::users; intrusive,
+  /// so adding and removing one costs O(1) and no allocation).
+  hub_connection* user_prev = nullptr;
+  hub_connection* user_next = nullptr;
+  /// When it joined (the actor clock, virtual in tests).
+  caf::actor_clock::time_point joined{};
   subscription_list topics;
   /// Frames collected since the last drain, handed over as one batch.
   frame_batch pending;
@@ -99,6 +105,9 @@ struct hub_state {
   std::unordered_map<conn_id, hub_connection> connections;
   /// Reader and writer address -> connection id.
   std::unordered_map<caf::actor_addr, conn_id> by_actor;
+  /// Authenticated user -> the first of its connections (linked through
+  /// hub_connection::user_next); anonymous connections are not in it.
+  std::unordered_map<std::string, hub_connection*> users;
   topic_table topics;
   std::unordered_map<caf::actor_addr, hub_app_actor> app_actors;
   std::unordered_map<std::string, hub_app_actor*> services;
@@ -158,6 +167,22 @@ void unlisten(hub_pointer self, const remove_listener& cmd);
 caf::result<bool> register_service(hub_pointer self, const add_service& cmd);
 void unregister_service(hub_pointer self, const remove_service& cmd);
 void observe(hub_pointer self, const connection_observer_actor& observer, bool on);
+
+// Users (hub_users.cpp): the index of connections by authenticated user.
+void index_user(hub_state& st, hub_connection& conn);
+void unindex_user(hub_state& st, hub_connection& conn);
+/// The first connection of `user` (the rest via user_next), or null.
+hub_connection* first_of_user(hub_state& st, const std::string& user);
+/// Enqueues `frame` to every connection of `user`; returns how many.
+std::uint64_t enqueue_to_user(hub_pointer self, const std::string& user,
+                              const frame_ptr& frame);
+caf::result<std::uint64_t> send_to_user_request(hub_pointer self, const send_to_user& cmd);
+
+// Queries (hub_queries.cpp).
+topic_list list_topics(hub_pointer self, const query_topics& q);
+caf::result<topic_info> describe_topic(hub_pointer self, const query_topic& q);
+caf::result<connection_info> describe_connection(hub_pointer self,
+                                                 const query_connection& q);
 
 // Client commands (hub_commands.cpp). The connection of the current
 // message's sender (null: none), found before a response promise takes the

@@ -67,6 +67,8 @@ const char* to_string(hub_errc x) {
       return "limit_exceeded";
     case hub_errc::shutting_down:
       return "shutting_down";
+    case hub_errc::not_found:
+      return "not_found";
   }
   return "unknown";
 }
@@ -107,6 +109,16 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<set_authorizer>("switchboard::set_authorizer");
   cfg.add_message_type<query_stats>("switchboard::query_stats");
   cfg.add_message_type<hub_stats>("switchboard::hub_stats");
+  cfg.add_message_type<broadcast>("switchboard::broadcast");
+  cfg.add_message_type<delivery_counts>("switchboard::delivery_counts");
+  cfg.add_message_type<send_to_user>("switchboard::send_to_user");
+  cfg.add_message_type<disconnect_user>("switchboard::disconnect_user");
+  cfg.add_message_type<query_topics>("switchboard::query_topics");
+  cfg.add_message_type<query_topic>("switchboard::query_topic");
+  cfg.add_message_type<query_connection>("switchboard::query_connection");
+  cfg.add_message_type<topic_info>("switchboard::topic_info");
+  cfg.add_message_type<topic_list>("switchboard::topic_list");
+  cfg.add_message_type<connection_info>("switchboard::connection_info");
 }
 
 } // namespace switchboard

@@ -64,14 +64,9 @@ std::string decode_key(std::string_view quoted) {
                        .get_string()};
 }
 
-struct raw_members {
-  std::string_view id;
-  std::string_view data;
-  bool duplicate = false;
-};
+} // namespace
 
-// `text` is a JSON object accepted by Boost.JSON.
-raw_members scan(std::string_view text) {
+raw_members scan_members(std::string_view text) {
   raw_members result;
   std::set<std::string> seen;
   auto end = text.data() + text.size();
@@ -96,6 +91,8 @@ raw_members scan(std::string_view text) {
       ++p;
   }
 }
+
+namespace {
 
 // -- commands -------------------------------------------------------------------
 
@@ -136,6 +133,10 @@ command publish_command(const json::object& obj, const raw_members& raw,
 }
 
 constexpr std::string_view service_prefix = "service:";
+constexpr std::string_view user_prefix = "user:";
+
+constexpr const char* bad_to =
+  "to must be a connection id, \"user:ID\" or \"service:NAME\"";
 
 command send_command(const json::object& obj, const raw_members& raw,
                      request_id id) {
@@ -144,15 +145,19 @@ command send_command(const json::object& obj, const raw_members& raw,
   auto signed_target = to ? to->if_int64() : nullptr;
   auto named = to ? to->if_string() : nullptr;
   std::string service;
+  std::string user;
   if (named != nullptr) {
     std::string_view name{named->data(), named->size()};
-    if (name.substr(0, service_prefix.size()) != service_prefix
-        || !valid_service_name(name.substr(service_prefix.size())))
-      return reject("bad_request",
-                    "to must be a connection id or \"service:NAME\"", id);
-    service = std::string{name.substr(service_prefix.size())};
+    if (name.substr(0, service_prefix.size()) == service_prefix
+        && valid_service_name(name.substr(service_prefix.size())))
+      service = std::string{name.substr(service_prefix.size())};
+    else if (name.substr(0, user_prefix.size()) == user_prefix
+             && valid_user(name.substr(user_prefix.size())))
+      user = std::string{name.substr(user_prefix.size())};
+    else
+      return reject("bad_request", bad_to, id);
   } else if (!target && !(signed_target && *signed_target >= 0)) {
-    return reject("bad_request", "to must be a connection id or \"service:NAME\"", id);
+    return reject("bad_request", bad_to, id);
   }
   if (raw.data.empty())
     return reject("bad_request", "send needs data", id);
@@ -161,7 +166,8 @@ command send_command(const json::object& obj, const raw_members& raw,
     dest = *target;
   else if (signed_target)
     dest = static_cast<conn_id>(*signed_target);
-  return client_send{dest, std::move(service), std::string{raw.data}, std::move(id)};
+  return client_send{dest, std::move(service), std::move(user), std::string{raw.data},
+                     std::move(id)};
 }
 
 } // namespace
@@ -195,6 +201,10 @@ bool valid_service_name(std::string_view name) {
             });
 }
 
+bool valid_user(std::string_view user) {
+  return !user.empty() && user.size() <= max_user_size;
+}
+
 bool valid_close_code(std::uint16_t code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011)
          || (code >= 3000 && code <= 4999);
@@ -208,7 +218,7 @@ command parse(std::string_view text) {
   auto obj = value.if_object();
   if (!obj)
     return reject("bad_request", "frame must be a JSON object");
-  auto raw = scan(text);
+  auto raw = scan_members(text);
   request_id id;
   if (auto v = obj->if_contains("id")) {
     if (!v->is_number() && !v->is_string())

@@ -27,6 +27,12 @@ bool valid_utf8(std::string_view text);
 /// 1-64 bytes of [A-Za-z0-9._-].
 bool valid_service_name(std::string_view name);
 
+constexpr std::size_t max_user_size = 256;
+
+/// A user id as the hub indexes it: 1-256 bytes (any, as an authenticator
+/// named it).
+bool valid_user(std::string_view user);
+
 /// Whether an application may close a connection with `code` (RFC 6455
 /// 7.4: 1000-1003, 1007-1011, 3000-4999).
 bool valid_close_code(std::uint16_t code);
@@ -40,6 +46,19 @@ using command = std::variant<client_subscribe, client_unsubscribe,
 
 /// Parses one client text frame. Never throws.
 command parse(std::string_view text);
+
+/// The raw text of the top-level members `id` and `data` of a JSON object
+/// (empty when absent), and whether any member name appears twice.
+struct raw_members {
+  std::string_view id;
+  std::string_view data;
+  bool duplicate = false;
+};
+
+/// Scans `object_text`, a JSON object that Boost.JSON accepted (on other
+/// text the result means nothing). Boost.JSON re-serializes numbers in its
+/// own spelling; these spans keep the sender's bytes.
+raw_members scan_members(std::string_view object_text);
 
 // -- frames ---------------------------------------------------------------------
 

@@ -102,6 +102,14 @@ public:
       f(kvp.second);
   }
 
+  /// Calls `f(const hub_topic&)` for every topic until it returns false.
+  template <class F>
+  void for_each_until(F&& f) const {
+    for (auto& kvp : topics_)
+      if (!f(kvp.second))
+        return;
+  }
+
 private:
   using key = std::pair<const hub_connection*, const hub_topic*>;
 

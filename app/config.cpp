@@ -73,7 +73,14 @@ config::config() {
     .add(jwt_leeway, "jwt-leeway", "clock skew allowed on exp and nbf (default 30s)")
     .add(allowed_origins, "allowed-origins",
          "comma-separated scheme://host[:port] a browser's upgrade may come from; "
-         "past it 403 (default any)");
+         "past it 403 (default any)")
+    // The server API under /api/ (docs/api.md).
+    .add(api_key, "api-key",
+         "key of the HTTP server API (Authorization: apikey KEY); empty: no API "
+         "(default empty; prefer the config file, a command line is visible to "
+         "other users)")
+    .add(api_max_body, "api-max-body",
+         "largest body of an API request in bytes; past it 413 (default 1048576)");
 }
 
 node_config config::node() const {
@@ -108,6 +115,8 @@ node_config config::node() const {
       result.allowed_origins.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1
                                                                - first));
   }
+  result.api_key = api_key;
+  result.api_max_body = api_max_body;
   return result;
 }
 
@@ -149,6 +158,9 @@ caf::settings config::dump_content() const {
   put("jwt-public-key", jwt_public_key);
   put("jwt-leeway", jwt_leeway);
   put("allowed-origins", allowed_origins);
+  // Nor does the API key.
+  put("api-key", std::string{api_key.empty() ? "" : "(set, not shown)"});
+  put("api-max-body", api_max_body);
   return result;
 }
 

@@ -60,6 +60,9 @@ public:
   caf::timespan jwt_leeway = std::chrono::seconds(30);
   /// Comma-separated origins; empty: any.
   std::string allowed_origins;
+  /// The server API (docs/api.md); empty: no API.
+  std::string api_key;
+  std::size_t api_max_body = 1024 * 1024;
 };
 
 } // namespace switchboard::app

@@ -42,6 +42,8 @@ route_decision route(const http_request& req, bool hub_alive) {
       return {route_kind::upgrade, {}};
     return answer(upgrade_required(req));
   }
+  if (path == "/api" || path.substr(0, 5) == "/api/")
+    return {route_kind::api, {}};
   if (path != "/healthz" && path != "/stats" && path != "/metrics")
     return answer(make_response(req, http::status::not_found, "not found\n"));
   if (req.method() != http::verb::get && req.method() != http::verb::head)

@@ -23,6 +23,7 @@ enum class route_kind {
   stats,   ///< answer with the node's statistics (GET or HEAD /stats)
   metrics, ///< answer with the node's metrics (GET or HEAD /metrics, Prometheus)
   upgrade, ///< a WebSocket upgrade on /ws: ask the admission limits first
+  api,     ///< a request under /api: the server API (api_route.hpp)
 };
 
 struct route_decision {
@@ -31,9 +32,10 @@ struct route_decision {
   http_response response;
 };
 
-/// /healthz, /stats, /metrics (GET, HEAD), WebSocket upgrades on /ws; 426 for /ws
-/// without an upgrade, 405 for other methods, 404 for any other path. The
-/// query string is ignored. /healthz answers 503 once the hub is gone.
+/// /healthz, /stats, /metrics (GET, HEAD), WebSocket upgrades on /ws, the
+/// server API under /api; 426 for /ws without an upgrade, 405 for other
+/// methods, 404 for any other path. The query string is ignored. /healthz
+/// answers 503 once the hub is gone.
 route_decision route(const http_request& req, bool hub_alive = true);
 
 /// A plain answer to `req`: Server and Content-Type set, keep-alive as the

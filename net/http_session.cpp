@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include "api_answer.hpp"
 #include "metrics_page.hpp"
 #include "origin.hpp"
 #include "protocol.hpp"
@@ -13,6 +14,9 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <variant>
+
 namespace switchboard::net {
 
 namespace asio = boost::asio;
@@ -22,7 +26,9 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;
-constexpr std::size_t body_limit = 8 * 1024;
+
+/// How long an API request waits for the hub.
+constexpr auto api_timeout = std::chrono::seconds(5);
 
 } // namespace
 
@@ -39,8 +45,33 @@ void http_session::run() {
 void http_session::do_read() {
   parser_.emplace();
   parser_->header_limit(header_limit);
-  parser_->body_limit(body_limit);
+  // Beast checks a Content-Length against the limit as the header ends: the
+  // largest one any request may get, until on_header knows this one's.
+  parser_->body_limit(ctx_->api.key ? std::max(http_body_limit, ctx_->api.max_body)
+                                    : http_body_limit);
   stream_.expires_after(ctx_->handshake_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&http_session::on_header,
+                                                    shared_from_this()));
+}
+
+void http_session::on_header(beast::error_code ec, std::size_t n) {
+  if (ec) {
+    on_read(ec, n);
+    return;
+  }
+  // The body limit is enforced before any of the body is read.
+  auto limit = body_limit_for(parser_->get(), ctx_->api);
+  auto length = parser_->content_length();
+  if (length && *length > limit) {
+    on_read(http::error::body_limit, n);
+    return;
+  }
+  parser_->body_limit(limit);
+  if (parser_->is_done()) {
+    on_read({}, n);
+    return;
+  }
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read,
                                              shared_from_this()));
@@ -54,7 +85,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) {
     // A request we cannot parse: say so, then hang up.
-    send(parse_error_response(ec));
+    bool api = parser_->is_header_done() && is_api_target(parser_->get().target());
+    send(api ? api_parse_error_response(ec) : parse_error_response(ec));
     return;
   }
   auto req = parser_->release();
@@ -72,7 +104,45 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     case route_kind::upgrade:
       ask_admission(std::move(req));
       break;
+    case route_kind::api:
+      serve_api(req);
+      break;
   }
+}
+
+void http_session::serve_api(const http_request& req) {
+  auto decision = route_api(req, ctx_->api);
+  if (!decision.call) {
+    send(std::move(decision.response));
+    return;
+  }
+  // As /stats: a short-lived actor asks the hub, the answer comes back to
+  // this session's loop. The actor keeps the session alive until then.
+  auto self = shared_from_this();
+  http_request head;
+  head.version(req.version());
+  head.keep_alive(req.keep_alive());
+  head.method(req.method());
+  auto call = std::make_shared<const api_call>(std::move(*decision.call));
+  auto reply = [self, head, call](api_reply r) {
+    asio::post(self->stream_.get_executor(), [self, head, call, r = std::move(r)] {
+      self->send(api_answer(head, *call, r));
+    });
+  };
+  ctx_->sys.spawn([hub = ctx_->hub, call, reply,
+                   ref = held_by_actor{ctx_.share()}](caf::event_based_actor* a) {
+    std::visit(
+      [&](const auto& msg) {
+        using reply_type = api_reply_t<std::decay_t<decltype(msg)>>;
+        a->request(hub, api_timeout, msg)
+          .then(
+            [reply](reply_type& r) {
+              reply(api_reply{std::in_place_type<reply_type>, std::move(r)});
+            },
+            [reply](caf::error& err) { reply(api_reply{std::move(err)}); });
+      },
+      *call);
+  });
 }
 
 void http_session::serve_stats(const http_request& req) {

@@ -1,9 +1,10 @@
 #pragma once
 
 // Plain HTTP on the node's port: reads requests (under the handshake
-// timeout), answers them as http_route decides, serves /stats, and hands a
-// WebSocket upgrade on /ws, once the admission limits, the origin check and
-// the authenticator let it in, to a ws_session.
+// timeout), answers them as http_route decides, serves /stats and the
+// server API (api_route.hpp) with the hub's answers, and hands a WebSocket
+// upgrade on /ws, once the admission limits, the origin check and the
+// authenticator let it in, to a ws_session.
 
 #include "admission.hpp"
 #include "http_route.hpp"
@@ -31,6 +32,7 @@ public:
 
 private:
   void do_read();
+  void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void serve_stats(const http_request& req);
   void serve_metrics(const http_request& req);
@@ -40,6 +42,7 @@ private:
   /// Gathers the hub's statistics and the admission's rejections and
   /// answers with what `render` makes of them (503 without a hub).
   void serve_numbers(const http_request& req, render_fn render);
+  void serve_api(const http_request& req);
   void ask_admission(http_request req);
   void on_admission(http_request req, admission_result result);
   void authenticate(http_request req, admission_ticket ticket);

@@ -145,6 +145,10 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;
+  if (!c.api_key.empty())
+    p->ctx->api.key = net::digest_of(c.api_key);
+  p->ctx->api.max_body = c.api_max_body;
+  p->ctx->api.max_data = c.max_message_size;
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);

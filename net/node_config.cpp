@@ -56,6 +56,10 @@ std::vector<std::string> node_config::problems() const {
   for (auto& origin : allowed_origins)
     need(net::normalize_origin(origin).has_value(),
          "allowed-origins: '" + origin + "' is not scheme://host[:port]");
+  need(std::all_of(api_key.begin(), api_key.end(),
+                   [](char ch) { return ch > ' ' && ch < 0x7f; }),
+       "api-key must be printable ASCII without spaces");
+  need(api_max_body >= 1, "api-max-body must be at least 1 byte");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   return result;

@@ -2,6 +2,7 @@
 
 // What every session of a node shares. Internal to net/.
 
+#include "api_key.hpp"
 #include "hub_state.hpp"
 #include "log_throttle.hpp"
 #include "switchboard/settings.hpp"
@@ -40,6 +41,8 @@ struct node_context {
   /// Asked after the admission limits, when set (node_config::authenticator).
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
+  /// The server API (node_config::api_key, api_max_body).
+  api_settings api;
   /// Live HTTP and WebSocket sessions.
   std::atomic<std::size_t> sessions{0};
   /// References to sessions held outside the I/O context (by actors): the

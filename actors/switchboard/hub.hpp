@@ -22,6 +22,13 @@ using hub_actor = caf::typed_actor<
   caf::replies_to<add_service>::with<bool>, caf::reacts_to<remove_service>,
   caf::reacts_to<add_observer>, caf::reacts_to<remove_observer>,
   caf::replies_to<close_connection>::with<bool>, caf::reacts_to<set_authorizer>,
-  caf::replies_to<query_stats>::with<hub_stats>>;
+  caf::replies_to<query_stats>::with<hub_stats>,
+  // The server API's operations (docs/api.md).
+  caf::replies_to<broadcast>::with<delivery_counts>,
+  caf::replies_to<send_to_user>::with<std::uint64_t>,
+  caf::replies_to<disconnect_user>::with<std::uint64_t>,
+  caf::replies_to<query_topics>::with<topic_list>,
+  caf::replies_to<query_topic>::with<topic_info>,
+  caf::replies_to<query_connection>::with<connection_info>>;
 
 } // namespace switchboard

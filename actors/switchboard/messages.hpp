@@ -73,6 +73,7 @@ enum class hub_errc : std::uint8_t {
   invalid_argument,  ///< a service name, close code or reason out of range
   limit_exceeded,    ///< the node holds its maximum number of topics
   shutting_down,     ///< the node is stopping: no new publishes or sends
+  not_found,         ///< no such topic or connection (the queries)
 };
 
 /// The error category of hub_errc.
@@ -247,6 +248,84 @@ struct set_authorizer {
 /// Reply: the hub's statistics.
 struct query_stats {};
 
+// -- the server API's requests (also usable by any actor) -----------------------------
+
+/// Receivers per topic (connections and listeners), the reply to broadcast.
+using delivery_counts = std::map<std::string, std::uint64_t>;
+
+/// Publishes the same raw JSON `data` on every topic of `topics` (a topic
+/// listed twice gets it once). Reply: the receivers per topic;
+/// invalid_argument (no topic), invalid_topic (any one of them),
+/// invalid_data, shutting_down. Nothing is published unless all are valid.
+struct broadcast {
+  std::vector<std::string> topics = {};
+  std::string data = {};
+};
+
+/// Sends raw JSON `data` to every connection whose authenticated user
+/// (upgrade_verdict::user) is `user`, as send_direct does. Reply: the
+/// number of connections reached (0: the user has none); invalid_argument
+/// (not 1-256 bytes), invalid_data, shutting_down.
+struct send_to_user {
+  std::string user = {};
+  std::string data = {};
+  std::string from = {};
+};
+
+/// close_connection for every connection of `user`. Reply: the number of
+/// connections told to close (0: the user has none); invalid_argument.
+struct disconnect_user {
+  std::string user = {};
+  std::uint16_t code = 1000;
+  std::string reason = {};
+};
+
+/// The most topics one query_topics answer lists.
+constexpr std::uint32_t max_topics_listed = 1000;
+
+/// Lists topics whose names start with `prefix` (all: empty), at most
+/// `limit` of them (capped at max_topics_listed), in no particular order.
+/// Reply: topic_list.
+struct query_topics {
+  std::string prefix = {};
+  std::uint32_t limit = 100;
+};
+
+/// Reply: the topic_info of topic `name`; not_found when the topic has
+/// neither subscribers nor listeners (topics exist only while they do).
+struct query_topic {
+  std::string name = {};
+};
+
+/// Reply: the connection_info of connection `conn`; not_found.
+struct query_connection {
+  conn_id conn = 0;
+};
+
+/// One topic: its subscribers (connections) and server-side listeners.
+struct topic_info {
+  std::string name = {};
+  std::uint64_t subscribers = 0;
+  std::uint64_t listeners = 0;
+};
+
+/// The answer to query_topics.
+struct topic_list {
+  std::vector<topic_info> topics = {};
+  std::uint64_t total = 0;  ///< topics on the node
+  bool truncated = false;   ///< more topics matched than listed
+};
+
+/// One connection, as the hub knows it.
+struct connection_info {
+  conn_id id = 0;
+  std::string user = {};                 ///< empty when anonymous
+  std::vector<std::string> topics = {};  ///< its subscriptions, in no order
+  caf::timespan age{0};                  ///< since it joined (the actor clock)
+  /// When it joined: wall-clock time since the Unix epoch.
+  caf::timespan connected_since{0};
+};
+
 // -- statistics ---------------------------------------------------------------------
 
 struct hub_stats {
@@ -353,6 +432,52 @@ typename Inspector::result_type inspect(Inspector& f, set_authorizer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats&) {
   return f(caf::meta::type_name("query_stats"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, broadcast& x) {
+  return f(caf::meta::type_name("broadcast"), x.topics, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_to_user& x) {
+  return f(caf::meta::type_name("send_to_user"), x.user, x.data, x.from);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, disconnect_user& x) {
+  return f(caf::meta::type_name("disconnect_user"), x.user, x.code, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_topics& x) {
+  return f(caf::meta::type_name("query_topics"), x.prefix, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_topic& x) {
+  return f(caf::meta::type_name("query_topic"), x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_connection& x) {
+  return f(caf::meta::type_name("query_connection"), x.conn);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_info& x) {
+  return f(caf::meta::type_name("topic_info"), x.name, x.subscribers, x.listeners);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_list& x) {
+  return f(caf::meta::type_name("topic_list"), x.topics, x.total, x.truncated);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_info& x) {
+  return f(caf::meta::type_name("connection_info"), x.id, x.user, x.topics, x.age,
+           x.connected_since);
 }
 
 template <class Inspector>

@@ -47,6 +47,11 @@ struct node_config {
   /// authenticate_timeout: 503. jwt.hpp has one for JSON Web Tokens.
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
+  /// The server API's key (docs/api.md): requests under /api/ must carry
+  /// `Authorization: apikey KEY`. Empty: no API (every /api/ path is 404).
+  std::string api_key;
+  /// The largest body of an API request, in bytes (413 beyond).
+  std::size_t api_max_body = 1024 * 1024;
   /// glibc keeps freed memory in its arenas; a node whose connections come
   /// and go gives free pages back to the system this often (malloc_trim).
   /// It affects the whole process, so it is off unless the application asks
@@ -76,7 +81,7 @@ class listener;
 class node {
 public:
   /// Starts a hub and serves WebSocket clients on `ws://host:port/ws` (and
-  /// `/healthz`, `/stats`) with `io_threads` Asio threads of its own.
+  /// `/healthz`, `/stats`, the server API under `/api/` with an api_key) with `io_threads` Asio threads of its own.
   /// Refuses a configuration with problems() (sec::invalid_argument).
   /// Register the error category first (add_error_category) so exit reasons
   /// render by name.

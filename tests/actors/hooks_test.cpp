@@ -128,8 +128,9 @@ TEST_CASE_METHOD(hub_fixture, "service names are checked, taken once, and freed"
 TEST_CASE("clients cannot address services with a malformed name") {
   auto cmd = protocol::parse(R"({"type":"send","to":"service:a b","data":1})");
   REQUIRE(std::holds_alternative<client_error>(cmd));
-  cmd = protocol::parse(R"({"type":"send","to":"user:x","data":1})");
+  cmd = protocol::parse(R"({"type":"send","to":"svc:x","data":1})");
   REQUIRE(std::holds_alternative<client_error>(cmd));
+  // (A user is addressed as "user:ID": tests/actors/protocol_test.cpp.)
   cmd = protocol::parse(R"({"type":"send","to":"service:ok.name-1_x","data":1})");
   REQUIRE(std::holds_alternative<client_send>(cmd));
   CHECK(std::get<client_send>(cmd).service == "ok.name-1_x");

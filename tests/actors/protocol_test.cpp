@@ -189,6 +189,25 @@ TEST_CASE("publish and send need their members") {
   CHECK(parse_as<client_send>(R"({"type":"send","to":0,"data":0})").to == 0);
 }
 
+TEST_CASE("send addresses a user as user:ID (1-256 bytes)") {
+  auto send = parse_as<client_send>(R"({"type":"send","to":"user:alice@example.org","data":1})");
+  CHECK(send.user == "alice@example.org");
+  CHECK(send.service.empty());
+  CHECK(send.to == 0);
+  CHECK(parse_as<client_send>(R"({"type":"send","to":"user:a:b c","data":1})").user
+        == "a:b c");
+  auto longest = "user:" + std::string(256, 'u');
+  CHECK(parse_as<client_send>(R"({"type":"send","to":")" + longest + R"(","data":1})")
+          .user.size()
+        == 256);
+  auto too_long = "\"user:" + std::string(257, 'u') + "\"";
+  for (auto& to : std::vector<std::string>{R"("user:")", R"("User:x")", R"("user")", too_long}) {
+    INFO(to);
+    CHECK(code_of(R"({"type":"send","data":1,"to":)" + to + "}")
+          == "bad_request");
+  }
+}
+
 TEST_CASE("keys with escapes are decoded") {
   CHECK(parse_as<client_subscribe>(R"({"t\u0079pe":"subscribe","topic":"x"})").topic
         == "x");

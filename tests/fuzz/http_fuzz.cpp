@@ -16,6 +16,12 @@
 // - route follows its contract (http_route.hpp), and hub_alive changes only
 //   the status of /healthz; a refused parse gets 431, 413 or 400, and the
 //   refusals close the connection;
+// - a request under /api goes to the server API (api_route.hpp): with the
+//   key "fuzz-key" configured, it is a hub call or an error with a JSON
+//   body (401 with WWW-Authenticate, 405 with Allow); the answer to every
+//   call, whatever the hub replies, is JSON with a status the API knows;
+//   without a key it is the plain 404 of any unknown path; the body limit is
+//   the API's only for an /api request with the right key;
 // - the handshake answer is 101 with the RFC 6455 Sec-WebSocket-Accept
 //   (computed here with Boost's SHA-1, not Beast's) when the request passes
 //   the checks Beast makes, otherwise 400, or 426 for another
@@ -32,6 +38,8 @@
 // Run: tools/ci/fuzz.sh, or by hand on a copy of the seed corpus:
 //   build-fuzz/tests/fuzz/http_fuzz -dict=tests/fuzz/http.dict <dir>
 
+#include "api_answer.hpp"
+#include "api_route.hpp"
 #include "http_route.hpp"
 #include "stats_json.hpp"
 
@@ -43,6 +51,7 @@
 #include <boost/json.hpp>
 #include <boost/uuid/detail/sha1.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -61,7 +70,19 @@ namespace {
 
 // As net/http_session.cpp.
 constexpr std::size_t header_limit = 8 * 1024;
-constexpr std::size_t body_limit = 8 * 1024;
+
+// The API as a node with --api-key=fuzz-key --api-max-body=16384
+// --max-message-size=1024 has it.
+const api_settings& api_with_key() {
+  static const api_settings api = [] {
+    api_settings s;
+    s.key = digest_of("fuzz-key");
+    s.max_body = 16 * 1024;
+    s.max_data = 1024;
+    return s;
+  }();
+  return api;
+}
 
 struct parameters {
   std::size_t read_size = 0;
@@ -184,6 +205,11 @@ void check_route(const route_decision& alive, const route_decision& dead,
     req.method() == http::verb::get || req.method() == http::verb::head;
   require(alive.kind == dead.kind, "hub_alive changes the kind of answer",
           text);
+  require((alive.kind == route_kind::api)
+            == (path == "/api" || path.substr(0, 5) == "/api/"),
+          "the API for a path outside /api, or not for one inside", text);
+  if (alive.kind == route_kind::api)
+    return;
   require((alive.kind == route_kind::upgrade)
             == (path == "/ws" && websocket::is_upgrade(req)),
           "an upgrade that is not one on /ws, or one on /ws refused", text);
@@ -364,6 +390,85 @@ void check_refusals(const http_request& req, const parameters& p,
   check_refusal(refused, req, ioc);
 }
 
+// The JSON error body of the API: an object with a string error and reason.
+void check_api_error_body(const http_response& res, const http_request& req) {
+  auto text = text_of(res);
+  require(field(res, http::field::content_type) == "application/json",
+          "an API error that is not JSON", text);
+  if (req.method() == http::verb::head)
+    return;
+  boost::json::error_code ec;
+  auto body = boost::json::parse(res.body(), ec);
+  require(!ec && body.is_object(), "an API error body that is no JSON object", text);
+  auto& obj = body.get_object();
+  require(obj.contains("error") && obj.at("error").is_string() && obj.contains("reason")
+            && obj.at("reason").is_string(),
+          "an API error body without error and reason", text);
+}
+
+// A reply of the call's own type with default values.
+api_reply default_reply(const api_call& call) {
+  return std::visit(
+    [](const auto& c) {
+      using reply_type = api_reply_t<std::decay_t<decltype(c)>>;
+      return api_reply{std::in_place_type<reply_type>, reply_type{}};
+    },
+    call);
+}
+
+// A request under /api, answered as http_session::serve_api does, with and
+// without a configured key; false when the node closes the connection.
+bool check_api(const http_request& req, asio::io_context& ioc) {
+  auto text = text_of(req);
+  auto without = route_api(req, api_settings{});
+  require(!without.call && without.response.result() == http::status::not_found
+            && field(without.response, http::field::content_type) == "text/plain",
+          "an API without a key that answers otherwise than 404", text);
+  check_ours(without.response, req, ioc);
+  auto d = route_api(req, api_with_key());
+  auto auth = req.find(http::field::authorization);
+  bool authorized =
+    auth != req.end() && key_matches(auth->value(), *api_with_key().key);
+  require(authorized || (!d.call && d.response.result() == http::status::unauthorized),
+          "an API request without the key that is not refused with 401", text);
+  require(body_limit_for(req, api_with_key())
+            == (authorized ? api_with_key().max_body : http_body_limit),
+          "another body limit than the API's for an authorized API request", text);
+  if (!d.call) {
+    auto status = d.response.result_int();
+    require(status == 400 || status == 401 || status == 404 || status == 405
+              || status == 413,
+            "an API refusal with a status the API does not give", text_of(d.response));
+    if (status == 401)
+      require(d.response.count(http::field::www_authenticate) > 0,
+              "401 without WWW-Authenticate", text_of(d.response));
+    check_api_error_body(d.response, req);
+    check_ours(d.response, req, ioc);
+    require(d.response.keep_alive() == req.keep_alive(),
+            "an API refusal that keeps the connection otherwise than asked",
+            text_of(d.response));
+    return !d.response.need_eof();
+  }
+  require(authorized, "a hub call without the key", text);
+  http_request head;
+  head.version(req.version());
+  head.keep_alive(req.keep_alive());
+  head.method(req.method());
+  for (auto& reply : {default_reply(*d.call), api_reply{make_error(hub_errc::not_found)},
+                      api_reply{make_error(hub_errc::shutting_down)},
+                      api_reply{make_error(hub_errc::invalid_argument)},
+                      api_reply{caf::make_error(caf::sec::request_timeout)}}) {
+    auto res = api_answer(head, *d.call, reply);
+    auto status = res.result_int();
+    require(status == 200 || status == 400 || status == 404 || status == 503,
+            "an API answer with a status the API does not give", text_of(res));
+    if (status != 200)
+      check_api_error_body(res, req);
+    check_ours(res, req, ioc);
+  }
+  return req.keep_alive();
+}
+
 // One complete request, as http_session::on_read handles it; false when the
 // node closes the connection after it.
 bool handle(const http_request& req, const parameters& p,
@@ -383,6 +488,8 @@ bool handle(const http_request& req, const parameters& p,
     case route_kind::upgrade:
       check_handshake(req, ioc);
       return false;
+    case route_kind::api:
+      return check_api(req, ioc);
   }
   return false;
 }
@@ -415,13 +522,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     conn.read_size(p.read_size);
   beast::flat_buffer buffer;
   for (bool more = true; more;) {
+    // As http_session: the header with the largest body limit, then this
+    // request's limit before any of the body is read.
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
-    parser.body_limit(body_limit);
+    parser.body_limit(std::max(http_body_limit, api_with_key().max_body));
     beast::error_code ec;
-    http::read(conn, buffer, parser, ec);
+    http::read_header(conn, buffer, parser, ec);
+    if (!ec) {
+      auto limit = body_limit_for(parser.get(), api_with_key());
+      auto length = parser.content_length();
+      if (length && *length > limit)
+        ec = http::error::body_limit;
+      else
+        parser.body_limit(limit);
+    }
+    if (!ec && !parser.is_done())
+      http::read(conn, buffer, parser, ec);
     if (ec == http::error::end_of_stream)
       break;
+    if (ec && parser.is_header_done() && is_api_target(parser.get().target())) {
+      auto res = api_parse_error_response(ec);
+      require(res.result_int() == (ec == http::error::body_limit ? 413u : 400u),
+              "a refused API parse with another status", text_of(res));
+      check_refusal(res, http_request{}, ioc);
+      break;
+    }
     if (ec) {
       auto res = parse_error_response(ec);
       auto expected = ec == http::error::header_limit ? 431u

@@ -146,13 +146,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     auto to = obj.if_contains("to");
     require(to != nullptr, "a send without to", frame);
     if (auto name = to->if_string()) {
-      // "service:NAME": the service is NAME, a valid service name.
-      require(std::string_view{name->data(), name->size()} == "service:" + send->service
-                && protocol::valid_service_name(send->service),
-              "a service send whose service is not the to member", frame);
+      // "service:NAME": the service is NAME, a valid service name; or
+      // "user:ID": the user is ID, a valid user id. Never both.
+      std::string_view named{name->data(), name->size()};
+      require(send->service.empty() != send->user.empty(),
+              "a named send with neither or both of service and user", frame);
+      if (!send->service.empty())
+        require(named == "service:" + send->service
+                  && protocol::valid_service_name(send->service),
+                "a service send whose service is not the to member", frame);
+      else
+        require(named == "user:" + send->user && protocol::valid_user(send->user),
+                "a user send whose user is not the to member", frame);
     } else {
-      require(to->is_number() && send->service.empty(), "a send without a numeric to",
-              frame);
+      require(to->is_number() && send->service.empty() && send->user.empty(),
+              "a send without a numeric to", frame);
       auto u = to->if_uint64();
       auto i = to->if_int64();
       require((u && *u == send->to)

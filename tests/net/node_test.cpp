@@ -1,5 +1,6 @@
 // A real node on loopback, driven by Beast clients: what the node does when
-// its hub dies, and that a stopped node has let go of every connection.
+// its hub dies, that a stopped node has let go of every connection, the
+// authenticator, and the server API reaching a user's connections.
 
 #include "switchboard/jwt.hpp"
 #include "switchboard/node.hpp"
@@ -15,6 +16,8 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 
 using namespace switchboard;
 using namespace std::chrono_literals;
@@ -147,6 +150,25 @@ unsigned health(std::uint16_t port) {
   return res.result_int();
 }
 
+/// One POST with the API key; the answer's status and body.
+std::pair<unsigned, std::string> api_post(std::uint16_t port, const char* target,
+                                          std::string body, const std::string& key) {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  stream.expires_after(5s);
+  stream.connect(asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::authorization, "apikey " + key);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  return {res.result_int(), res.body()};
+}
+
 } // namespace
 
 TEST_CASE_METHOD(node_fixture, "when the hub dies, every client gets 1011 and the node "
@@ -239,4 +261,35 @@ TEST_CASE("the JWT authenticator lets a token's subject in, after the origin che
   CHECK(joined.get() == "alice");
   CHECK(*refusals == std::vector<std::string>{"bad token signature"});
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the server API reaches and disconnects every connection of a user") {
+  const std::string key = "test-key-0123456789abcdef";
+  node_fixture f{true, [&key](node_config& nc, caf::actor_system&) { nc.api_key = key; }};
+  client a{f.n->port(), "/ws?token=good"};
+  client b{f.n->port(), "/ws?token=good"};
+  REQUIRE_FALSE(a.handshake_error());
+  REQUIRE_FALSE(b.handshake_error());
+  REQUIRE(a.read().second.find(R"("welcome")") != std::string::npos);
+  REQUIRE(b.read().second.find(R"("welcome")") != std::string::npos);
+  auto [status, body] =
+    api_post(f.n->port(), "/api/send", R"({"to":"user:alice","data":{"n": 1.0}})", key);
+  CHECK(status == 200);
+  CHECK(body == "{\"delivered\":2}\n");
+  for (auto* c : {&a, &b})
+    CHECK(c->read().second == R"({"type":"direct","from":0,"data":{"n": 1.0}})");
+  std::tie(status, body) =
+    api_post(f.n->port(), "/api/send", R"({"to":"user:bob","data":1})", key);
+  CHECK(status == 404);
+  CHECK(body.find("unknown_user") != std::string::npos);
+  std::tie(status, body) = api_post(f.n->port(), "/api/disconnect",
+                                    R"({"user":"alice","code":4002,"reason":"bye"})", key);
+  CHECK(status == 200);
+  CHECK(body == "{\"disconnected\":2}\n");
+  for (auto* c : {&a, &b}) {
+    auto [ec, text] = c->read();
+    CHECK(ec == websocket::error::closed);
+    CHECK(c->reason().code == 4002);
+    CHECK(c->reason().reason == "bye");
+  }
 }
