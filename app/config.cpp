@@ -35,7 +35,7 @@ config::config() {
          "a server-initiated close waits this long for the client's close (default 2s)")
     .add(shutdown_timeout, "shutdown-timeout",
          "on SIGINT/SIGTERM, flush queues for at most this long (default 5s)")
-    .add(io_threads, "io-threads", "Asio I/O threads (default 3 per core)")
+    .add(io_threads, "io-threads", "I/O threads, each an event loop (default one per core, at most 16)")
     .add(max_topics_per_connection, "max-topics-per-connection",
          "topics one connection may subscribe to (default 128)")
     .add(max_topics, "max-topics", "topics on the node (default 1000000)")

@@ -65,7 +65,7 @@ struct node_config {
   /// spdlog async logger.
   std::shared_ptr<spdlog::logger> logger;
 
-  /// Three per core, at most 16 (docs/benchmarks.md).
+  /// One per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
 
   /// What is impossible about this configuration (named after the CLI
