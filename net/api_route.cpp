@@ -1,6 +1,7 @@
 #include "api_route.hpp"
 
 #include "protocol.hpp"
+#include "url_decode.hpp"
 
 #include <boost/json.hpp>
 
@@ -296,15 +297,6 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 } // namespace
 
@@ -320,29 +312,6 @@ std::size_t body_limit_for(const http_request& header, const api_settings& api) 
   if (auth == header.end() || !key_matches(auth->value(), *api.key))
     return http_body_limit;
   return api.max_body;
-}
-
-std::optional<std::string> url_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size())
-        return std::nullopt;
-      auto hi = hex(text[i + 1]);
-      auto lo = hex(text[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 api_decision route_api(const http_request& req, const api_settings& api) {

@@ -76,10 +76,6 @@ struct api_decision {
 /// api.max_data; otherwise the hub call.
 api_decision route_api(const http_request& req, const api_settings& api);
 
-/// Percent-decodes `text` (with `plus_is_space`, '+' is a space, as in a
-/// query string); none when an escape is malformed.
-std::optional<std::string> url_decode(std::string_view text, bool plus_is_space);
-
 /// A JSON error answer: `{"error":code,"reason":reason}`.
 http_response api_error(const http_request& req, boost::beast::http::status status,
                         std::string_view code, std::string_view reason);

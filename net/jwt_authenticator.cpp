@@ -3,6 +3,8 @@
 
 #include "switchboard/jwt.hpp"
 
+#include "url_decode.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -10,37 +12,6 @@
 namespace switchboard {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding ('+' stays '+': a JWT never holds a space).
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size())
-      return std::nullopt;
-    auto hi = hex_value(in[i + 1]);
-    auto lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size()
@@ -68,12 +39,13 @@ void query_tokens(std::string_view target, found_tokens& found) {
     auto param = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = param.find('=');
-    auto name = percent_decode(param.substr(0, eq));
+    // '+' stays '+': a JWT never holds a space.
+    auto name = net::url_decode(param.substr(0, eq), false);
     if (!name || *name != "token")
       continue;
     ++found.count;
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
-                                                             : param.substr(eq + 1));
+    auto value = net::url_decode(
+      eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1), false);
     if (!value)
       found.broken = true;
     else

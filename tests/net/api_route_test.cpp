@@ -6,6 +6,7 @@
 #include "api_answer.hpp"
 #include "api_route.hpp"
 #include "http_route.hpp"
+#include "url_decode.hpp"
 
 #include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>
@@ -331,7 +332,7 @@ TEST_CASE("api: an error body stays JSON whatever the request quoted") {
         != std::string::npos);
 }
 
-TEST_CASE("api: url_decode") {
+TEST_CASE("url_decode") {
   CHECK(url_decode("a%2fb%2F", false) == "a/b/");
   CHECK(url_decode("a+b", false) == "a+b");
   CHECK(url_decode("a+b", true) == "a b");
