@@ -279,3 +279,59 @@ class AuthOptions(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class UsersFromTokens(unittest.TestCase):
+    """A token's subject makes a user: clients and the server API reach every
+    connection of that user, and only those (docs/protocol.md, docs/api.md)."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Server
+        from test_api import KEY
+        cls.server = Server("--auth=jwt", f"--jwt-secret={SECRET}", f"--api-key={KEY}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_send_to_a_user_reaches_each_of_its_connections(self):
+        import asyncio
+        import websockets
+        from test_api import api
+
+        async def go():
+            url = self.server.url + "?token="
+            alice1, _ = await ws_connect(url + token({"sub": "alice"}))
+            alice2, _ = await ws_connect(url + token({"sub": "alice"}))
+            bob, bob_id = await ws_connect(url + token({"sub": "bob"}))
+            # A client to a user: both of alice's connections, not bob.
+            await send_json(bob, {"type": "send", "to": "user:alice", "data": "hi", "id": 1})
+            self.assertEqual(await recv_json(bob), {"type": "ack", "id": 1})
+            for ws in (alice1, alice2):
+                self.assertEqual(await recv_json(ws),
+                                 {"type": "direct", "from": bob_id, "data": "hi"})
+            await send_json(bob, {"type": "send", "to": "user:carol", "data": 1, "id": 2})
+            err = await recv_json(bob)
+            self.assertEqual((err["type"], err["code"], err["id"]), ("error", "unknown_user", 2))
+            # The server API to a user, then disconnecting that user.
+            status, _, res = await asyncio.to_thread(
+                api, self.server, "POST", "/api/send", {"to": "user:alice", "data": {"n": 2}})
+            self.assertEqual((status, res), (200, {"delivered": 2}))
+            for ws in (alice1, alice2):
+                self.assertEqual(await recv_json(ws),
+                                 {"type": "direct", "from": 0, "data": {"n": 2}})
+            status, _, res = await asyncio.to_thread(
+                api, self.server, "POST", "/api/disconnect",
+                {"user": "alice", "code": 4001, "reason": "signed out"})
+            self.assertEqual((status, res), (200, {"disconnected": 2}))
+            for ws in (alice1, alice2):
+                with self.assertRaises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), 5)
+                self.assertEqual((ws.close_code, ws.close_reason), (4001, "signed out"))
+            # bob is still there, and alice is gone from the node.
+            await send_json(bob, {"type": "send", "to": "user:alice", "data": 3, "id": 3})
+            err = await recv_json(bob)
+            self.assertEqual((err["code"], err["id"]), ("unknown_user", 3))
+            await bob.close()
+        run_async(go(), 20)
