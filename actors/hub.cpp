@@ -161,9 +161,15 @@ void shutdown(hub_pointer self) {
   quit_if_done(self);
 }
 
+// A close code and reason an application may send (RFC 6455: the reason
+// fits a control frame with the code, 123 bytes of UTF-8).
+bool valid_close(std::uint16_t code, const std::string& reason) {
+  return protocol::valid_close_code(code) && reason.size() <= 123
+         && protocol::valid_utf8(reason);
+}
+
 caf::result<bool> close(hub_pointer self, const close_connection& cmd) {
-  if (!protocol::valid_close_code(cmd.code) || cmd.reason.size() > 123
-      || !protocol::valid_utf8(cmd.reason))
+  if (!valid_close(cmd.code, cmd.reason))
     return make_error(hub_errc::invalid_argument);
   auto& st = self->state;
   auto i = st.connections.find(cmd.conn);
@@ -176,8 +182,7 @@ caf::result<bool> close(hub_pointer self, const close_connection& cmd) {
 }
 
 caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& cmd) {
-  if (!protocol::valid_user(cmd.user) || !protocol::valid_close_code(cmd.code)
-      || cmd.reason.size() > 123 || !protocol::valid_utf8(cmd.reason))
+  if (!protocol::valid_user(cmd.user) || !valid_close(cmd.code, cmd.reason))
     return make_error(hub_errc::invalid_argument);
   auto& st = self->state;
   auto first = first_of_user(st, cmd.user);
