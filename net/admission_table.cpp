@@ -54,6 +54,18 @@ const char* to_string(admission_verdict verdict) noexcept {
   return "unknown";
 }
 
+std::map<std::string, std::uint64_t> upgrade_rejections(const rejection_counts& counts) {
+  return {
+    {to_string(admission_verdict::max_connections), counts.max_connections},
+    {to_string(admission_verdict::max_connections_per_address),
+     counts.max_connections_per_address},
+    {to_string(admission_verdict::handshake_rate), counts.handshake_rate},
+    {"origin_not_allowed", counts.origin_not_allowed},
+    {"authentication_failed", counts.authentication_failed},
+    {"authentication_unavailable", counts.authentication_unavailable},
+  };
+}
+
 admission_table::admission_table(const admission_limits& limits, std::size_t idle_entries)
   // At least one idle entry, so that forgetting the idle ones always makes
   // room: addresses with a connection are at most max_connections.

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <unordered_map>
 
 namespace switchboard::net {
@@ -43,12 +45,21 @@ struct admission_decision {
   std::chrono::seconds retry_after{0};
 };
 
-/// Rejections since start, by verdict.
+/// Upgrades refused since start: by the admission limits (the table counts
+/// those), by the Origin check and by the authenticator (the sessions count
+/// those, node_context::refused).
 struct rejection_counts {
   std::uint64_t max_connections = 0;
   std::uint64_t max_connections_per_address = 0;
   std::uint64_t handshake_rate = 0;
+  std::uint64_t origin_not_allowed = 0;     ///< 403
+  std::uint64_t authentication_failed = 0;  ///< the authenticator's refusal (401, 403, ...)
+  std::uint64_t authentication_unavailable = 0; ///< no answer in time: 503
 };
+
+/// Every counter of `counts` under the name /stats and /metrics give it
+/// ("max_connections", ..., "origin_not_allowed", ...), zero or not.
+std::map<std::string, std::uint64_t> upgrade_rejections(const rejection_counts& counts);
 
 class admission_table {
 public:

@@ -182,6 +182,12 @@ void http_session::serve_numbers(const http_request& req, render_fn render) {
   };
   ctx_->admission->read_rejections(
     stream_.get_executor(), [self, reply](rejection_counts rejections) {
+      auto& refused = self->ctx_->refused;
+      rejections.origin_not_allowed = refused.origin_not_allowed.load(std::memory_order_relaxed);
+      rejections.authentication_failed =
+        refused.authentication_failed.load(std::memory_order_relaxed);
+      rejections.authentication_unavailable =
+        refused.authentication_unavailable.load(std::memory_order_relaxed);
       self->ctx_->sys.spawn([hub = self->ctx_->hub, reply, rejections,
                              ref = held_by_actor{self->ctx_.share()}](
                               caf::event_based_actor* a) {
@@ -216,6 +222,7 @@ void http_session::on_admission(http_request req, admission_result result) {
   // Before the authenticator: another site's page gets no further, whatever
   // credentials its visitor's browser sends along.
   if (!origin_allowed(ctx_->allowed_origins, req)) {
+    ctx_->refused.origin_not_allowed.fetch_add(1, std::memory_order_relaxed);
     auto res = refusal_response(req, 403, "origin not allowed");
     log_refusal(res.result_int(), "origin not allowed");
     send(std::move(res));
@@ -242,7 +249,13 @@ void http_session::authenticate(http_request req, admission_ticket ticket) {
   auto self = shared_from_this();
   auto held = std::make_shared<std::pair<http_request, admission_ticket>>(std::move(req),
                                                                          std::move(ticket));
-  auto answer = [self, held](upgrade_verdict verdict) {
+  // `answered`: false when the authenticator did not answer in time.
+  auto answer = [self, held](upgrade_verdict verdict, bool answered) {
+    auto& refused = self->ctx_->refused;
+    if (!answered)
+      refused.authentication_unavailable.fetch_add(1, std::memory_order_relaxed);
+    else if (!verdict.allow)
+      refused.authentication_failed.fetch_add(1, std::memory_order_relaxed);
     asio::post(self->stream_.get_executor(), [self, held, verdict = std::move(verdict)] {
       self->on_verdict(std::move(held->first), std::move(held->second), verdict);
     });
@@ -251,12 +264,12 @@ void http_session::authenticate(http_request req, admission_ticket ticket) {
                    question = std::move(question), answer,
                    ref = held_by_actor{ctx_.share()}](caf::event_based_actor* a) {
     a->request(auth, timeout, question)
-      .then([answer](upgrade_verdict& v) { answer(std::move(v)); },
+      .then([answer](upgrade_verdict& v) { answer(std::move(v), true); },
             [answer](caf::error&) {
               upgrade_verdict unavailable;
               unavailable.status = 503;
               unavailable.reason = "authentication unavailable";
-              answer(std::move(unavailable));
+              answer(std::move(unavailable), false);
             });
   });
 }

@@ -117,14 +117,10 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
 
   // -- limits
   out.family("switchboard_rejections_total", "counter",
-             "Requests refused by a limit: WebSocket upgrades (stage=\"upgrade\", answered "
-             "429 or 503) and client commands (stage=\"command\", an error frame).");
-  std::map<std::string, std::uint64_t> upgrade{
-    {to_string(admission_verdict::max_connections), rejections.max_connections},
-    {to_string(admission_verdict::max_connections_per_address),
-     rejections.max_connections_per_address},
-    {to_string(admission_verdict::handshake_rate), rejections.handshake_rate},
-  };
+             "Requests refused: WebSocket upgrades (stage=\"upgrade\": a limit, 429 or 503; "
+             "the Origin check, 403; the authenticator, its status or 503) and client "
+             "commands (stage=\"command\", an error frame).");
+  auto upgrade = upgrade_rejections(rejections);
   for (auto& [reason, n] : upgrade)
     out.sample("switchboard_rejections_total", {{"stage", "upgrade"}, {"reason", reason}}, n);
   auto commands = hub.rejections;

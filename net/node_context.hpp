@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,14 @@ struct node_context {
   std::atomic<bool> hub_alive{true};
   /// The node's logger (node_config::logger, or spdlog's default): never null.
   std::shared_ptr<spdlog::logger> log;
+  /// Upgrades refused by the Origin check and the authenticator (the
+  /// admission limits count theirs in their table): any loop adds, /stats
+  /// and /metrics read.
+  struct refusal_counters {
+    std::atomic<std::uint64_t> origin_not_allowed{0};
+    std::atomic<std::uint64_t> authentication_failed{0};
+    std::atomic<std::uint64_t> authentication_unavailable{0};
+  } refused;
   /// Refused upgrades are logged at most this often (a flood must not turn
   /// into a flood of log lines).
   log_throttle refusals{10};

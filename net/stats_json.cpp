@@ -7,12 +7,7 @@ namespace switchboard::net {
 std::map<std::string, std::uint64_t>
 merge_rejections(const rejection_counts& node,
                  const std::map<std::string, std::uint64_t>& extra) {
-  std::map<std::string, std::uint64_t> result{
-    {to_string(admission_verdict::max_connections), node.max_connections},
-    {to_string(admission_verdict::max_connections_per_address),
-     node.max_connections_per_address},
-    {to_string(admission_verdict::handshake_rate), node.handshake_rate},
-  };
+  auto result = upgrade_rejections(node);
   for (auto& [reason, n] : extra)
     result[reason] += n;
   return result;

@@ -185,6 +185,32 @@ class JwtHs256(ServerTestCase):
                                     reason="origin not allowed")
                 self.assert_refused(403, f"/ws?token={token()}", headers=[("Origin", origin)])
 
+    def test_refused_upgrades_are_counted_in_stats_and_metrics(self):
+        from test_metrics import scrape, value
+
+        def counts():
+            rejections = self.server.stats()["rejections"]
+            _, samples, _ = scrape(self.server)
+            exported = {reason: value(samples, "switchboard_rejections_total",
+                                      stage="upgrade", reason=reason)
+                        for reason in ("origin_not_allowed", "authentication_failed",
+                                       "authentication_unavailable")}
+            return rejections, exported
+
+        before, exported_before = counts()
+        self.assert_refused(401, "/ws?token=not.a.jwt")
+        self.assert_refused(401, "/ws")
+        self.assert_refused(403, headers=[("Origin", "https://evil.example")])
+        after, exported = counts()
+        self.assertEqual(after["authentication_failed"] - before["authentication_failed"], 2)
+        self.assertEqual(after["origin_not_allowed"] - before["origin_not_allowed"], 1)
+        self.assertEqual(after["authentication_unavailable"],
+                         before["authentication_unavailable"])
+        self.assertEqual(exported["authentication_failed"]
+                         - exported_before["authentication_failed"], 2)
+        self.assertEqual(exported["origin_not_allowed"]
+                         - exported_before["origin_not_allowed"], 1)
+
     def test_listed_origin_and_no_origin_pass(self):
         async def go():
             for origin in (ORIGIN, "HTTPS://APP.EXAMPLE", "http://localhost:3000", None):

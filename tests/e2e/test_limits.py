@@ -18,6 +18,7 @@ import unittest
 from harness import SLACK, RawWS, ServerTestCase, server_binary, wait_until
 
 REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate",
+              "origin_not_allowed", "authentication_failed", "authentication_unavailable",
               "limit_exceeded", "rate_limited", "shutting_down", "forbidden")
 
 

@@ -161,19 +161,28 @@ TEST_CASE("route: refused upgrades get 503 or 429 with Retry-After and a close")
   CHECK(rate.body() == "too many connection attempts from your address\n");
 }
 
-TEST_CASE("stats: the rejections object always has the node's three reasons") {
+TEST_CASE("stats: the rejections object always has the node's upgrade reasons") {
   auto merged = merge_rejections(rejection_counts{});
-  CHECK(merged == std::map<std::string, std::uint64_t>{{"handshake_rate", 0},
+  CHECK(merged == std::map<std::string, std::uint64_t>{{"authentication_failed", 0},
+                                                       {"authentication_unavailable", 0},
+                                                       {"handshake_rate", 0},
                                                        {"max_connections", 0},
-                                                       {"max_connections_per_address", 0}});
+                                                       {"max_connections_per_address", 0},
+                                                       {"origin_not_allowed", 0}});
   rejection_counts node;
   node.max_connections = 1;
   node.max_connections_per_address = 2;
   node.handshake_rate = 3;
+  node.origin_not_allowed = 4;
+  node.authentication_failed = 5;
+  node.authentication_unavailable = 6;
   merged = merge_rejections(node, {{"topic_limit", 7}, {"handshake_rate", 10}});
-  CHECK(merged == std::map<std::string, std::uint64_t>{{"handshake_rate", 13},
+  CHECK(merged == std::map<std::string, std::uint64_t>{{"authentication_failed", 5},
+                                                       {"authentication_unavailable", 6},
+                                                       {"handshake_rate", 13},
                                                        {"max_connections", 1},
                                                        {"max_connections_per_address", 2},
+                                                       {"origin_not_allowed", 4},
                                                        {"topic_limit", 7}});
 }
 
@@ -190,7 +199,7 @@ TEST_CASE("stats: the /stats body carries hub counters, disconnects and rejectio
   CHECK(number(obj.at("disconnects").at("slow_consumer")) == 2);
   CHECK(number(obj.at("disconnects").at("socket_closed")) == 0);
   auto& rejections = obj.at("rejections").as_object();
-  CHECK(rejections.size() == 3 + 4); // node reasons, then the hub's
+  CHECK(rejections.size() == 6 + 4); // node reasons, then the hub's
   CHECK(number(rejections.at("handshake_rate")) == 9);
   CHECK(number(rejections.at("max_connections")) == 0);
   CHECK(number(rejections.at("max_connections_per_address")) == 0);
