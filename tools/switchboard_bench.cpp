@@ -42,7 +42,8 @@ common:  --url=ws://127.0.0.1:8080/ws  --timeout=S (whole run)  --pid=SERVER_PID
          up to that much latency)
 fanout:  --subs=100 --messages=10000 --size=64 (data bytes) --rate=0 (msg/s; 0 = as fast as
          possible) --window=64 (max in flight; default 0 = unlimited with --rate)
-         --topic=bench-fanout --drain=5 (s to wait for stragglers) --abandon=5 (s after which
+         --sub-urls=URL,URL.. (subscriber i connects to the (i mod n)th; default --url: the
+         publisher always uses --url) --topic=bench-fanout --drain=5 (s to wait for stragglers) --abandon=5 (s after which
          an undelivered message stops holding the window) --warmup-timeout=15
 idle:    --conns=1000 --topics=100 --hold=0 --settle=2 --drain=5 --size=64
 soak:    --conns=1000 --topics=20 --duration=60 --rate=100 (publishes/s over all topics)

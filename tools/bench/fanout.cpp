@@ -43,6 +43,8 @@ struct Fanout final : Handler {
   Histogram hist;
   std::string buf;
   std::vector<in_addr> srcs;
+  // Where subscriber i connects: sub_eps[i % size] (--sub-urls; default --url).
+  std::vector<Endpoint> sub_eps;
   FailureLog fails;
 
   void on_open(Conn& c) override {
@@ -175,9 +177,23 @@ struct Fanout final : Handler {
     srcs = source_addrs(n_subs + 1, args.num("src-addrs", -1));
     loop.connect_timeout_ns = from_secs(args.real("connect-timeout", 10));
     loop.coalesce_ns = from_secs(common.coalesce_us / 1e6);
+    std::string sub_urls = args.str("sub-urls", "");
+    for (size_t at = 0; !sub_urls.empty() && at <= sub_urls.size();) {
+      auto comma = std::min(sub_urls.find(',', at), sub_urls.size());
+      Endpoint ep;
+      std::string why;
+      if (!parse_ws_url(sub_urls.substr(at, comma - at), ep, why)) {
+        fmt::print(stderr, "fanout: --sub-urls: {}\n", why);
+        return 2;
+      }
+      sub_eps.push_back(ep);
+      at = comma + 1;
+    }
+    if (sub_eps.empty()) sub_eps.push_back(common.ep);
     if (!args.check_unused("fanout")) return 2;
     out.add("subs", n_subs).add("messages", m_msgs).add("size", size).add("rate", rate);
     out.add("window", window).add("topic", topic).add("src_addrs", srcs.size());
+    if (!sub_urls.empty()) out.add("sub_urls", sub_urls);
     if (n_subs == 0 || m_msgs == 0 || (rate <= 0 && window == 0)) {
       fmt::print(stderr, "fanout: need --subs>0, --messages>0 and --rate>0 or --window>0\n");
       return 2;
@@ -201,7 +217,8 @@ struct Fanout final : Handler {
       while (connecting < concurrency && started < n_subs + 1) {
         bool is_pub = started == n_subs;
         const in_addr* src = srcs.empty() ? nullptr : &srcs[started % srcs.size()];
-        Conn* c = loop.connect(common.ep, src, this, is_pub ? kPub : started);
+        Conn* c = loop.connect(is_pub ? common.ep : sub_eps[started % sub_eps.size()], src, this,
+                               is_pub ? kPub : started);
         if (c) {
           ++connecting;
           if (is_pub) {
