@@ -248,7 +248,8 @@ caf::behavior running(cluster_pointer self) {
   return {
     [self](cluster_item& item) {
       // Only the node's own hub hands over items.
-      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) == self->state.hub.address())
+      auto& sender = self->current_sender();
+      if (sender && sender->address() == self->state.hub.address())
         forward(self, item);
     },
     [self](cluster_flush_atom) {

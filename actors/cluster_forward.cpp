@@ -53,7 +53,10 @@ void append(cluster_pointer self, cluster_peer& p, const cluster_item& item) {
 
 cluster_peer* sender_peer(cluster_pointer self) {
   auto& st = self->state;
-  auto i = st.by_actor.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto& sender = self->current_sender();
+  if (!sender)
+    return nullptr;
+  auto i = st.by_actor.find(sender->address());
   if (i == st.by_actor.end())
     return nullptr;
   auto j = st.peers.find(i->second);

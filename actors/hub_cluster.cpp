@@ -61,7 +61,8 @@ void attach_cluster(hub_pointer self, cluster_attach& msg) {
 void on_cluster_delivery(hub_pointer self, cluster_delivery& msg) {
   // From the node's own cluster actor only: a peer cannot reach the hub.
   auto& c = self->state.cluster;
-  if (!c || caf::actor_cast<caf::actor_addr>(self->current_sender()) != c.address())
+  auto& sender = self->current_sender();
+  if (!c || !sender || sender->address() != c.address())
     return;
   for (auto& item : msg.items)
     deliver_item(self, item);
