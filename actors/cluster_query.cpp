@@ -77,7 +77,7 @@ caf::result<cluster_info> query(cluster_pointer self) {
   std::vector<std::pair<std::size_t, caf::actor>> asked;
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
-    g->info.peers.push_back(peer_info{p.address, p.up ? "up" : "dialing", p.incarnation,
+    g->info.peers.push_back(peer_info{p.address, p.up ? "up" : p.refused ? "refused" : "dialing", p.incarnation,
                                       p.forwarded, p.received, p.gaps, false});
     if (p.up)
       asked.emplace_back(g->info.peers.size() - 1, p.handle);

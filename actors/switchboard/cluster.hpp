@@ -39,7 +39,9 @@ struct cluster_settings {
 /// One peer as a cluster actor sees it.
 struct peer_info {
   std::string address;
-  std::string state; ///< "up" or "dialing"
+  /// "up", "dialing" (also while a rejoin waits for the peer's hello), or
+  /// "refused" (a node-id clash or not an address: never dialed again).
+  std::string state;
   std::uint64_t incarnation = 0; ///< the peer's, 0 while unknown
   std::uint64_t forwarded = 0;   ///< publishes sent to it
   std::uint64_t received = 0;    ///< publishes received from it

@@ -175,3 +175,22 @@ TEST_CASE_METHOD(fixture, "cluster: query_cluster sums the nodes that answer") {
   CHECK(info.totals.connections == 2);
   CHECK(info.topics["t"] == 1); // one subscribed connection (the listener is no connection)
 }
+
+TEST_CASE_METHOD(fixture, "cluster: a seed that is down at start is dialed until it is up") {
+  auto& b = start(mars, "mars", 8001, {"earth:8000"});
+  settle();
+  // Nothing answers at earth:8000 yet: the dial failed, a redial waits.
+  CHECK(b.members() == 0);
+  CHECK(b.peer("earth:8000").backoff == std::chrono::milliseconds(100));
+  CHECK(!b.peer("earth:8000").dialing);
+  mars.sched.trigger_timeouts();
+  settle();
+  CHECK(b.peer("earth:8000").backoff == std::chrono::milliseconds(200));
+  auto& a = start(earth, "earth", 8000);
+  open_route(a, mars);
+  mars.sched.trigger_timeouts();
+  settle();
+  CHECK(b.members() == 1);
+  CHECK(a.members() == 1);
+  CHECK(b.peer("earth:8000").backoff == caf::timespan{0});
+}
