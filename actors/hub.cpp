@@ -43,14 +43,6 @@ void send_pending(hub_pointer self, hub_connection& conn) {
   }
 }
 
-void drain(hub_pointer self) {
-  for (auto conn : self->state.dirty) {
-    conn->dirty = false;
-    if (!conn->pending.empty())
-      send_pending(self, *conn);
-  }
-  self->state.dirty.clear();
-}
 
 // -- connections ------------------------------------------------------------------
 
@@ -273,6 +265,15 @@ caf::result<void> command(hub_pointer self, Command& cmd) {
 } // namespace
 
 // -- delivery -----------------------------------------------------------------------------
+
+void drain(hub_pointer self) {
+  for (auto conn : self->state.dirty) {
+    conn->dirty = false;
+    if (!conn->pending.empty())
+      send_pending(self, *conn);
+  }
+  self->state.dirty.clear();
+}
 
 // Frames for one connection are collected until the hub has worked through
 // what is in its mailbox, then go out as one batch per writer (drain). This

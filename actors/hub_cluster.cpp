@@ -31,6 +31,9 @@ void deliver_item(hub_pointer self, cluster_item& item) {
                         protocol::make_frame(direct_frame(item.from, item.sender, item.data)));
       break;
     case cluster_item::user_disconnect:
+      // Frames collected so far go first (as in close_user).
+      if (first_of_user(st, item.topic) != nullptr)
+        drain(self);
       for (auto c = first_of_user(st, item.topic); c != nullptr; c = c->user_next)
         self->send(c->writer, farewell{exit_code::disconnected, item.code, item.data});
       break;

@@ -146,6 +146,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
 
+/// Hands every connection's collected frames to its transport.
+void drain(hub_pointer self);
+
 /// One frame for one connection, sent with the others of this round.
 void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
 
