@@ -43,14 +43,6 @@ void send_pending(hub_pointer self, hub_connection& conn) {
   }
 }
 
-void drain(hub_pointer self) {
-  for (auto conn : self->state.dirty) {
-    conn->dirty = false;
-    if (!conn->pending.empty())
-      send_pending(self, *conn);
-  }
-  self->state.dirty.clear();
-}
 
 // -- connections ------------------------------------------------------------------
 
@@ -185,6 +177,8 @@ caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& c
   if (!protocol::valid_user(cmd.user) || !valid_close(cmd.code, cmd.reason))
     return make_error(hub_errc::invalid_argument);
   auto& st = self->state;
+  // The user may have connections on other nodes too.
+  to_cluster(self, {cluster_item::user_disconnect, cmd.user, cmd.reason, 0, 0, {}, cmd.code});
   auto first = first_of_user(st, cmd.user);
   if (first == nullptr)
     return std::uint64_t{0};
@@ -234,11 +228,14 @@ caf::result<bool> send_request(hub_pointer self, const send_direct& cmd) {
     return make_error(hub_errc::shutting_down);
   ++st.stats.messages_in;
   auto target = st.connections.find(cmd.to);
-  if (target == st.connections.end())
-    return false;
-  auto frame = cmd.from.empty() ? protocol::direct(0, cmd.data)
-                                : protocol::direct(protocol::quote(cmd.from), cmd.data);
-  enqueue(self, target->second, share(std::move(frame)));
+  if (target == st.connections.end()) {
+    // Another node's connection: that node delivers it (true: forwarded).
+    if (!remote_id(st, cmd.to))
+      return false;
+    to_cluster(self, {cluster_item::direct, {}, cmd.data, 0, cmd.to, cmd.from, 0});
+    return true;
+  }
+  enqueue(self, target->second, share(direct_frame(0, cmd.from, cmd.data)));
   return true;
 }
 
@@ -269,6 +266,15 @@ caf::result<void> command(hub_pointer self, Command& cmd) {
 
 // -- delivery -----------------------------------------------------------------------------
 
+void drain(hub_pointer self) {
+  for (auto conn : self->state.dirty) {
+    conn->dirty = false;
+    if (!conn->pending.empty())
+      send_pending(self, *conn);
+  }
+  self->state.dirty.clear();
+}
+
 // Frames for one connection are collected until the hub has worked through
 // what is in its mailbox, then go out as one batch per writer (drain). This
 // keeps the per-delivery cost at a vector push instead of a CAF message.
@@ -289,8 +295,15 @@ void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
 
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
                          const std::string& data, conn_id from) {
+  ++self->state.stats.messages_in;
+  // The cluster actor forwards it to the nodes with subscribers on the topic.
+  to_cluster(self, {cluster_item::publish, topic, data, from, 0, {}, 0});
+  return publish_local(self, topic, data, from);
+}
+
+std::uint64_t publish_local(hub_pointer self, const std::string& topic,
+                            const std::string& data, conn_id from) {
   auto& st = self->state;
-  ++st.stats.messages_in;
   auto t = st.topics.find(topic);
   if (t == nullptr)
     return 0;
@@ -318,6 +331,17 @@ std::uint64_t publish_on(hub_pointer self, const std::string& topic,
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
   self->state.settings = std::move(settings);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  // A message nobody expects (from a peer node, say) is logged and dropped:
+  // it must never take the hub down (and the node with it).
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& x) {
+    if (auto& log = self->state.settings.logger)
+      log->warn("hub: dropped an unexpected message {}", caf::to_string(x.content()));
+    return caf::result<caf::message>{caf::make_error(caf::sec::unexpected_message)};
+  });
+  self->set_error_handler([self](caf::error& err) {
+    if (auto& log = self->state.settings.logger)
+      log->warn("hub: an error message: {}", self->system().render(err));
+  });
   return {
     // -- the public interface
     [self](publish& cmd) { return publish_request(self, cmd); },
@@ -360,6 +384,8 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_error& cmd) { return command(self, cmd); },
     [self](shutdown_atom) { shutdown(self); },
     [self](drain_atom) { drain(self); },
+    [self](cluster_attach& msg) { attach_cluster(self, msg); },
+    [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
   };
 }
 

@@ -83,7 +83,10 @@ void send_to_service(hub_pointer self, hub_connection& conn, const client_send& 
 // is one of them).
 void send_to_user_of(hub_pointer self, hub_connection& conn, const client_send& cmd) {
   auto frame = share(protocol::direct(conn.id, cmd.data));
-  if (enqueue_to_user(self, cmd.user, frame) == 0) {
+  // Clustered, the user may be connected elsewhere: every node is told, and
+  // no node can say "unknown" for the others.
+  to_cluster(self, {cluster_item::user_send, cmd.user, cmd.data, conn.id, 0, {}, 0});
+  if (enqueue_to_user(self, cmd.user, frame) == 0 && !self->state.cluster) {
     enqueue(self, conn,
             share(protocol::error("unknown_user", "no connection of that user", cmd.id)));
     return;
@@ -111,6 +114,13 @@ void send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
     return;
   }
   auto target = st.connections.find(cmd.to);
+  if (target == st.connections.end() && remote_id(st, cmd.to)) {
+    // Another node's connection: that node delivers it.
+    to_cluster(self, {cluster_item::direct, {}, cmd.data, conn.id, cmd.to, {}, 0});
+    if (!cmd.id.empty())
+      enqueue(self, conn, share(protocol::ack(cmd.id)));
+    return;
+  }
   if (target == st.connections.end()) {
     enqueue(self, conn,
             share(protocol::error("unknown_connection", "no connection with that id",

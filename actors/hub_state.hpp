@@ -4,6 +4,7 @@
 // pairs use (switchboard/hub.hpp is the part applications get), its state,
 // and the functions its source files share. Not installed.
 
+#include "cluster_messages.hpp"
 #include "commands.hpp"
 #include "id_source.hpp"
 #include "topic_filter.hpp"
@@ -36,7 +37,10 @@ using hub_internal_actor = hub_actor::extend<
   /// pair is down.
   caf::reacts_to<shutdown_atom>,
   /// Send the batches collected in this round (to itself).
-  caf::reacts_to<drain_atom>>;
+  caf::reacts_to<drain_atom>,
+  /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
+  /// must reach other nodes, and hands over what arrived from them.
+  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>>;
 
 // -- state ----------------------------------------------------------------------------
 
@@ -117,6 +121,10 @@ struct hub_state {
   id_source ids;
   bool shutting_down = false;
   hub_stats stats;
+  /// The node's cluster actor (null: not clustered) and the node's tag in
+  /// connection ids.
+  cluster_inbox_actor cluster;
+  std::uint16_t tag = 0;
 
   hub_state() = default;
   hub_state(const hub_state&) = delete;
@@ -137,6 +145,9 @@ using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
+
+/// Hands every connection's collected frames to its transport.
+void drain(hub_pointer self);
 
 /// One frame for one connection, sent with the others of this round.
 void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
@@ -177,6 +188,20 @@ hub_connection* first_of_user(hub_state& st, const std::string& user);
 std::uint64_t enqueue_to_user(hub_pointer self, const std::string& user,
                               const frame_ptr& frame);
 caf::result<std::uint64_t> send_to_user_request(hub_pointer self, const send_to_user& cmd);
+
+// The cluster (hub_cluster.cpp). Each is a no-op when not clustered.
+void attach_cluster(hub_pointer self, cluster_attach& msg);
+void on_cluster_delivery(hub_pointer self, cluster_delivery& msg);
+/// Tells the cluster actor about `item` (a publish, a send to another node).
+void to_cluster(hub_pointer self, cluster_item item);
+/// Whether a connection id names a connection on another node.
+bool remote_id(const hub_state& st, conn_id id);
+/// The frame of a direct message from connection `from` (0: the server)
+/// or, when `sender` is set, from that name.
+std::string direct_frame(conn_id from, const std::string& sender, const std::string& data);
+/// Delivers `data` on `topic` to this node's subscribers and listeners only.
+std::uint64_t publish_local(hub_pointer self, const std::string& topic,
+                            const std::string& data, conn_id from);
 
 // Queries (hub_queries.cpp).
 topic_list list_topics(hub_pointer self, const query_topics& q);

@@ -60,11 +60,13 @@ caf::result<std::uint64_t> send_to_user_request(hub_pointer self, const send_to_
   if (st.shutting_down)
     return make_error(hub_errc::shutting_down);
   ++st.stats.messages_in;
+  // The user may have connections on other nodes too (the reply counts this
+  // node's).
+  to_cluster(self, {cluster_item::user_send, cmd.user, cmd.data, 0, 0, cmd.from, 0});
   if (first_of_user(st, cmd.user) == nullptr)
     return std::uint64_t{0};
-  auto frame = cmd.from.empty() ? protocol::direct(0, cmd.data)
-                                : protocol::direct(protocol::quote(cmd.from), cmd.data);
-  return enqueue_to_user(self, cmd.user, protocol::make_frame(frame));
+  return enqueue_to_user(self, cmd.user,
+                         protocol::make_frame(direct_frame(0, cmd.from, cmd.data)));
 }
 
 } // namespace switchboard

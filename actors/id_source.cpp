@@ -13,6 +13,8 @@ conn_id id_source::next() {
     if (used_ == pool_.size())
       refill();
     auto id = pool_[used_++] & (limit - 1);
+    if (tag_ != 0)
+      id = (id & ((conn_id{1} << 37) - 1)) | (conn_id{tag_} << 37);
     if (id != 0)
       return id;
   }

@@ -1,5 +1,7 @@
 #include "switchboard/messages.hpp"
 
+#include "cluster_messages.hpp"
+
 namespace switchboard {
 
 // -- exit reasons -------------------------------------------------------------------
@@ -119,6 +121,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<topic_info>("switchboard::topic_info");
   cfg.add_message_type<topic_list>("switchboard::topic_list");
   cfg.add_message_type<connection_info>("switchboard::connection_info");
+  // A cluster's nodes must all know what crosses between them (unknown
+  // types arrive empty, and their error would kill the sender).
+  add_cluster_message_types(cfg);
 }
 
 } // namespace switchboard

@@ -53,6 +53,8 @@ hub_topic* topic_table::ensure(const std::string& name, std::size_t max_topics) 
   auto& t = i->second;
   t.name = &i->first;
   t.quoted = protocol::quote(name);
+  if (on_change)
+    on_change(name, true);
   return &t;
 }
 
@@ -63,8 +65,11 @@ hub_topic* topic_table::find(const std::string& name) {
 
 void topic_table::drop_if_empty(hub_topic& t) {
   // By iterator: `t.name` points into the node that goes away.
-  if (t.empty())
-    topics_.erase(topics_.find(*t.name));
+  if (!t.empty())
+    return;
+  if (on_change)
+    on_change(*t.name, false);
+  topics_.erase(topics_.find(*t.name));
 }
 
 void topic_table::remove(subscription_list& subs, subscription& s) {

@@ -95,6 +95,11 @@ public:
     return topics_.size();
   }
 
+  /// When set, called with a topic's name and true when the topic comes to
+  /// be (its first subscriber or listener), false when it goes (its last
+  /// left): a clustered hub tells the other nodes (hub_cluster.cpp).
+  std::function<void(const std::string&, bool)> on_change;
+
   /// Calls `f(const hub_topic&)` for every topic.
   template <class F>
   void for_each(F&& f) const {

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <caf/io/middleman.hpp>
+
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -80,7 +82,21 @@ config::config() {
          "(default empty; prefer the config file, a command line is visible to "
          "other users)")
     .add(api_max_body, "api-max-body",
-         "largest body of an API request in bytes; past it 413 (default 1048576)");
+         "largest body of an API request in bytes; past it 413 (default 1048576)")
+    // The cluster (docs/cluster.md).
+    .add(cluster_port, "cluster-port",
+         "port peers reach this node's cluster actor on; 0: no cluster (default 0)")
+    .add(cluster_host, "cluster-host",
+         "address the cluster port is bound to and announced as (default: --host)")
+    .add(cluster_seeds, "cluster-seeds",
+         "comma-separated host:port of other nodes' cluster ports (default none)")
+    .add(cluster_backlog, "cluster-backlog",
+         "publishes a peer may leave unacknowledged before it is dropped and "
+         "rejoined (default 10000)")
+    .add(cluster_heartbeat_interval, "cluster-heartbeat-interval",
+         "CAF middleman heartbeat between nodes (default 500ms)")
+    .add(cluster_connection_timeout, "cluster-connection-timeout",
+         "a peer silent this long is dropped (default 3s)");
 }
 
 node_config config::node() const {
@@ -117,6 +133,22 @@ node_config config::node() const {
   }
   result.api_key = api_key;
   result.api_max_body = api_max_body;
+  if (cluster_port != 0) {
+    cluster_settings cs;
+    cs.backlog = cluster_backlog;
+    rest = cluster_seeds;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      auto first = item.find_first_not_of(' ');
+      if (first != std::string_view::npos)
+        cs.seeds.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1 - first));
+    }
+    result.cluster = std::move(cs);
+    result.cluster_host = cluster_host;
+    result.cluster_port = cluster_port;
+  }
   return result;
 }
 
@@ -161,6 +193,12 @@ caf::settings config::dump_content() const {
   // Nor does the API key.
   put("api-key", std::string{api_key.empty() ? "" : "(set, not shown)"});
   put("api-max-body", api_max_body);
+  put("cluster-port", cluster_port);
+  put("cluster-host", cluster_host);
+  put("cluster-seeds", cluster_seeds);
+  put("cluster-backlog", cluster_backlog);
+  put("cluster-heartbeat-interval", cluster_heartbeat_interval);
+  put("cluster-connection-timeout", cluster_connection_timeout);
   return result;
 }
 
@@ -185,9 +223,24 @@ std::vector<std::string> config::problems() const {
       && log_level != "warn" && log_level != "error" && log_level != "off")
     result.push_back("log-level must be trace, debug, info, warn, error or off (got '"
                      + log_level + "')");
+  if (cluster_heartbeat_interval < std::chrono::milliseconds(10))
+    result.push_back("cluster-heartbeat-interval must be at least 10ms");
+  if (cluster_connection_timeout <= cluster_heartbeat_interval)
+    result.push_back("cluster-connection-timeout must be longer than "
+                     "cluster-heartbeat-interval");
+  if (cluster_port == 0 && (!cluster_seeds.empty() || !cluster_host.empty()))
+    result.push_back("cluster-seeds and cluster-host need --cluster-port");
   for (auto& p : node().problems())
     result.push_back(p);
   return result;
+}
+
+void config::prepare_cluster() {
+  if (cluster_port == 0)
+    return;
+  load<caf::io::middleman>();
+  set("middleman.heartbeat-interval", cluster_heartbeat_interval);
+  set("middleman.connection-timeout", cluster_connection_timeout);
 }
 
 } // namespace switchboard::app

@@ -63,6 +63,17 @@ public:
   /// The server API (docs/api.md); empty: no API.
   std::string api_key;
   std::size_t api_max_body = 1024 * 1024;
+  /// The cluster (docs/cluster.md): port 0 = not clustered.
+  std::uint16_t cluster_port = 0;
+  std::string cluster_host; ///< empty: --host
+  std::string cluster_seeds; ///< comma-separated host:port
+  std::size_t cluster_backlog = 10000;
+  caf::timespan cluster_heartbeat_interval = std::chrono::milliseconds(500);
+  caf::timespan cluster_connection_timeout = std::chrono::seconds(3);
+
+  /// When clustering, loads CAF's middleman and sets its heartbeat options
+  /// (before the actor system starts; otherwise no middleman, no port).
+  void prepare_cluster();
 };
 
 } // namespace switchboard::app

@@ -15,6 +15,7 @@
 #include <optional>
 #include <pthread.h>
 #include <thread>
+#include <unistd.h>
 
 int main(int argc, char** argv) {
   // Block the stop signals before any thread exists, so every thread
@@ -63,7 +64,20 @@ int main(int argc, char** argv) {
   if (auto warning = switchboard::app::open_node_warning(cfg))
     log->warn("{}", *warning);
 
+  cfg.prepare_cluster();
   caf::actor_system sys{cfg};
+  // Destroying the actor system can hang while a middleman connect is in
+  // flight (docs/cluster.md): a clustered process that has stopped ends
+  // after shutdown-timeout at the latest.
+  auto finish = [&cfg](int code) {
+    if (cfg.cluster_port != 0)
+      std::thread{[code, t = cfg.shutdown_timeout] {
+        std::this_thread::sleep_for(t);
+        std::fflush(nullptr);
+        _exit(code);
+      }}.detach();
+    return code;
+  };
   auto ncfg = cfg.node();
   if (verifier)
     // Refusals are logged by the node (reason and address, never the token).
@@ -75,7 +89,7 @@ int main(int argc, char** argv) {
   auto node = switchboard::node::start(sys, ncfg);
   if (!node) {
     log->error("{}", sys.render(node.error()));
-    return 1;
+    return finish(1);
   }
   // stdout's first line tells scripts (and the e2e tests) the port.
   fmt::print("switchboard listening on {}\n", (*node)->url());
@@ -97,8 +111,8 @@ int main(int argc, char** argv) {
     // Nobody waits for a signal any more: wake the signal thread.
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
-    return 1;
+    return finish(1);
   }
   signals.join();
-  return 0;
+  return finish(0);
 }

@@ -2,6 +2,7 @@
 # that builds switchboard as a guest (add_subdirectory) gets this tree on
 # its include path, not actors/ and net/ with their internal headers.
 set(switchboard_public_headers
+  actors/switchboard/cluster.hpp
   actors/switchboard/hub.hpp
   actors/switchboard/messages.hpp
   actors/switchboard/settings.hpp

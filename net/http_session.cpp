@@ -4,6 +4,7 @@
 #include "metrics_page.hpp"
 #include "origin.hpp"
 #include "protocol.hpp"
+#include "cluster_stats.hpp"
 #include "stats_json.hpp"
 #include "ws_session.hpp"
 
@@ -146,8 +147,45 @@ void http_session::serve_api(const http_request& req) {
 }
 
 void http_session::serve_stats(const http_request& req) {
+  switch (scope_of(req.target())) {
+    case stats_scope::invalid:
+      send(make_response(req, http::status::bad_request,
+                         R"({"error":"scope must be node or cluster"})" "\n",
+                         "application/json"));
+      return;
+    case stats_scope::cluster:
+      serve_cluster_stats(req);
+      return;
+    case stats_scope::node:
+      break;
+  }
   serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context&) {
     return std::make_pair(stats_json(s, r), "application/json");
+  });
+}
+
+// The cluster actor's answer first, then the node's numbers as for /stats.
+void http_session::serve_cluster_stats(const http_request& req) {
+  auto self = shared_from_this();
+  http_request head;
+  head.version(req.version());
+  head.keep_alive(req.keep_alive());
+  head.method(req.method());
+  ask_cluster(ctx_.share(), [self, head](std::optional<cluster_info> info) {
+    asio::post(self->stream_.get_executor(), [self, head, info = std::move(info)] {
+      if (!info) {
+        auto why = self->ctx_->cluster ? R"({"error":"cluster unavailable"})" "\n"
+                                       : R"({"error":"this node is not in a cluster"})" "\n";
+        self->send(make_response(head, self->ctx_->cluster ? http::status::service_unavailable
+                                                           : http::status::bad_request,
+                                 why, "application/json"));
+        return;
+      }
+      self->serve_numbers(head, [info](const hub_stats& s, const rejection_counts& r,
+                                       const node_context&) {
+        return std::make_pair(cluster_stats_json(s, r, *info), "application/json");
+      });
+    });
   });
 }
 

@@ -35,6 +35,7 @@ private:
   void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void serve_stats(const http_request& req);
+  void serve_cluster_stats(const http_request& req);
   void serve_metrics(const http_request& req);
   /// The body and Content-Type of an answer made of the node's numbers.
   using render_fn = std::function<std::pair<std::string, const char*>(

@@ -1,6 +1,7 @@
 #include "switchboard/node.hpp"
 
 #include "admission.hpp"
+#include "cluster_state.hpp"
 #include "hub_state.hpp"
 #include "io_loops.hpp"
 #include "listener.hpp"
@@ -8,6 +9,8 @@
 #include "origin.hpp"
 
 #include <boost/asio.hpp>
+
+#include <caf/io/middleman.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +22,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 
 namespace switchboard {
@@ -46,6 +50,9 @@ struct node::impl {
   std::shared_ptr<net::listener> listener;
   std::optional<asio::steady_timer> trim_timer;
   std::uint16_t port = 0;
+  /// The cluster actor (null: not clustered) and its port.
+  caf::actor cluster;
+  std::uint16_t cluster_port = 0;
   std::atomic<bool> stop_requested{false};
   std::mutex stopping; ///< one stop() at a time (stop_async runs on its own thread)
   bool stopped = false;
@@ -97,6 +104,50 @@ caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
     // Nothing to handle but the down message (a behavior must not be empty).
     return {[](shutdown_atom) {}};
   });
+}
+
+// Spawns and publishes the cluster actor (linked to the hub), then lets it
+// dial: publishing first, so a peer that dials back finds it.
+caf::error start_cluster(node::impl& p) {
+  auto& c = p.cfg;
+  if (!p.sys.has_middleman())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "cluster needs the middleman: cfg.load<caf::io::middleman>()");
+  std::random_device dev;
+  auto incarnation = (std::uint64_t{dev()} << 32) | dev();
+  if (incarnation == 0)
+    incarnation = 1;
+  std::uint16_t tag = 0;
+  while (tag == 0)
+    tag = static_cast<std::uint16_t>(dev());
+  p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, *c.cluster, incarnation, tag,
+                          c.logger);
+  auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
+  // reuse_addr: a restarted node gets its port back while the old
+  // connections sit in TIME_WAIT.
+  auto port = p.sys.middleman().publish(p.cluster, c.cluster_port, host.c_str(), true);
+  if (!port)
+    return caf::make_error(caf::sec::cannot_open_port,
+                           "cannot publish the cluster actor on " + host + ":"
+                             + std::to_string(c.cluster_port) + ": "
+                             + p.sys.render(port.error()));
+  p.cluster_port = *port;
+  auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*port)
+                                            : c.cluster->address;
+  caf::anon_send(p.cluster, cluster_start_atom::value, std::move(address));
+  return caf::none;
+}
+
+// Unpublishes the cluster actor and ends it (after the hub: the link must
+// not take a hub down that is still flushing), waiting at most `timeout`.
+void stop_cluster(node::impl& p, caf::timespan timeout) {
+  if (!p.cluster)
+    return;
+  p.sys.middleman().unpublish(p.cluster, p.cluster_port);
+  caf::scoped_actor self{p.sys};
+  self->monitor(p.cluster);
+  self->send_exit(p.cluster, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {}, caf::after(timeout) >> [] {});
 }
 
 template <class Predicate>
@@ -152,10 +203,23 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
+  if (c.cluster) {
+    if (auto err = start_cluster(*p)) {
+      // The link takes the hub along.
+      if (p->cluster)
+        caf::anon_send_exit(p->cluster, caf::exit_reason::user_shutdown);
+      else
+        caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
+      p->hub_down.wait();
+      return err;
+    }
+    p->ctx->cluster = p->cluster;
+  }
   p->listener = std::make_shared<net::listener>(p->loops, p->ctx);
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
     caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
     p->hub_down.wait();
+    stop_cluster(*p, std::chrono::seconds(1));
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot listen on " + c.host + ":" + std::to_string(c.port)
                              + ": " + err.message());
@@ -185,6 +249,14 @@ const hub_actor& node::hub() const noexcept {
 
 std::uint16_t node::port() const noexcept {
   return impl_->port;
+}
+
+std::uint16_t node::cluster_port() const noexcept {
+  return impl_->cluster_port;
+}
+
+const caf::actor& node::cluster() const noexcept {
+  return impl_->cluster;
 }
 
 std::string node::url() const {
@@ -257,6 +329,8 @@ void node::stop() {
     caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
     p.hub_down.wait();
   }
+  // The cluster actor goes after the hub (dials in flight are dropped).
+  stop_cluster(p, std::chrono::seconds(1));
   // 2. Terminated actors drop their sessions; whatever a handler still holds
   // lives inside the io_context. Sockets close within close-timeout.
   auto& ctx = *p.ctx;

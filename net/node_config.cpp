@@ -25,6 +25,18 @@ namespace {
 // quoted topic (at most 2 * 256 + 2 bytes) and the member names.
 constexpr std::size_t envelope_room = 1024;
 
+bool valid_cluster_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()
+      || address.size() - colon - 1 > 5)
+    return false;
+  auto digits = address.substr(colon + 1);
+  if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return false;
+  auto port = std::stoul(digits);
+  return port >= 1 && port <= 65535;
+}
+
 } // namespace
 
 std::vector<std::string> node_config::problems() const {
@@ -66,6 +78,17 @@ std::vector<std::string> node_config::problems() const {
   need(api_max_body >= 1, "api-max-body must be at least 1 byte");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
+  if (cluster) {
+    need(cluster->backlog >= 1, "cluster-backlog must be at least 1");
+    need(cluster->redial_min >= 1ms && cluster->redial_max >= cluster->redial_min,
+         "the cluster's redial delays must be at least 1ms, the maximum not below the "
+         "minimum");
+    for (auto& seed : cluster->seeds)
+      need(valid_cluster_address(seed),
+           "cluster-seeds: '" + seed + "' is not host:port");
+    need(cluster->address.empty() || valid_cluster_address(cluster->address),
+         "the cluster address '" + cluster->address + "' is not host:port");
+  }
   return result;
 }
 

@@ -49,6 +49,8 @@ struct node_context {
   /// References to sessions held outside the I/O context (by actors): the
   /// node keeps its io_context until this is zero (see held_by_actor).
   std::atomic<std::size_t> actor_refs{0};
+  /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
+  caf::actor cluster;
   /// False once the hub terminated: /healthz then answers 503.
   std::atomic<bool> hub_alive{true};
   /// The node's logger (node_config::logger, or spdlog's default): never null.

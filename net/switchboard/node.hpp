@@ -5,6 +5,7 @@
 /// gives you the hub's handle (see hub.hpp for what it understands).
 
 #include "switchboard/admission_limits.hpp"
+#include "switchboard/cluster.hpp"
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,15 @@ struct node_config {
   /// logger whose sinks do not block for long (stderr is fine), or an
   /// spdlog async logger.
   std::shared_ptr<spdlog::logger> logger;
+  /// Joins a cluster of nodes when set (docs/cluster.md): the node's
+  /// cluster actor is published with CAF's middleman on cluster_host (empty:
+  /// `host`) and cluster_port (0 picks a free one), and dials the seeds.
+  /// Needs an actor system with the middleman loaded
+  /// (cfg.load<caf::io::middleman>() before it starts, plus
+  /// add_message_types(cfg), as on every node of the cluster).
+  std::optional<cluster_settings> cluster;
+  std::string cluster_host;
+  std::uint16_t cluster_port = 0;
 
   /// One per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
@@ -99,6 +110,13 @@ public:
 
   /// The port actually bound.
   std::uint16_t port() const noexcept;
+
+  /// The port the cluster actor is published on (0: not clustered).
+  std::uint16_t cluster_port() const noexcept;
+
+  /// The node's cluster actor (null: not clustered); it answers
+  /// query_cluster with cluster_info.
+  const caf::actor& cluster() const noexcept;
 
   /// `ws://host:port/ws`.
   std::string url() const;

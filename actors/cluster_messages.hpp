@@ -1,0 +1,141 @@
+#pragma once
+
+// What crosses between a hub and its cluster actor and between the cluster
+// actors of two nodes (cluster_state.hpp has the actor). Not installed.
+
+#include "switchboard/cluster.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+// -- ids ------------------------------------------------------------------------------
+
+/// A clustered node's connection ids carry its tag in their top 16 of 53
+/// bits, so any node can tell where a connection lives.
+constexpr unsigned node_tag_shift = 37;
+
+constexpr std::uint16_t node_tag_of(conn_id id) noexcept {
+  return static_cast<std::uint16_t>(id >> node_tag_shift);
+}
+
+// -- what crosses between hub and cluster actor, and between nodes ---------------------
+
+/// One thing for other nodes: the hub hands them to its cluster actor, the
+/// cluster actor batches them per peer, and the peer's cluster actor hands
+/// the hub what it received (never forwarded again).
+struct cluster_item {
+  enum kind_t : std::uint8_t {
+    publish = 1,     ///< topic, data, from
+    interest_on,     ///< topic: this node has its first subscriber (or listener)
+    interest_off,    ///< topic: this node lost its last one
+    direct,          ///< to, data, from (a connection) or sender ("service:NAME")
+    user_send,       ///< topic = the user, data, from or sender
+    user_disconnect, ///< topic = the user, code, data = the reason
+  };
+  kind_t kind = publish;
+  std::string topic = {};
+  std::string data = {};
+  conn_id from = 0;
+  conn_id to = 0;
+  std::string sender = {};
+  std::uint16_t code = 0;
+};
+
+/// What the hub sees of its cluster actor.
+using cluster_inbox_actor = caf::typed_actor<caf::reacts_to<cluster_item>>;
+
+/// The hub learns its cluster actor and the node's tag.
+struct cluster_attach {
+  cluster_inbox_actor cluster;
+  std::uint16_t tag = 0;
+};
+
+/// What a cluster actor hands its hub: items from one peer, in order.
+struct cluster_delivery {
+  std::vector<cluster_item> items;
+};
+
+/// Membership: sent by a cluster actor to a peer it dialed or that said
+/// hello first. `epoch` changes when the sender rejoins without a restart
+/// (after its backlog to the receiver overflowed).
+struct cluster_hello {
+  caf::actor sender;
+  std::string address;
+  std::uint64_t incarnation = 0;
+  std::uint64_t epoch = 0;
+  std::uint16_t tag = 0;
+  std::vector<std::string> members; ///< addresses the sender knows
+  std::vector<std::string> topics;  ///< the sender's interest
+};
+
+/// Items from one peer to another, numbered per link.
+struct cluster_batch {
+  std::uint64_t seq = 0;
+  std::vector<cluster_item> items;
+};
+
+/// The receiver of batches up to `seq` handled them.
+struct cluster_ack {
+  std::uint64_t seq = 0;
+};
+
+/// One node's part of a query_cluster (reply to cluster_report_atom).
+struct cluster_report {
+  hub_stats stats;
+  std::map<std::string, std::uint64_t> topics;
+};
+
+using cluster_flush_atom = caf::atom_constant<caf::atom("cl_flush")>;
+using cluster_redial_atom = caf::atom_constant<caf::atom("cl_redial")>;
+using cluster_report_atom = caf::atom_constant<caf::atom("cl_report")>;
+/// (cluster_start_atom, address): the node published the cluster actor.
+using cluster_start_atom = caf::atom_constant<caf::atom("cl_start")>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_item& x) {
+  return f(caf::meta::type_name("cluster_item"), x.kind, x.topic, x.data, x.from, x.to,
+           x.sender, x.code);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_attach& x) {
+  return f(caf::meta::type_name("cluster_attach"), x.cluster, x.tag);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_delivery& x) {
+  return f(caf::meta::type_name("cluster_delivery"), x.items);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("cluster_hello"), x.sender, x.address, x.incarnation,
+           x.epoch, x.tag, x.members, x.topics);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_batch& x) {
+  return f(caf::meta::type_name("cluster_batch"), x.seq, x.items);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_ack& x) {
+  return f(caf::meta::type_name("cluster_ack"), x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_report& x) {
+  return f(caf::meta::type_name("cluster_report"), x.stats, x.topics);
+}
+
+/// Registers every type above and those of cluster.hpp (add_message_types
+/// calls it: every node registers them, clustered or not).
+void add_cluster_message_types(caf::actor_system_config& cfg);
+
+} // namespace switchboard

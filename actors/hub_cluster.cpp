@@ -1,0 +1,88 @@
+// The hub's side of a cluster: it tells its cluster actor what must leave
+// the node (publishes, interest changes, sends to connections or users
+// elsewhere) and delivers what the cluster actor hands it from other nodes
+// to its own connections and listeners, never forwarding it again. The hub
+// holds no middleman code: the cluster actor (cluster.cpp) does that.
+
+#include "hub_state.hpp"
+
+#include "protocol.hpp"
+
+#include <spdlog/logger.h>
+
+namespace switchboard {
+
+namespace {
+
+void deliver_item(hub_pointer self, cluster_item& item) {
+  auto& st = self->state;
+  switch (item.kind) {
+    case cluster_item::publish:
+      publish_local(self, item.topic, item.data, item.from);
+      break;
+    case cluster_item::direct:
+      if (auto i = st.connections.find(item.to); i != st.connections.end())
+        enqueue(self, i->second,
+                protocol::make_frame(direct_frame(item.from, item.sender, item.data)));
+      break;
+    case cluster_item::user_send:
+      if (first_of_user(st, item.topic) != nullptr)
+        enqueue_to_user(self, item.topic,
+                        protocol::make_frame(direct_frame(item.from, item.sender, item.data)));
+      break;
+    case cluster_item::user_disconnect:
+      // Frames collected so far go first (as in close_user).
+      if (first_of_user(st, item.topic) != nullptr)
+        drain(self);
+      for (auto c = first_of_user(st, item.topic); c != nullptr; c = c->user_next)
+        self->send(c->writer, farewell{exit_code::disconnected, item.code, item.data});
+      break;
+    default:
+      // Interest is the cluster actor's business; anything else is no item
+      // this version knows.
+      break;
+  }
+}
+
+} // namespace
+
+void attach_cluster(hub_pointer self, cluster_attach& msg) {
+  auto& st = self->state;
+  st.cluster = std::move(msg.cluster);
+  st.tag = msg.tag;
+  st.ids.set_tag(msg.tag);
+  st.topics.on_change = [self](const std::string& topic, bool on) {
+    to_cluster(self, {on ? cluster_item::interest_on : cluster_item::interest_off, topic,
+                      {}, 0, 0, {}, 0});
+  };
+  // Topics that exist already (listeners added before the cluster came up).
+  st.topics.for_each([self](const hub_topic& t) {
+    to_cluster(self, {cluster_item::interest_on, *t.name, {}, 0, 0, {}, 0});
+  });
+}
+
+void on_cluster_delivery(hub_pointer self, cluster_delivery& msg) {
+  // From the node's own cluster actor only: a peer cannot reach the hub.
+  auto& c = self->state.cluster;
+  auto& sender = self->current_sender();
+  if (!c || !sender || sender->address() != c.address())
+    return;
+  for (auto& item : msg.items)
+    deliver_item(self, item);
+}
+
+void to_cluster(hub_pointer self, cluster_item item) {
+  if (auto& c = self->state.cluster)
+    self->send(c, std::move(item));
+}
+
+bool remote_id(const hub_state& st, conn_id id) {
+  return st.cluster && node_tag_of(id) != st.tag;
+}
+
+std::string direct_frame(conn_id from, const std::string& sender, const std::string& data) {
+  return sender.empty() ? protocol::direct(from, data)
+                        : protocol::direct(protocol::quote(sender), data);
+}
+
+} // namespace switchboard

@@ -1,0 +1,84 @@
+#pragma once
+
+/// A cluster of switchboard nodes over CAF's middleman (BASP): each node runs
+/// a cluster actor next to its hub, published on the cluster port; the
+/// cluster actors form a full mesh, forward the publishes of their node to
+/// the nodes with subscribers on the topic, and route direct sends to the
+/// node a connection id names (docs/cluster.md). node_config::cluster turns
+/// it on; ask the node's cluster actor (node::cluster()) with query_cluster.
+
+#include "switchboard/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+/// How a node joins a cluster.
+struct cluster_settings {
+  /// "host:port" peers reach this node at (node::start fills it in from
+  /// cluster_host and the bound port when empty).
+  std::string address;
+  /// "host:port" of other nodes; our own address may be among them (skipped).
+  std::vector<std::string> seeds;
+  /// Publishes a peer may have unacknowledged; one more and the peer is
+  /// dropped (the publishes counted as its gap) and rejoined.
+  std::size_t backlog = 10000;
+  /// A peer that is down (or a seed not up yet) is dialed again after
+  /// redial_min, doubling up to redial_max, each delay +-20 %.
+  caf::timespan redial_min = std::chrono::milliseconds(100);
+  caf::timespan redial_max = std::chrono::seconds(5);
+};
+
+/// One peer as a cluster actor sees it.
+struct peer_info {
+  std::string address;
+  /// "up", "dialing" (also while a rejoin waits for the peer's hello), or
+  /// "refused" (a node-id clash or not an address: never dialed again).
+  std::string state;
+  std::uint64_t incarnation = 0; ///< the peer's, 0 while unknown
+  std::uint64_t forwarded = 0;   ///< publishes sent to it
+  std::uint64_t received = 0;    ///< publishes received from it
+  std::uint64_t gaps = 0;        ///< publishes dropped because it fell behind
+  /// Whether it answered the query in time (an "up" peer that did not is
+  /// missing from totals and topics).
+  bool answered = false;
+};
+
+/// The answer to query_cluster.
+struct cluster_info {
+  std::string address; ///< this node's
+  std::vector<peer_info> peers;
+  hub_stats totals; ///< summed over the nodes that answered (this one included)
+  std::map<std::string, std::uint64_t> topics; ///< subscribers, summed over the nodes
+  std::uint64_t nodes_answered = 0;
+};
+
+/// Reply: cluster_info. Asks every member for its statistics (waits at most
+/// about a second for them).
+struct query_cluster {};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
+  return f(caf::meta::type_name("peer_info"), x.address, x.state, x.incarnation,
+           x.forwarded, x.received, x.gaps, x.answered);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+  return f(caf::meta::type_name("cluster_info"), x.address, x.peers, x.totals, x.topics,
+           x.nodes_answered);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_cluster&) {
+  return f(caf::meta::type_name("query_cluster"));
+}
+
+} // namespace switchboard

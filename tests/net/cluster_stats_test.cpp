@@ -1,0 +1,162 @@
+// The cluster on the node: /stats?scope=cluster's pieces (the scope
+// parameter, the JSON), node::start's checks, and two clustered nodes in one
+// process on loopback.
+
+#include "cluster_stats.hpp"
+
+#include "switchboard/node.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <caf/io/middleman.hpp>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <chrono>
+#include <future>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+
+TEST_CASE("/stats takes scope=node (the default) or scope=cluster, nothing else") {
+  using net::scope_of;
+  using net::stats_scope;
+  CHECK(scope_of("/stats") == stats_scope::node);
+  CHECK(scope_of("/stats?") == stats_scope::node);
+  CHECK(scope_of("/stats?scope=node") == stats_scope::node);
+  CHECK(scope_of("/stats?scope=cluster") == stats_scope::cluster);
+  CHECK(scope_of("/stats?x=1&scope=cluster") == stats_scope::cluster);
+  CHECK(scope_of("/stats?scope=") == stats_scope::invalid);
+  CHECK(scope_of("/stats?scope=all") == stats_scope::invalid);
+  CHECK(scope_of("/stats?scope=cluster&scope=bogus") == stats_scope::invalid);
+}
+
+TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
+  hub_stats hub;
+  hub.connections = 3;
+  cluster_info info;
+  info.address = "a:1";
+  info.peers.push_back(peer_info{"b:2", "up", 7, 10, 11, 12, true});
+  info.peers.push_back(peer_info{"c:3", "dialing", 0, 0, 0, 0, false});
+  info.nodes_answered = 2;
+  info.totals.connections = 5;
+  info.topics = {{"t", 4}};
+  auto text = net::cluster_stats_json(hub, {}, info);
+  REQUIRE(text.back() == '\n');
+  auto v = boost::json::parse(text).as_object();
+  CHECK(v.at("node").at("connections") == 3);
+  CHECK(v.at("node").as_object().contains("disconnects"));
+  auto& c = v.at("cluster").as_object();
+  CHECK(c.at("address") == "a:1");
+  CHECK(c.at("nodes_answered") == 2);
+  CHECK(c.at("connections") == 5);
+  CHECK(c.at("topics").at("t") == 4);
+  auto& peers = c.at("peers").as_array();
+  REQUIRE(peers.size() == 2);
+  CHECK(peers[0].at("address") == "b:2");
+  CHECK(peers[0].at("state") == "up");
+  CHECK(peers[0].at("incarnation") == 7);
+  CHECK(peers[0].at("forwarded") == 10);
+  CHECK(peers[0].at("received") == 11);
+  CHECK(peers[0].at("gaps") == 12);
+  CHECK(peers[1].at("state") == "dialing");
+}
+
+TEST_CASE("a clustered node needs the middleman") {
+  caf::actor_system_config cfg;
+  add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  node_config nc;
+  nc.port = 0;
+  nc.cluster = cluster_settings{};
+  auto n = node::start(sys, nc);
+  REQUIRE(!n);
+  CHECK(sys.render(n.error()).find("cluster needs the middleman: "
+                                   "cfg.load<caf::io::middleman>()")
+        != std::string::npos);
+}
+
+TEST_CASE("a cluster's settings are checked") {
+  node_config nc;
+  nc.cluster = cluster_settings{};
+  nc.cluster->seeds = {"nohost", "h:0", "h:70000", "h:12x", "ok:1"};
+  nc.cluster->backlog = 0;
+  auto problems = nc.problems();
+  auto count = [&](const std::string& what) {
+    return std::count_if(problems.begin(), problems.end(), [&](const std::string& p) {
+      return p.find(what) != std::string::npos;
+    });
+  };
+  CHECK(count("cluster-seeds") == 4);
+  CHECK(count("cluster-backlog") == 1);
+}
+
+namespace {
+
+struct clustered_system {
+  struct config : caf::actor_system_config {
+    config() {
+      load<caf::io::middleman>();
+      switchboard::add_message_types(*this);
+      switchboard::add_error_category(*this);
+    }
+  } cfg;
+  caf::actor_system sys{cfg};
+};
+
+} // namespace
+
+TEST_CASE("two clustered nodes on real sockets forward a publish and stop in time") {
+  auto out = std::make_shared<std::ostringstream>();
+  auto log = std::make_shared<spdlog::logger>(
+    "two", std::make_shared<spdlog::sinks::ostream_sink_mt>(*out));
+  log->set_pattern("%l %v");
+  clustered_system one;
+  clustered_system two;
+  node_config a;
+  a.port = 0;
+  a.logger = log;
+  a.cluster = cluster_settings{};
+  auto na = node::start(one.sys, a);
+  REQUIRE(na);
+  REQUIRE((*na)->cluster_port() != 0);
+  REQUIRE((*na)->cluster());
+  node_config b = a;
+  b.cluster->seeds = {"127.0.0.1:" + std::to_string((*na)->cluster_port())};
+  auto nb = node::start(two.sys, b);
+  REQUIRE(nb);
+  // A listener on b; a publish on a.
+  auto got = std::make_shared<std::promise<std::string>>();
+  auto listener = two.sys.spawn([got](caf::event_based_actor*) -> caf::behavior {
+    auto first = std::make_shared<bool>(true);
+    return {[got, first](topic_message& m) {
+      if (std::exchange(*first, false))
+        got->set_value(m.data);
+    }};
+  });
+  caf::anon_send((*nb)->hub(), add_listener{"t", caf::actor_cast<topic_listener_actor>(listener)});
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  auto both_up = [&] {
+    auto text = out->str();
+    auto first = text.find("cluster: peer up");
+    return first != std::string::npos && text.find("cluster: peer up", first + 1) != std::string::npos;
+  };
+  while (!both_up() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(both_up());
+  auto future = got->get_future();
+  // The interest travels on its own: publish until it arrived.
+  while (future.wait_for(20ms) != std::future_status::ready
+         && std::chrono::steady_clock::now() < deadline)
+    caf::anon_send((*na)->hub(), publish{"t", "1"});
+  REQUIRE(future.wait_for(0s) == std::future_status::ready);
+  CHECK(future.get() == "1");
+  caf::anon_send_exit(listener, caf::exit_reason::kill);
+  auto started = std::chrono::steady_clock::now();
+  (*nb)->stop();
+  (*na)->stop();
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
