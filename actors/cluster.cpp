@@ -110,7 +110,15 @@ void connected(cluster_pointer self, const std::string& address, caf::node_id& n
   if (p.up)
     return; // its hello came first: it is a member already
   adopt(self, p, caf::actor_cast<caf::actor>(ptr));
+  // A hello again (our last one got no answer): with a new epoch, so that a
+  // peer that still counts us as a member resets its view of us and answers
+  // instead of taking it for a repeat.
+  if (p.hello_sent)
+    ++self->state.epoch;
   say_hello(self, p);
+  // Until its hello makes it a member, we dial and say hello again (with
+  // the backoff): a hello can be lost with a connection that CAF closes.
+  schedule_redial(self, p);
 }
 
 void dial(cluster_pointer self, cluster_peer& p) {
@@ -211,6 +219,12 @@ void on_down(cluster_pointer self, const caf::down_msg& dm) {
   p.handle = nullptr;
   p.up = false;
   p.hello_sent = false;
+  // Our next hello to it carries a new epoch: if it still counts us as a
+  // member (it may: a duplicate BASP connection between two nodes is closed
+  // by CAF, and its proxy's down message reaches only one side), it resets
+  // its view of us and answers, instead of taking the hello for a repeat
+  // and leaving us waiting for its hello forever.
+  ++st.epoch;
   schedule_redial(self, p);
 }
 
