@@ -92,6 +92,8 @@ struct cluster_report {
 };
 
 using cluster_flush_atom = caf::atom_constant<caf::atom("cl_flush")>;
+/// The hub goes on with deliveries from other nodes it paused (to itself).
+using cluster_resume_atom = caf::atom_constant<caf::atom("cl_resume")>;
 using cluster_redial_atom = caf::atom_constant<caf::atom("cl_redial")>;
 using cluster_report_atom = caf::atom_constant<caf::atom("cl_report")>;
 /// (cluster_start_atom, address): the node published the cluster actor.

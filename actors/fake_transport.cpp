@@ -15,6 +15,11 @@ transport::backlog fake_transport::queued() const {
   return {socket_->in_flight.size(), socket_->queued_bytes_};
 }
 
+bool fake_transport::congested() const {
+  return socket_->in_flight.size() * 2 > settings_->send_queue_frames
+         || socket_->queued_bytes_ * 2 > settings_->send_buffer_bytes;
+}
+
 bool fake_transport::send(frame_batch frames, std::size_t bytes) {
   auto& s = *socket_;
   if (refused_ || s.in_flight.size() + frames.size() > settings_->send_queue_frames

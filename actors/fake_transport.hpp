@@ -19,6 +19,7 @@ public:
   void writer(caf::actor w);
 
   backlog queued() const override;
+  bool congested() const override;
   bool send(frame_batch frames, std::size_t bytes) override;
   void notify_when_drained(writer_actor writer) override;
   void ping() override;

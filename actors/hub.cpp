@@ -386,6 +386,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
+    [self](cluster_resume_atom) { deliver_remote(self); },
   };
 }
 

@@ -10,6 +10,9 @@
 
 #include <spdlog/logger.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace switchboard {
 
 namespace {
@@ -63,12 +66,58 @@ void attach_cluster(hub_pointer self, cluster_attach& msg) {
 
 void on_cluster_delivery(hub_pointer self, cluster_delivery& msg) {
   // From the node's own cluster actor only: a peer cannot reach the hub.
-  auto& c = self->state.cluster;
+  auto& st = self->state;
   auto& sender = self->current_sender();
-  if (!c || !sender || sender->address() != c.address())
+  if (!st.cluster || !sender || sender->address() != st.cluster.address()
+      || msg.items.empty())
     return;
-  for (auto& item : msg.items)
-    deliver_item(self, item);
+  st.remote_items += msg.items.size();
+  st.remote.push_back(std::move(msg));
+  if (!st.remote_paused)
+    deliver_remote(self);
+}
+
+void deliver_remote(hub_pointer self) {
+  // A batch from another node holds up to hundreds of publishes that a
+  // local publisher would have sent one by one, paced by its own reads.
+  // Handed over at once they could pass a healthy client's bound before its
+  // I/O thread wrote any (slow_consumer for nobody's fault). So they go in
+  // chunks, and while a socket that got frames is congested (half its bound
+  // queued) the hub pauses for a millisecond, serving everything else
+  // meanwhile. It never waits for long: after max_waits pauses in a row, or
+  // with more than max_held items waiting, it goes on regardless, and a
+  // client that really does not read meets its bound as always.
+  constexpr std::size_t chunk = 64;
+  constexpr std::size_t max_waits = 20;
+  constexpr std::size_t max_held = 64 * 1024;
+  auto& st = self->state;
+  st.remote_paused = false;
+  std::size_t done = 0;
+  while (!st.remote.empty()) {
+    auto& items = st.remote.front().items;
+    while (st.remote_next < items.size()) {
+      deliver_item(self, items[st.remote_next++]);
+      --st.remote_items;
+      if (++done % chunk != 0)
+        continue;
+      // Hand over what the chunk collected, then look at those sockets.
+      auto touched = st.dirty;
+      drain(self);
+      auto congested = std::any_of(touched.begin(), touched.end(), [](hub_connection* c) {
+        return !c->over_bound && c->transport->congested();
+      });
+      if (!congested) {
+        st.remote_waits = 0;
+      } else if (st.remote_waits < max_waits && st.remote_items < max_held) {
+        ++st.remote_waits;
+        st.remote_paused = true;
+        self->delayed_send(self, std::chrono::milliseconds(1), cluster_resume_atom::value);
+        return;
+      }
+    }
+    st.remote.pop_front();
+    st.remote_next = 0;
+  }
 }
 
 void to_cluster(hub_pointer self, cluster_item item) {

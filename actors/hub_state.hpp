@@ -14,6 +14,7 @@
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,7 +41,8 @@ using hub_internal_actor = hub_actor::extend<
   caf::reacts_to<drain_atom>,
   /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
   /// must reach other nodes, and hands over what arrived from them.
-  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>>;
+  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>,
+  caf::reacts_to<cluster_resume_atom>>;
 
 // -- state ----------------------------------------------------------------------------
 
@@ -125,6 +127,13 @@ struct hub_state {
   /// connection ids.
   cluster_inbox_actor cluster;
   std::uint16_t tag = 0;
+  /// Deliveries from other nodes not handled yet: the front one from item
+  /// remote_next on (hub_cluster.cpp, deliver_remote).
+  std::deque<cluster_delivery> remote;
+  std::size_t remote_next = 0;
+  std::size_t remote_items = 0;  ///< items waiting in `remote`
+  std::size_t remote_waits = 0;  ///< pauses in a row for congested sockets
+  bool remote_paused = false;    ///< a cluster_resume_atom is on its way
 
   hub_state() = default;
   hub_state(const hub_state&) = delete;
@@ -192,6 +201,8 @@ caf::result<std::uint64_t> send_to_user_request(hub_pointer self, const send_to_
 // The cluster (hub_cluster.cpp). Each is a no-op when not clustered.
 void attach_cluster(hub_pointer self, cluster_attach& msg);
 void on_cluster_delivery(hub_pointer self, cluster_delivery& msg);
+/// Goes on with the deliveries on hold (cluster_resume_atom).
+void deliver_remote(hub_pointer self);
 /// Tells the cluster actor about `item` (a publish, a send to another node).
 void to_cluster(hub_pointer self, cluster_item item);
 /// Whether a connection id names a connection on another node.

@@ -53,6 +53,12 @@ public:
   /// by the writer's exit.
   virtual void close(farewell how) = 0;
 
+  /// More than half of the writer's bound (frames or bytes) is handed over
+  /// and not written yet: a sender that can wait (the hub delivering a
+  /// burst from another node) lets the socket catch up first. Any thread.
+  virtual bool congested() const {
+    return false;
+  }
   /// Who is on the other end ("address:port"), for log lines; empty when
   /// unknown. Any thread.
   virtual std::string peer() const {

@@ -223,6 +223,12 @@ transport::backlog ws_session::queued() const {
           queued_bytes_.load(std::memory_order_acquire)};
 }
 
+bool ws_session::congested() const {
+  auto& s = *ctx_->settings;
+  return queued_frames_.load(std::memory_order_acquire) * 2 > s.send_queue_frames
+         || queued_bytes_.load(std::memory_order_acquire) * 2 > s.send_buffer_bytes;
+}
+
 bool ws_session::send(frame_batch frames, std::size_t bytes) {
   // One caller at a time (the hub); the loop only ever lowers the counts, so
   // a check that passes stays true until the counts are raised here.

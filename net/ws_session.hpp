@@ -49,6 +49,7 @@ public:
   // -- transport ------------------------------------------------------------------
 
   backlog queued() const override;
+  bool congested() const override;
   bool send(frame_batch frames, std::size_t bytes) override;
   void notify_when_drained(writer_actor writer) override;
   void ping() override;
