@@ -1,6 +1,8 @@
 #include "config.hpp"
 
 #include <cstdint>
+#include <fstream>
+#include <utility>
 #include <string_view>
 #include <type_traits>
 
@@ -80,7 +82,15 @@ config::config() {
          "(default empty; prefer the config file, a command line is visible to "
          "other users)")
     .add(api_max_body, "api-max-body",
-         "largest body of an API request in bytes; past it 413 (default 1048576)");
+         "largest body of an API request in bytes; past it 413 (default 1048576)")
+    // TLS on the node's port (docs/security.md); SIGHUP reloads the files.
+    .add(tls_cert, "tls-cert",
+         "PEM certificate chain: the port then speaks TLS only, wss:// and https:// "
+         "(with --tls-key; default none)")
+    .add(tls_key, "tls-key", "PEM private key of --tls-cert")
+    .add(tls_ca, "tls-ca",
+         "PEM CA bundle: clients must present a certificate it verifies (mutual TLS; "
+         "default none)");
 }
 
 node_config config::node() const {
@@ -117,6 +127,9 @@ node_config config::node() const {
   }
   result.api_key = api_key;
   result.api_max_body = api_max_body;
+  result.tls_cert = tls_cert;
+  result.tls_key = tls_key;
+  result.tls_ca = tls_ca;
   return result;
 }
 
@@ -161,6 +174,9 @@ caf::settings config::dump_content() const {
   // Nor does the API key.
   put("api-key", std::string{api_key.empty() ? "" : "(set, not shown)"});
   put("api-max-body", api_max_body);
+  put("tls-cert", tls_cert);
+  put("tls-key", tls_key);
+  put("tls-ca", tls_ca);
   return result;
 }
 
@@ -185,6 +201,12 @@ std::vector<std::string> config::problems() const {
       && log_level != "warn" && log_level != "error" && log_level != "off")
     result.push_back("log-level must be trace, debug, info, warn, error or off (got '"
                      + log_level + "')");
+  // A file we cannot read is said here, before the node starts; what is
+  // wrong inside one, node::start says.
+  for (auto [name, file] : {std::pair{"tls-cert", &tls_cert}, std::pair{"tls-key", &tls_key},
+                            std::pair{"tls-ca", &tls_ca}})
+    if (!file->empty() && !std::ifstream{*file})
+      result.push_back(std::string{name} + ": cannot read " + *file);
   for (auto& p : node().problems())
     result.push_back(p);
   return result;

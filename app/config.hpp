@@ -63,6 +63,10 @@ public:
   /// The server API (docs/api.md); empty: no API.
   std::string api_key;
   std::size_t api_max_body = 1024 * 1024;
+  /// TLS (docs/security.md): PEM files; SIGHUP reads them again.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 } // namespace switchboard::app
