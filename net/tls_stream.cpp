@@ -33,6 +33,13 @@ void tls_stream::async_wait(asio::socket_base::wait_type,
       head_ = 0;
       filled_ = n;
       if (ec == asio::error::operation_aborted) {
+        if (shutdown_wanted_ && !closed_ && !shutting_down_) {
+          // Cancelled for our close_notify (shutdown): the wait goes on
+          // until that is done.
+          parked_ = std::move(h);
+          start_shutdown();
+          return;
+        }
         h(ec);
         return;
       }
@@ -68,11 +75,15 @@ void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec)
     return;
   shutdown_wanted_ = true;
   // One read at a time on a TLS stream, and the shutdown reads too (the
-  // peer's close_notify): it starts when the read in flight is done.
+  // peer's close_notify): a read in flight is cancelled first (nothing is
+  // being written now), and the shutdown starts when it is done.
   if (read_error_) {
     error_code ignored;
     channel_->tcp.socket().shutdown(asio::socket_base::shutdown_send, ignored);
-  } else if (!reading_) {
+  } else if (reading_) {
+    error_code ignored;
+    channel_->tcp.socket().cancel(ignored);
+  } else {
     start_shutdown();
   }
 }
@@ -93,6 +104,7 @@ void tls_stream::start_shutdown() {
 }
 
 void tls_stream::close(error_code& ec) {
+  closed_ = true;
   channel_->tcp.socket().close(ec);
 }
 

@@ -69,9 +69,9 @@ public:
     return 0;
   }
 
-  /// shutdown_send: our close_notify (once no read is in flight), then the
-  /// TCP FIN; a read wait meanwhile ends when that is done. Anything else
-  /// goes to the socket.
+  /// shutdown_send (called when no write is in flight): our close_notify
+  /// (a read in flight is cancelled first), then the TCP FIN; a read wait
+  /// meanwhile ends when that is done. Anything else goes to the socket.
   void shutdown(boost::asio::socket_base::shutdown_type what, boost::system::error_code& ec);
 
   /// Closes the socket: every pending operation ends (operation_aborted).
@@ -94,6 +94,7 @@ private:
   bool reading_ = false;
   bool shutdown_wanted_ = false;
   bool shutting_down_ = false;
+  bool closed_ = false;
 };
 
 } // namespace switchboard::net

@@ -193,10 +193,37 @@ class Tls(ServerTestCase):
                         got.append(msg["data"])
                 self.assertEqual(got, [big] + list(range(20)))
             finally:
+                start = time.monotonic()
                 await a.close()
+                took = time.monotonic() - start
                 await b.close()
             self.assertEqual(a.close_code, 1000)
+            # The node ends the TLS connection (close_notify, FIN) right after
+            # the close handshake, not after its close timeout (2 s).
+            self.assertLess(took, 1.5)
         run_async(go(), 20)
+
+    def test_a_server_initiated_close_over_tls(self):
+        # The API closes the connection: close handshake, then the node ends
+        # the TLS connection without waiting for its close timeout.
+        ctx = self.pki.client_context()
+
+        async def go():
+            ws, conn = await ws_connect(self.server.url, ssl=ctx)
+            start = time.monotonic()
+            status, body = await asyncio.to_thread(
+                https, self.server.port, ctx, "POST", "/api/disconnect",
+                json.dumps({"connection": conn, "code": 4001, "reason": "bye"}),
+                {"Authorization": f"apikey {KEY}", "Content-Type": "application/json"})
+            self.assertEqual(status, 200, body)
+            with self.assertRaises(websockets.exceptions.ConnectionClosed):
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            await ws.wait_closed()
+            return ws.close_code, ws.close_reason, time.monotonic() - start
+        code, reason, took = run_async(go(), 10)
+        self.assertEqual((code, reason), (4001, "bye"))
+        self.assertLess(took, 1.5)
 
     def test_https_healthz_metrics_and_api(self):
         ctx = self.pki.client_context()
