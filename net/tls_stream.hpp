@@ -62,12 +62,11 @@ public:
     channel_->ssl.async_write_some(buffers, std::forward<Handler>(handler));
   }
 
-  /// A synchronous write would have to wait for TLS: nothing goes out (the
-  /// caller, a heartbeat timeout, closes at once anyway).
-  std::size_t send(boost::asio::const_buffer, int, boost::system::error_code& ec) noexcept {
-    ec = boost::asio::error::would_block;
-    return 0;
-  }
+  /// Writes `buf` as one TLS record if the socket takes it right now (the
+  /// socket turns non-blocking: never waits). Only right before close():
+  /// ciphertext the socket did not take is lost (a heartbeat timeout's close
+  /// frame, when no write is in flight).
+  std::size_t send(boost::asio::const_buffer buf, int, boost::system::error_code& ec);
 
   /// shutdown_send (called when no write is in flight): our close_notify
   /// (a read in flight is cancelled first), then the TCP FIN; a read wait

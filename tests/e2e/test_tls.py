@@ -26,8 +26,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import websockets
 
-from harness import (SLACK, Server, ServerTestCase, recv_json, run_async, send_json,
-                     server_binary, subscribe, tcp_closed_within, wait_until, ws_connect)
+from harness import (OP_CLOSE, OP_PING, SLACK, RawWS, Server, ServerTestCase, recv_json,
+                     run_async, send_json, server_binary, subscribe, tcp_closed_within,
+                     wait_until, ws_connect)
 
 KEY = "tls-test-api-key-0123456789"
 
@@ -391,6 +392,71 @@ class Reload(ServerTestCase):
             finally:
                 await ws.close()
         run_async(go(), 10)
+
+
+class TlsRawWS(RawWS):
+    """harness.RawWS over TLS: hand-made frames, a client that does not read."""
+
+    def __init__(self, port, ctx, rcvbuf=None, timeout=5.0):
+        super().__init__(port, rcvbuf=rcvbuf, timeout=timeout, handshake=False)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname="127.0.0.1")
+        self.handshake(timeout)
+
+
+class LivenessOverTls(ServerTestCase):
+    """Heartbeats and the slow-consumer policy are the same over TLS."""
+
+    def setUp(self):
+        self.pki = Pki()
+        self.addCleanup(self.pki.cleanup)
+        self.ctx = self.pki.client_context()
+
+    def disconnects(self, server):
+        return stats(server.port, self.ctx)["disconnects"]
+
+    def test_a_client_ignoring_pings_gets_close_1001(self):
+        server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
+                                   "--ping-interval=300ms", "--pong-timeout=300ms")
+        ws = TlsRawWS(server.port, self.ctx)
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.recv_json()["type"], "welcome")
+        pings = 0
+        while True:
+            f = ws.recv_frame(timeout=0.6 + 3 * SLACK)
+            if f.opcode != OP_PING:
+                break
+            pings += 1  # never answered
+        self.assertGreaterEqual(pings, 1)
+        self.assertEqual((f.opcode, f.close_code, f.close_reason),
+                         (OP_CLOSE, 1001, "heartbeat timeout"))
+        wait_until(lambda: self.disconnects(server)["heartbeat_timeout"] == 1, 5,
+                   message="disconnects.heartbeat_timeout == 1")
+
+    def test_a_client_that_does_not_read_is_cut_off(self):
+        server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
+                                   "--send-queue=16", "--send-buffer=65536",
+                                   "--max-message-size=16384", "--client-rate=0")
+        slow = TlsRawWS(server.port, self.ctx, rcvbuf=4096)
+        self.addCleanup(slow.close)
+        self.assertEqual(slow.recv_json()["type"], "welcome")
+        slow.send_text(json.dumps({"type": "subscribe", "topic": "flood"}).encode())
+        self.assertEqual(slow.recv_json()["type"], "subscribed")
+
+        async def go():
+            pub, _ = await ws_connect(server.url, ssl=self.ctx)
+            try:
+                payload = "p" * 4000
+                for n in range(4000):  # 16 MB at most, far beyond any buffering
+                    await send_json(pub, {"type": "publish", "topic": "flood", "data": payload})
+                    if n % 100 == 99:
+                        d = await asyncio.to_thread(self.disconnects, server)
+                        if d["slow_consumer"] >= 1:
+                            return n
+                return None
+            finally:
+                await pub.close()
+        sent = run_async(go(), 40)
+        self.assertIsNotNone(sent, "no slow_consumer disconnect for a client that never reads")
 
 
 class Options(unittest.TestCase):
