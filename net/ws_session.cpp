@@ -232,7 +232,7 @@ void basic_ws_session<Stream>::consumed() {
 // -- writing ------------------------------------------------------------------------
 
 template <class Stream>
-typename basic_ws_session<Stream>::backlog basic_ws_session<Stream>::queued() const {
+transport::backlog basic_ws_session<Stream>::queued() const {
   return {queued_frames_.load(std::memory_order_acquire),
           queued_bytes_.load(std::memory_order_acquire)};
 }
