@@ -15,12 +15,12 @@ tls_stream::tls_stream(std::unique_ptr<tls_channel> channel) : channel_(std::mov
 
 void tls_stream::async_wait(asio::socket_base::wait_type,
                             std::function<void(error_code)> handler) {
-  if (head_ < filled_ || read_error_) {
-    asio::post(get_executor(), [h = std::move(handler)] { h({}); });
-    return;
-  }
   if (shutting_down_) {
     parked_ = std::move(handler);
+    return;
+  }
+  if (head_ < filled_ || read_error_) {
+    asio::post(get_executor(), [h = std::move(handler)] { h({}); });
     return;
   }
   if (buf_.empty())
@@ -28,28 +28,28 @@ void tls_stream::async_wait(asio::socket_base::wait_type,
   reading_ = true;
   // The handler holds the session, and with it this stream.
   channel_->ssl.async_read_some(
-    asio::buffer(buf_), [this, h = std::move(handler)](error_code ec, std::size_t n) {
+    asio::buffer(buf_), [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
       reading_ = false;
       head_ = 0;
       filled_ = n;
       if (ec == asio::error::operation_aborted) {
-        if (shutdown_wanted_ && !closed_ && !shutting_down_) {
-          // Cancelled for our close_notify (shutdown): the wait goes on
-          // until that is done.
-          parked_ = std::move(h);
-          start_shutdown();
+        if (closed_ || !shutdown_wanted_) {
+          h(ec);
           return;
         }
-        h(ec);
+        // Cancelled for our close_notify (shutdown): no error of the peer's.
+      } else if (ec) {
+        // A peer that closed the TCP connection without its close_notify is
+        // gone all the same.
+        read_error_ = ec == asio::ssl::error::stream_truncated ? error_code{asio::error::eof} : ec;
+      }
+      if (shutdown_wanted_ && !shutdown_started_) {
+        // Our close_notify goes out first (the peer's may have come in just
+        // now); the wait goes on until that is done.
+        parked_ = std::move(h);
+        start_shutdown();
         return;
       }
-      // A peer that closed the TCP connection without its close_notify is
-      // gone all the same.
-      if (ec == asio::ssl::error::stream_truncated)
-        ec = asio::error::eof;
-      read_error_ = ec;
-      if (shutdown_wanted_ && !shutting_down_ && !read_error_)
-        start_shutdown();
       h({});
     });
 }
@@ -84,10 +84,7 @@ void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec)
   // One read at a time on a TLS stream, and the shutdown reads too (the
   // peer's close_notify): a read in flight is cancelled first (nothing is
   // being written now), and the shutdown starts when it is done.
-  if (read_error_) {
-    error_code ignored;
-    channel_->tcp.socket().shutdown(asio::socket_base::shutdown_send, ignored);
-  } else if (reading_) {
+  if (reading_) {
     error_code ignored;
     channel_->tcp.socket().cancel(ignored);
   } else {
@@ -96,6 +93,7 @@ void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec)
 }
 
 void tls_stream::start_shutdown() {
+  shutdown_started_ = true;
   shutting_down_ = true;
   channel_->ssl.async_shutdown([this, keep = owner_.lock()](error_code) {
     shutting_down_ = false;

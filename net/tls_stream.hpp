@@ -92,6 +92,7 @@ private:
   std::function<void(boost::system::error_code)> parked_;
   bool reading_ = false;
   bool shutdown_wanted_ = false;
+  bool shutdown_started_ = false;
   bool shutting_down_ = false;
   bool closed_ = false;
 };
