@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import time
@@ -431,6 +432,21 @@ class LivenessOverTls(ServerTestCase):
                          (OP_CLOSE, 1001, "heartbeat timeout"))
         wait_until(lambda: self.disconnects(server)["heartbeat_timeout"] == 1, 5,
                    message="disconnects.heartbeat_timeout == 1")
+
+    def test_clients_that_vanish_leave_nothing_behind(self):
+        server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}")
+        clients = [TlsRawWS(server.port, self.ctx) for _ in range(5)]
+        for c in clients:
+            self.assertEqual(c.recv_json()["type"], "welcome")
+        wait_until(lambda: stats(server.port, self.ctx)["connections"] == 5, 5,
+                   message="5 connections")
+        for n, c in enumerate(clients):
+            if n % 2:
+                # A reset, no close_notify, no close frame.
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.sock.close()
+        wait_until(lambda: stats(server.port, self.ctx)["connections"] == 0, 5 * SLACK,
+                   message="no connections left")
 
     def test_a_client_that_does_not_read_is_cut_off(self):
         server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
