@@ -3,6 +3,8 @@
 #include <caf/io/middleman.hpp>
 
 #include <cstdint>
+#include <fstream>
+#include <utility>
 #include <string_view>
 #include <type_traits>
 
@@ -96,7 +98,15 @@ config::config() {
     .add(cluster_heartbeat_interval, "cluster-heartbeat-interval",
          "CAF middleman heartbeat between nodes (default 500ms)")
     .add(cluster_connection_timeout, "cluster-connection-timeout",
-         "a peer silent this long is dropped (default 3s)");
+         "a peer silent this long is dropped (default 3s)")
+    // TLS on the node's port (docs/security.md); SIGHUP reloads the files.
+    .add(tls_cert, "tls-cert",
+         "PEM certificate chain: the port then speaks TLS only, wss:// and https:// "
+         "(with --tls-key; default none)")
+    .add(tls_key, "tls-key", "PEM private key of --tls-cert")
+    .add(tls_ca, "tls-ca",
+         "PEM CA bundle: clients must present a certificate it verifies (mutual TLS; "
+         "default none)");
 }
 
 node_config config::node() const {
@@ -149,6 +159,9 @@ node_config config::node() const {
     result.cluster_host = cluster_host;
     result.cluster_port = cluster_port;
   }
+  result.tls_cert = tls_cert;
+  result.tls_key = tls_key;
+  result.tls_ca = tls_ca;
   return result;
 }
 
@@ -199,6 +212,9 @@ caf::settings config::dump_content() const {
   put("cluster-backlog", cluster_backlog);
   put("cluster-heartbeat-interval", cluster_heartbeat_interval);
   put("cluster-connection-timeout", cluster_connection_timeout);
+  put("tls-cert", tls_cert);
+  put("tls-key", tls_key);
+  put("tls-ca", tls_ca);
   return result;
 }
 
@@ -230,6 +246,12 @@ std::vector<std::string> config::problems() const {
                      "cluster-heartbeat-interval");
   if (cluster_port == 0 && (!cluster_seeds.empty() || !cluster_host.empty()))
     result.push_back("cluster-seeds and cluster-host need --cluster-port");
+  // A file we cannot read is said here, before the node starts; what is
+  // wrong inside one, node::start says.
+  for (auto [name, file] : {std::pair{"tls-cert", &tls_cert}, std::pair{"tls-key", &tls_key},
+                            std::pair{"tls-ca", &tls_ca}})
+    if (!file->empty() && !std::ifstream{*file})
+      result.push_back(std::string{name} + ": cannot read " + *file);
   for (auto& p : node().problems())
     result.push_back(p);
   return result;

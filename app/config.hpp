@@ -74,6 +74,10 @@ public:
   /// When clustering, loads CAF's middleman and sets its heartbeat options
   /// (before the actor system starts; otherwise no middleman, no port).
   void prepare_cluster();
+  /// TLS (docs/security.md): PEM files; SIGHUP reads them again.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 } // namespace switchboard::app

@@ -1,5 +1,6 @@
 // The switchboard CLI node: parse options, start a node, run until SIGINT or
-// SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1). Wiring only.
+// SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1); SIGHUP
+// reloads the TLS certificate and key. Wiring only.
 
 #include "auth.hpp"
 #include "config.hpp"
@@ -18,12 +19,13 @@
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread exists, so every thread
-  // inherits the mask and only sigwait() below sees them.
+  // Block the stop signals (and SIGHUP) before any thread exists, so every
+  // thread inherits the mask and only sigwait() below sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -98,11 +100,23 @@ int main(int argc, char** argv) {
 
   // A signal starts the graceful stop; the hub's end (after that stop, or
   // because it died) ends the wait below.
-  std::thread signals([n = node->get(), &stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    if (sig != 0)
-      n->request_stop();
+  // SIGHUP reloads TLS and waits on; a failed reload keeps the node's
+  // current certificate.
+  std::thread signals([n = node->get(), &stop_signals, &log, &sys] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      if (sig != SIGHUP) {
+        if (sig != 0)
+          n->request_stop();
+        return;
+      }
+      if (auto err = n->reload_tls())
+        log->error("SIGHUP: TLS not reloaded, keeping the current certificate: {}",
+                   sys.render(err));
+      else
+        log->info("SIGHUP: TLS certificate, key and CA reloaded");
+    }
   });
   auto reason = (*node)->wait();
   (*node)->stop();

@@ -1,30 +1,37 @@
 #include "frame_writer.hpp"
 
+#include "tls_stream.hpp"
+
 #include <algorithm>
 
 namespace switchboard::net {
 
 namespace asio = boost::asio;
 
-frame_writer::frame_writer(socket_type& socket, observer& owner, loop_metrics* metrics)
+template <class Stream>
+basic_frame_writer<Stream>::basic_frame_writer(Stream& socket, observer& owner,
+                                               loop_metrics* metrics)
   : socket_(socket), owner_(owner), metrics_(metrics) {
 }
 
-void frame_writer::push(frame_ptr frame) {
+template <class Stream>
+void basic_frame_writer<Stream>::push(frame_ptr frame) {
   if (failed_)
     return;
   pending_bytes_ += frame->size();
   items_.push_back({std::move(frame), {}});
 }
 
-void frame_writer::push_control(std::string bytes) {
+template <class Stream>
+void basic_frame_writer<Stream>::push_control(std::string bytes) {
   if (failed_)
     return;
   pending_bytes_ += bytes.size();
   items_.push_back({nullptr, std::move(bytes)});
 }
 
-frame_writer::progress frame_writer::discard_data() {
+template <class Stream>
+typename basic_frame_writer<Stream>::progress basic_frame_writer<Stream>::discard_data() {
   progress dropped;
   // What the write in flight covers stays (its buffers are in use), and so
   // does the first item if part of it went out already.
@@ -43,7 +50,8 @@ frame_writer::progress frame_writer::discard_data() {
   return dropped;
 }
 
-void frame_writer::flush(std::shared_ptr<void> keep) {
+template <class Stream>
+void basic_frame_writer<Stream>::flush(std::shared_ptr<void> keep) {
   if (writing_ || failed_ || empty())
     return;
   gather g;
@@ -61,7 +69,8 @@ void frame_writer::flush(std::shared_ptr<void> keep) {
   });
 }
 
-void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
+template <class Stream>
+void basic_frame_writer<Stream>::on_write(boost::system::error_code ec, std::size_t n) {
   writing_ = false;
   in_write_ = 0;
   if (ec) {
@@ -98,7 +107,8 @@ void frame_writer::on_write(boost::system::error_code ec, std::size_t n) {
   owner_.on_written({}, done);
 }
 
-void frame_writer::observe_latency(stamped_frame::time_point framed_at,
+template <class Stream>
+void basic_frame_writer<Stream>::observe_latency(stamped_frame::time_point framed_at,
                                    stamped_frame::time_point& now) {
   if (now == stamped_frame::time_point{})
     now = std::chrono::steady_clock::now();
@@ -106,7 +116,8 @@ void frame_writer::observe_latency(stamped_frame::time_point framed_at,
   metrics_->publish_latency.observe(us > 0 ? static_cast<std::uint64_t>(us) : 0);
 }
 
-void frame_writer::compact() {
+template <class Stream>
+void basic_frame_writer<Stream>::compact() {
   if (head_ == items_.size()) {
     items_.clear();
     head_ = 0;
@@ -118,5 +129,8 @@ void frame_writer::compact() {
     head_ = 0;
   }
 }
+
+template class basic_frame_writer<socket_type>;
+template class basic_frame_writer<tls_stream>;
 
 } // namespace switchboard::net

@@ -21,8 +21,8 @@
 
 namespace switchboard::net {
 
-class frame_writer {
-public:
+/// What the frame writers of every stream type share.
+struct frame_writer_types {
   /// Data frames a write (or discard_data) completed.
   struct progress {
     std::size_t frames = 0;
@@ -39,9 +39,18 @@ public:
     ~observer() = default;
   };
 
+  /// Frames per write at most (one writev).
+  static constexpr std::size_t max_gather = 64;
+};
+
+/// `Stream`: a socket_type, or a tls_stream (tls_stream.hpp), which encrypts
+/// the gathered frames in one TLS write.
+template <class Stream>
+class basic_frame_writer : public frame_writer_types {
+public:
   /// `metrics` (the loop's, may be null) counts the bytes written and the
   /// publish-to-write latency of every stamped frame (stamped_frame::framed_at).
-  frame_writer(socket_type& socket, observer& owner, loop_metrics* metrics = nullptr);
+  basic_frame_writer(Stream& socket, observer& owner, loop_metrics* metrics = nullptr);
 
   /// Queues a data frame (counted in progress).
   void push(frame_ptr frame);
@@ -76,9 +85,6 @@ public:
     return static_cast<bool>(failed_);
   }
 
-  /// Frames per write at most (one writev).
-  static constexpr std::size_t max_gather = 64;
-
 private:
   struct item {
     frame_ptr shared; ///< a data frame, or null
@@ -106,7 +112,7 @@ private:
   void observe_latency(stamped_frame::time_point framed_at, stamped_frame::time_point& now);
   void compact();
 
-  socket_type& socket_;
+  Stream& socket_;
   observer& owner_;
   loop_metrics* metrics_;
   std::vector<item> items_;
@@ -117,5 +123,8 @@ private:
   bool writing_ = false;
   boost::system::error_code failed_;
 };
+
+/// The plain connection's.
+using frame_writer = basic_frame_writer<socket_type>;
 
 } // namespace switchboard::net

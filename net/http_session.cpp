@@ -38,9 +38,41 @@ http_session::http_session(socket_type&& socket,
   : ctx_(std::move(ctx)), stream_(std::move(socket)) {
 }
 
+http_session::http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+                           std::shared_ptr<asio::ssl::context> tls)
+  : ctx_(std::move(ctx)), stream_(std::move(socket), std::move(tls)) {
+}
+
 void http_session::run() {
+  if (stream_.is_tls()) {
+    // A client that never completes the handshake is dropped when the
+    // handshake timeout passes, as one that never sends its request.
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_.expires_after(self->ctx_->handshake_timeout);
+      self->stream_.async_handshake(
+        beast::bind_front_handler(&http_session::on_handshake, self));
+    });
+    return;
+  }
   asio::dispatch(stream_.get_executor(),
                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::on_handshake(beast::error_code ec) {
+  if (ec) {
+    // Not TLS, a certificate we refuse, or too slow: nothing to answer.
+    auto& log = *ctx_->log;
+    if (log.should_log(spdlog::level::debug)) {
+      beast::error_code ignored;
+      auto peer = stream_.socket().remote_endpoint(ignored);
+      log.debug("TLS handshake failed remote={} error={}",
+                ignored ? std::string{"-"} : peer.address().to_string(), ec.message());
+    }
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    return;
+  }
+  do_read();
 }
 
 void http_session::do_read() {
@@ -329,7 +361,7 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
   // Beast answers the upgrade (and refuses a bad one: 400, 426); the
   // connection then goes on without Beast's stream, whose fixed buffers
   // would cost every idle connection more than the rest of it together.
-  using handshake_stream = beast::websocket::stream<http_stream, false>;
+  using handshake_stream = beast::websocket::stream<http_io, false>;
   auto ws = std::make_shared<handshake_stream>(std::move(stream_));
   ws->set_option(beast::websocket::stream_base::timeout{
     ctx_->handshake_timeout, beast::websocket::stream_base::none(), false});
@@ -345,8 +377,14 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
                          pending = std::move(pending)](beast::error_code ec) mutable {
     if (ec)
       return; // Beast answered the bad upgrade; dropping the stream closes it
-    auto socket = beast::get_lowest_layer(*ws).release_socket();
-    std::make_shared<ws_session>(std::move(socket), std::move(ctx), std::move(ticket))
+    auto& io = ws->next_layer();
+    if (io.is_tls()) {
+      std::make_shared<tls_ws_session>(tls_stream{io.release_tls()}, std::move(ctx),
+                                       std::move(ticket))
+        ->start(std::move(pending), std::move(user), std::move(allowed));
+      return;
+    }
+    std::make_shared<ws_session>(io.release_socket(), std::move(ctx), std::move(ticket))
       ->start(std::move(pending), std::move(user), std::move(allowed));
   });
 }
@@ -387,6 +425,15 @@ void http_session::on_write(bool close_after, beast::error_code ec, std::size_t)
 }
 
 void http_session::close() {
+  if (stream_.is_tls()) {
+    // Our close_notify, for at most close-timeout; then the socket goes.
+    stream_.expires_after(ctx_->close_timeout);
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+    });
+    return;
+  }
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }

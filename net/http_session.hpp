@@ -1,12 +1,13 @@
 #pragma once
 
-// Plain HTTP on the node's port: reads requests (under the handshake
+// HTTP (or HTTPS: http_io.hpp) on the node's port: reads requests (under the handshake
 // timeout), answers them as http_route decides, serves /stats and the
 // server API (api_route.hpp) with the hub's answers, and hands a WebSocket
 // upgrade on /ws, once the admission limits, the origin check and the
 // authenticator let it in, to a ws_session.
 
 #include "admission.hpp"
+#include "http_io.hpp"
 #include "http_route.hpp"
 #include "io_types.hpp"
 #include "node_context.hpp"
@@ -28,9 +29,15 @@ public:
   http_session(socket_type&& socket,
                std::shared_ptr<node_context> ctx);
 
+  /// HTTPS with `tls`: the TLS handshake (under the handshake timeout) comes
+  /// first, and an upgrade hands the TLS stream on to a tls_ws_session.
+  http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+               std::shared_ptr<boost::asio::ssl::context> tls);
+
   void run();
 
 private:
+  void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
@@ -57,7 +64,7 @@ private:
   void close();
 
   session_count ctx_;
-  http_stream stream_;
+  http_io stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>
     parser_;

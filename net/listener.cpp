@@ -71,7 +71,12 @@ void listener::on_accept(boost::system::error_code ec, socket_type socket) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  // Each connection keeps the TLS context it was accepted with; a reload
+  // affects the next ones.
+  if (auto tls = std::atomic_load(&ctx_->tls))
+    std::make_shared<http_session>(std::move(socket), ctx_, std::move(tls))->run();
+  else
+    std::make_shared<http_session>(std::move(socket), ctx_)->run();
   do_accept();
 }
 

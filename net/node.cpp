@@ -7,6 +7,7 @@
 #include "listener.hpp"
 #include "node_context.hpp"
 #include "origin.hpp"
+#include "tls_context.hpp"
 
 #include <boost/asio.hpp>
 
@@ -203,6 +204,15 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
+  if (!c.tls_cert.empty()) {
+    auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+    if (auto* why = std::get_if<std::string>(&tls)) {
+      caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
+      p->hub_down.wait();
+      return caf::make_error(caf::sec::invalid_argument, *why);
+    }
+    p->ctx->tls = std::get<0>(std::move(tls));
+  }
   if (c.cluster) {
     if (auto err = start_cluster(*p)) {
       // The link takes the hub along.
@@ -260,7 +270,19 @@ const caf::actor& node::cluster() const noexcept {
 }
 
 std::string node::url() const {
-  return "ws://" + impl_->cfg.host + ":" + std::to_string(impl_->port) + "/ws";
+  auto scheme = impl_->cfg.tls_cert.empty() ? "ws://" : "wss://";
+  return scheme + impl_->cfg.host + ":" + std::to_string(impl_->port) + "/ws";
+}
+
+caf::error node::reload_tls() {
+  auto& c = impl_->cfg;
+  if (c.tls_cert.empty())
+    return caf::make_error(caf::sec::invalid_argument, "TLS is not configured");
+  auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+  if (auto* why = std::get_if<std::string>(&tls))
+    return caf::make_error(caf::sec::invalid_argument, *why);
+  std::atomic_store(&impl_->ctx->tls, std::get<0>(std::move(tls)));
+  return caf::none;
 }
 
 void node::request_stop() {

@@ -76,6 +76,9 @@ std::vector<std::string> node_config::problems() const {
                    [](char ch) { return ch > ' ' && ch < 0x7f; }),
        "api-key must be printable ASCII without spaces");
   need(api_max_body >= 1, "api-max-body must be at least 1 byte");
+  need(tls_cert.empty() == tls_key.empty(),
+       "tls-cert and tls-key go together: give both or neither");
+  need(tls_ca.empty() || !tls_cert.empty(), "tls-ca needs tls-cert and tls-key");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   if (cluster) {

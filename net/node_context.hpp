@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
 namespace switchboard::net {
 
 class admission;
@@ -42,6 +46,10 @@ struct node_context {
   /// Asked after the admission limits, when set (node_config::authenticator).
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
+  /// TLS (node_config::tls_cert): the context new connections are accepted
+  /// with; null: plain. node::reload_tls() replaces it from another thread:
+  /// only std::atomic_load and std::atomic_store touch it.
+  std::shared_ptr<boost::asio::ssl::context> tls;
   /// The server API (node_config::api_key, api_max_body).
   api_settings api;
   /// Live HTTP and WebSocket sessions.

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <type_traits>
 #include <thread>
 
 namespace switchboard::net {
@@ -59,8 +60,9 @@ char* read_buffer() {
 
 } // namespace
 
-ws_session::ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
-                       admission_ticket ticket)
+template <class Stream>
+basic_ws_session<Stream>::basic_ws_session(Stream&& socket, std::shared_ptr<node_context> ctx,
+                                           admission_ticket ticket)
   : ctx_(std::move(ctx)),
     socket_(std::move(socket)),
     metrics_(ctx_->loops->metrics_of(socket_.get_executor().context())),
@@ -72,26 +74,31 @@ ws_session::ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
   peer_ = socket_.remote_endpoint(ec);
 }
 
-ws_session::~ws_session() {
+template <class Stream>
+basic_ws_session<Stream>::~basic_ws_session() {
   // Runs on the loop (or while the I/O context is destroyed).
   error_code ignored;
   socket_.close(ignored);
 }
 
-std::shared_ptr<transport> ws_session::actor_handle() {
+template <class Stream>
+std::shared_ptr<transport> basic_ws_session<Stream>::actor_handle() {
   // Whoever drops the last copy (a CAF worker, usually) only posts the
   // session's last reference to the loop: the socket is closed and the
   // session destroyed there, never concurrently with its own handlers.
   return std::shared_ptr<transport>(
-    this, [self = shared_from_this(), held = held_by_actor{ctx_.share()}](transport*) mutable {
+    this, [self = this->shared_from_this(), held = held_by_actor{ctx_.share()}](transport*) mutable {
       auto ex = self->socket_.get_executor();
       asio::post(ex, [last = std::move(self)] {});
     });
 }
 
-void ws_session::start(std::string pending, std::string user, topic_filter allowed) {
+template <class Stream>
+void basic_ws_session<Stream>::start(std::string pending, std::string user, topic_filter allowed) {
   error_code ec;
   socket_.non_blocking(true, ec);
+  if constexpr (std::is_same_v<Stream, tls_stream>)
+    socket_.set_owner(this->weak_from_this());
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
                                std::move(user), std::move(allowed));
   reader_ = std::move(pair.reader);
@@ -106,18 +113,20 @@ void ws_session::start(std::string pending, std::string user, topic_filter allow
 
 // -- reading ------------------------------------------------------------------------
 
-void ws_session::wait_readable() {
+template <class Stream>
+void basic_ws_session<Stream>::wait_readable() {
   if (waiting_ || closed_)
     return;
   waiting_ = true;
   socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](error_code ec) {
+                     [self = this->shared_from_this()](error_code ec) {
                        self->waiting_ = false;
                        self->on_readable(ec);
                      });
 }
 
-void ws_session::on_readable(error_code ec) {
+template <class Stream>
+void basic_ws_session<Stream>::on_readable(error_code ec) {
   if (closed_ || (ec && ec == asio::error::operation_aborted))
     return;
   // Reading pauses while the reader is behind (read credit), except when the
@@ -154,7 +163,8 @@ void ws_session::on_readable(error_code ec) {
   }
 }
 
-void ws_session::handle(ws_codec::output& out) {
+template <class Stream>
+void basic_ws_session<Stream>::handle(ws_codec::output& out) {
   if (out.alive && awaiting_pong_ && reader_) {
     // Any control frame after our ping proves the client alive; one message
     // to the reader per ping is enough (a ping flood costs no messages).
@@ -177,7 +187,7 @@ void ws_session::handle(ws_codec::output& out) {
       close_socket();
       return;
     }
-    out_.flush(shared_from_this());
+    out_.flush(this->shared_from_this());
   }
   if (out.end != ws_codec::ending::none) {
     report(out.end == ws_codec::ending::peer_closed ? exit_code::socket_closed
@@ -186,7 +196,8 @@ void ws_session::handle(ws_codec::output& out) {
   }
 }
 
-void ws_session::deliver_held() {
+template <class Stream>
+void basic_ws_session<Stream>::deliver_held() {
   while (held_head_ < held_.size() && unhandled_ < read_credit && reader_) {
     ++unhandled_;
     auto& [text, payload] = held_[held_head_++];
@@ -201,15 +212,17 @@ void ws_session::deliver_held() {
   }
 }
 
-void ws_session::drop_held() {
+template <class Stream>
+void basic_ws_session<Stream>::drop_held() {
   held_head_ = 0;
   std::vector<std::pair<bool, std::string>>{}.swap(held_);
 }
 
-void ws_session::consumed() {
+template <class Stream>
+void basic_ws_session<Stream>::consumed() {
   // Exactly one caller sees the count drop from the limit: it resumes.
   if (unhandled_.fetch_sub(1) == read_credit)
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
       self->deliver_held();
       if (!self->waiting_)
         self->on_readable({});
@@ -218,18 +231,21 @@ void ws_session::consumed() {
 
 // -- writing ------------------------------------------------------------------------
 
-transport::backlog ws_session::queued() const {
+template <class Stream>
+transport::backlog basic_ws_session<Stream>::queued() const {
   return {queued_frames_.load(std::memory_order_acquire),
           queued_bytes_.load(std::memory_order_acquire)};
 }
 
-bool ws_session::congested() const {
+template <class Stream>
+bool basic_ws_session<Stream>::congested() const {
   auto& s = *ctx_->settings;
   return queued_frames_.load(std::memory_order_acquire) * 2 > s.send_queue_frames
          || queued_bytes_.load(std::memory_order_acquire) * 2 > s.send_buffer_bytes;
 }
 
-bool ws_session::send(frame_batch frames, std::size_t bytes) {
+template <class Stream>
+bool basic_ws_session<Stream>::send(frame_batch frames, std::size_t bytes) {
   // One caller at a time (the hub); the loop only ever lowers the counts, so
   // a check that passes stays true until the counts are raised here.
   if (refused_.load(std::memory_order_relaxed))
@@ -256,11 +272,12 @@ bool ws_session::send(frame_batch frames, std::size_t bytes) {
   // flushes of all the loop's connections that a fan-out wakes go out in one
   // batch: one wake-up of the loop's thread, not one per connection.
   if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
-    batch_.schedule([self = shared_from_this()] { self->flush_outbox(); });
+    batch_.schedule([self = this->shared_from_this()] { self->flush_outbox(); });
   return true;
 }
 
-void ws_session::flush_outbox() {
+template <class Stream>
+void basic_ws_session<Stream>::flush_outbox() {
   flush_posted_.store(false, std::memory_order_release);
   frame_batch frames;
   {
@@ -269,7 +286,7 @@ void ws_session::flush_outbox() {
   }
   // Once closing nothing more goes out (the pair is gone or going).
   if (closing_ || finishing_ || closed_) {
-    frame_writer::progress dropped;
+    progress dropped;
     for (auto& f : frames) {
       ++dropped.frames;
       dropped.bytes += f->size();
@@ -282,10 +299,11 @@ void ws_session::flush_outbox() {
   metrics_.queue_depth.observe(queued_frames_.load(std::memory_order_relaxed));
   for (auto& f : frames)
     out_.push(std::move(f));
-  out_.flush(shared_from_this());
+  out_.flush(this->shared_from_this());
 }
 
-void ws_session::on_written(error_code ec, frame_writer::progress done) {
+template <class Stream>
+void basic_ws_session<Stream>::on_written(error_code ec, progress done) {
   account(done);
   if (ec) {
     if (writer_)
@@ -295,7 +313,7 @@ void ws_session::on_written(error_code ec, frame_writer::progress done) {
     return;
   }
   if (!out_.empty()) {
-    out_.flush(shared_from_this());
+    out_.flush(this->shared_from_this());
   } else if (finishing_) {
     // The last frame (our close, or the answer to the peer's) is out.
     error_code ignored;
@@ -303,7 +321,8 @@ void ws_session::on_written(error_code ec, frame_writer::progress done) {
   }
 }
 
-void ws_session::account(frame_writer::progress done) {
+template <class Stream>
+void basic_ws_session<Stream>::account(progress done) {
   if (done.frames == 0)
     return;
   queued_frames_ -= done.frames;
@@ -315,11 +334,12 @@ void ws_session::account(frame_writer::progress done) {
   }
 }
 
-void ws_session::notify_when_drained(writer_actor writer) {
+template <class Stream>
+void basic_ws_session<Stream>::notify_when_drained(writer_actor writer) {
   // What was handed over until now is waited for, not what comes later.
   auto target = handed_over_.load(std::memory_order_acquire);
   asio::post(socket_.get_executor(),
-             [self = shared_from_this(), writer = std::move(writer), target] {
+             [self = this->shared_from_this(), writer = std::move(writer), target] {
                if (self->written_ >= target)
                  caf::anon_send(writer, write_done_atom::value);
                else
@@ -327,8 +347,9 @@ void ws_session::notify_when_drained(writer_actor writer) {
              });
 }
 
-void ws_session::ping() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void basic_ws_session<Stream>::ping() {
+  asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
     if (self->closing_ || self->finishing_ || self->closed_)
       return;
     self->awaiting_pong_ = true;
@@ -337,7 +358,8 @@ void ws_session::ping() {
   });
 }
 
-std::string ws_session::peer() const {
+template <class Stream>
+std::string basic_ws_session<Stream>::peer() const {
   if (peer_.address().is_v6())
     return "[" + peer_.address().to_string() + "]:" + std::to_string(peer_.port());
   return peer_.address().to_string() + ":" + std::to_string(peer_.port());
@@ -345,13 +367,15 @@ std::string ws_session::peer() const {
 
 // -- closing --------------------------------------------------------------------------
 
-void ws_session::close(farewell how) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), how = std::move(how)] {
+template <class Stream>
+void basic_ws_session<Stream>::close(farewell how) {
+  asio::post(socket_.get_executor(), [self = this->shared_from_this(), how = std::move(how)] {
     self->do_close(how);
   });
 }
 
-void ws_session::do_close(const farewell& how) {
+template <class Stream>
+void basic_ws_session<Stream>::do_close(const farewell& how) {
   if (closing_)
     return;
   closing_ = true;
@@ -382,12 +406,12 @@ void ws_session::do_close(const farewell& how) {
   if (how.reason == exit_code::slow_consumer)
     account(out_.discard_data());
   out_.push_control(codec_.start_close(cr.code, text));
-  out_.flush(shared_from_this());
+  out_.flush(this->shared_from_this());
   // The peer's close frame ends it (handle -> finish); at the latest, the
   // close timeout does.
   close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
   close_timer_->expires_after(ctx_->close_timeout);
-  close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+  close_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
     if (!ec)
       self->close_socket();
   });
@@ -395,14 +419,16 @@ void ws_session::do_close(const farewell& how) {
     on_readable({});
 }
 
-void ws_session::report(exit_code reason) {
+template <class Stream>
+void basic_ws_session<Stream>::report(exit_code reason) {
   if (reported_ || !reader_)
     return;
   reported_ = true;
   caf::anon_send(reader_, closed_atom::value, static_cast<std::uint8_t>(reason));
 }
 
-void ws_session::finish() {
+template <class Stream>
+void basic_ws_session<Stream>::finish() {
   if (finishing_ || closed_)
     return;
   finishing_ = true;
@@ -416,7 +442,7 @@ void ws_session::finish() {
   if (!close_timer_) {
     close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     close_timer_->expires_after(ctx_->close_timeout);
-    close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    close_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
       if (!ec)
         self->close_socket();
     });
@@ -425,7 +451,8 @@ void ws_session::finish() {
     on_readable({});
 }
 
-void ws_session::close_socket() {
+template <class Stream>
+void basic_ws_session<Stream>::close_socket() {
   if (closed_)
     return;
   closed_ = true;
@@ -438,5 +465,8 @@ void ws_session::close_socket() {
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
 }
+
+template class basic_ws_session<socket_type>;
+template class basic_ws_session<tls_stream>;
 
 } // namespace switchboard::net

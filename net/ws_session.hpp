@@ -10,12 +10,17 @@
 // waits for the socket to become readable, then reads into a buffer of its
 // I/O thread's, so that thousands of idle clients cost little
 // (docs/benchmarks.md, memory budget).
+//
+// `Stream` carries the bytes: the socket itself (ws_session), or a
+// tls_stream (tls_ws_session), which reads each connection into a buffer of
+// its own (tls_stream.hpp). Everything else is one code path.
 
 #include "admission.hpp"
 #include "frame_writer.hpp"
 #include "io_loops.hpp"
 #include "io_types.hpp"
 #include "node_context.hpp"
+#include "tls_stream.hpp"
 #include "transport.hpp"
 #include "ws_codec.hpp"
 
@@ -30,15 +35,18 @@
 
 namespace switchboard::net {
 
-class ws_session : public transport,
-                   public std::enable_shared_from_this<ws_session>,
-                   private frame_writer::observer {
+template <class Stream>
+class basic_ws_session : public transport,
+                         public std::enable_shared_from_this<basic_ws_session<Stream>>,
+                         private frame_writer_types::observer {
 public:
+  using progress = frame_writer_types::progress;
+
   /// `socket` has completed the upgrade; `ticket` is the connection's
   /// admission slot, held until the session dies.
-  ws_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
-             admission_ticket ticket);
-  ~ws_session() override;
+  basic_ws_session(Stream&& socket, std::shared_ptr<node_context> ctx,
+                   admission_ticket ticket);
+  ~basic_ws_session() override;
 
   /// Spawns the pair under `user` (the authenticated identity; empty:
   /// anonymous) limited to the topics `allowed`, joins it to the hub and
@@ -71,8 +79,8 @@ private:
 
   // -- writing ---------------------------------------------------------------------
   void flush_outbox();
-  void on_written(boost::system::error_code ec, frame_writer::progress done) override;
-  void account(frame_writer::progress done);
+  void on_written(boost::system::error_code ec, progress done) override;
+  void account(progress done);
 
   // -- closing ---------------------------------------------------------------------
   void do_close(const farewell& how);
@@ -88,12 +96,12 @@ private:
   static constexpr int read_credit = 8;
 
   session_count ctx_;
-  socket_type socket_;
+  Stream socket_;
   /// The client's address, for log lines (set once: any thread may read it).
   boost::asio::ip::tcp::endpoint peer_;
   loop_metrics& metrics_; ///< the loop's: strand only
   ws_codec codec_;
-  frame_writer out_;
+  basic_frame_writer<Stream> out_;
   loop_batch& batch_; ///< the loop's flush batches
   reader_actor reader_; ///< set while the pair listens; strand only
   writer_actor writer_; ///< failures and the drained notice go here; strand only
@@ -133,5 +141,10 @@ private:
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
   admission_ticket ticket_; ///< gives the slot back, however the session ends
 };
+
+/// A plain connection (ws://).
+using ws_session = basic_ws_session<socket_type>;
+/// A TLS connection (wss://).
+using tls_ws_session = basic_ws_session<tls_stream>;
 
 } // namespace switchboard::net

@@ -8,7 +8,11 @@ switchboard/peer.
   tools/compare.py [--switchboard build/app/switchboard] [--bench build/tools/switchboard-bench]
                    [--reps 3] [--scenarios fanout-max,fanout-rate,idle]
                    [--servers switchboard,gorilla,nodews,uws] [--sb-flags="--io-threads=2 ..."]
-                   [--out results.jsonl]
+                   [--out results.jsonl] [--tls]
+
+--tls runs switchboard over TLS (wss://) with a self-signed certificate made with the openssl
+CLI (the bench verifies it); the peers are skipped. Run once without and once with --tls for
+the cost of TLS (docs/benchmarks.md, "TLS fan-out cost").
 
 Peers live in shared/peers/ (found above the repository, or --peers-dir); each is started by
 its run.sh, which builds or installs it once into a cache. A peer whose prerequisites are
@@ -103,7 +107,7 @@ class Server:
                                      start_new_session=True, cwd=REPO)
         self.pid = self.proc.pid  # run.sh execs the server; switchboard is the binary itself
         deadline = time.monotonic() + start_timeout
-        banner = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)/ws")
+        banner = re.compile(r"listening on wss?://127\.0\.0\.1:(\d+)/ws")
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {self.proc.returncode}: {self.tail()}")
@@ -274,8 +278,25 @@ def scenario_runs(args):
     return out
 
 
+# --tls: the certificate the bench trusts (make_tls_certificate).
+TLS_CA = None
+
+
+def make_tls_certificate(directory):
+    """A self-signed P-256 certificate for 127.0.0.1; returns (cert, key) paths."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    return cert, key
+
+
 def run_bench(bench, bench_args, server):
-    argv = [bench, f"--url=ws://127.0.0.1:{server.port}/ws", f"--pid={server.pid}"] + bench_args
+    scheme = "wss" if TLS_CA else "ws"
+    argv = [bench, f"--url={scheme}://127.0.0.1:{server.port}/ws", f"--pid={server.pid}"] + bench_args
+    if TLS_CA:
+        argv.append(f"--tls-ca={TLS_CA}")
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     except subprocess.TimeoutExpired:
@@ -319,8 +340,15 @@ def main():
     ap.add_argument("--rate-duration", type=float, default=5.0, help="seconds of publishing in fanout-rate")
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--out", default="", help="append every raw JSON result to this file")
+    ap.add_argument("--tls", action="store_true",
+                    help="switchboard over wss:// with a self-signed certificate (peers skipped)")
     args = ap.parse_args()
     args.sb_flags = shlex.split(args.sb_flags)
+    if args.tls:
+        global TLS_CA
+        tls_dir = tempfile.mkdtemp(prefix="cmp-tls-")
+        TLS_CA, key = make_tls_certificate(tls_dir)
+        args.sb_flags += [f"--tls-cert={TLS_CA}", f"--tls-key={key}"]
     wanted = args.servers if args.peers is None else "switchboard," + args.peers
     args.servers = []
     for name in (n.strip() for n in wanted.split(",")):
@@ -328,6 +356,11 @@ def main():
             sys.exit(f"unknown server {name} ({', '.join(SERVERS)})")
         if name and name not in args.servers:
             args.servers.append(name)
+    if args.tls:
+        for name in args.servers[:]:
+            if name != "switchboard":
+                log(f"skipping {name}: --tls runs switchboard only")
+                args.servers.remove(name)
 
     if not (os.path.isfile(args.bench) and os.access(args.bench, os.X_OK)):
         sys.exit(f"bench binary {args.bench} not found (build target switchboard-bench)")

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
           libspdlog-dev catch2 libssl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py
+  # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py,
+  # certificates of tests/e2e/test_tls.py (openssl: tools/compare.py --tls)
   packages+=(python3-websockets python3-prometheus-client procps curl pkg-config python3-jwt
              python3-cryptography)
 fi

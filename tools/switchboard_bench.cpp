@@ -36,6 +36,7 @@ void on_signal(int) { bench::g_stop = 1; }
 
 const char* kUsage = R"(usage: switchboard-bench --mode=fanout|idle|soak|topic-churn [options]   (loopback targets only)
 common:  --url=ws://127.0.0.1:8080/ws  --timeout=S (whole run)  --pid=SERVER_PID (RSS/fds/CPU)
+         wss://...: TLS, verifying the server against --tls-ca=FILE (PEM), or --tls-insecure
          --src-addrs=K (127.0.0.2.. bound before connect; default auto past 3000 conns)
          --connect-timeout=10  --concurrency=200 (connects in progress at once)
          --coalesce-us=0 (wait this long between reads to batch frames: less bench CPU, adds

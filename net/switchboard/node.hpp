@@ -54,6 +54,13 @@ struct node_config {
   std::string api_key;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
+  /// TLS (docs/security.md): with a certificate chain and its key (PEM
+  /// files, both or neither) the port speaks TLS only: wss:// and https://.
+  /// With tls_ca (a PEM bundle) too, clients must present a certificate that
+  /// verifies against it. node::reload_tls() reads the files again.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
   /// glibc keeps freed memory in its arenas; a node whose connections come
   /// and go gives free pages back to the system this often (malloc_trim).
   /// It affects the whole process, so it is off unless the application asks
@@ -118,8 +125,15 @@ public:
   /// query_cluster with cluster_info.
   const caf::actor& cluster() const noexcept;
 
-  /// `ws://host:port/ws`.
+  /// `ws://host:port/ws`, or `wss://` with TLS.
   std::string url() const;
+
+  /// Reads the TLS certificate, key and CA files again (node_config::tls_cert,
+  /// tls_key, tls_ca): connections accepted from now on use them, those open
+  /// keep theirs. On failure (a file unreadable, the key not the
+  /// certificate's) the node keeps its current ones and the error says why;
+  /// sec::invalid_argument without TLS. Callable from any thread.
+  caf::error reload_tls();
 
   /// Starts a graceful stop and returns at once: the listener stops
   /// accepting and the hub refuses new publishes, flushes every writer (for

@@ -129,13 +129,15 @@ class Server:
         except Exception:
             self.kill()
             raise
-        prefix, suffix = "switchboard listening on ws://127.0.0.1:", "/ws"
+        # ws://, or wss:// with TLS (test_tls.py).
+        scheme = "wss" if line.startswith("switchboard listening on wss:") else "ws"
+        prefix, suffix = f"switchboard listening on {scheme}://127.0.0.1:", "/ws"
         if not (line.startswith(prefix) and line.endswith(suffix)):
             self.kill()
             raise AssertionError(f"unexpected first stdout line {line!r}; "
                                  f"stderr: {self.stderr()!r}")
         self.port = int(line[len(prefix):-len(suffix)])
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/ws"
         # Keep draining stdout so that the server can never block on it.
         threading.Thread(target=self._drain, daemon=True).start()
 

@@ -112,6 +112,14 @@ std::string sample_json(const Sample& s) {
 bool Common::load(Args& args, double default_timeout, JsonLine& out, std::string& err) {
   url = args.str("url", "ws://127.0.0.1:8080/ws");
   if (!parse_ws_url(url, ep, err)) return false;
+  std::string tls_ca = args.str("tls-ca", "");
+  bool tls_insecure = args.has("tls-insecure");
+  args.str("tls-insecure", "");  // a flag: read, so that it counts as known
+  if (!ep.tls && (!tls_ca.empty() || tls_insecure)) {
+    err = "--tls-ca and --tls-insecure need a wss:// url";
+    return false;
+  }
+  if (ep.tls && !make_tls_client(ep, tls_ca, tls_insecure, err)) return false;
   timeout_s = args.real("timeout", default_timeout);
   pid = static_cast<int>(args.num("pid", 0));
   coalesce_us = args.real("coalesce-us", 0);

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <openssl/ssl.h>
+
 #include "util.hpp"
 #include "ws.hpp"
 
@@ -24,6 +26,7 @@ Loop::Loop() : rbuf_(256 * 1024) {
 
 Loop::~Loop() {
   for (Conn* c : all_) {
+    if (c->ssl_) SSL_free(c->ssl_);
     if (c->fd_ >= 0) ::close(c->fd_);
     delete c;
   }
@@ -66,6 +69,11 @@ Conn* Loop::connect(const Endpoint& ep, const in_addr* src, Handler* h, uint64_t
   }
   auto* c = new Conn(*this, h);
   c->fd_ = fd;
+  if (ep.tls_ctx) {
+    c->ssl_ = SSL_new(ep.tls_ctx);
+    SSL_set_fd(c->ssl_, fd);
+    SSL_set_connect_state(c->ssl_);
+  }
   c->user = user;
   unsigned char key[16];
   for (int i = 0; i < 16; i += 4) {
@@ -156,7 +164,20 @@ void Loop::flush() {
 
 void Loop::write_now(Conn& c) {
   size_t off = 0;
-  while (off < c.out_.size()) {
+  if (c.tls_handshaking_) return;  // the upgrade request waits for the TLS handshake
+  while (c.ssl_ && off < c.out_.size()) {
+    size_t left = std::min<size_t>(c.out_.size() - off, 1 << 30);
+    int w = SSL_write(c.ssl_, c.out_.data() + off, static_cast<int>(left));
+    if (w > 0) {
+      off += static_cast<size_t>(w);
+      continue;
+    }
+    int e = SSL_get_error(c.ssl_, w);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
+    c.out_.clear();  // the read side reports the end
+    return;
+  }
+  while (!c.ssl_ && off < c.out_.size()) {
     ssize_t w = ::send(c.fd_, c.out_.data() + off, c.out_.size() - off, MSG_NOSIGNAL);
     if (w > 0) {
       off += static_cast<size_t>(w);
@@ -179,6 +200,10 @@ void Loop::write_now(Conn& c) {
 void Loop::close_fd(Conn& c) {
   if (c.fd_ < 0) return;
   epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd_, nullptr);
+  if (c.ssl_) {
+    SSL_free(c.ssl_);
+    c.ssl_ = nullptr;
+  }
   ::close(c.fd_);
   c.fd_ = -1;
   --live_;

@@ -10,6 +10,9 @@
 
 #include <netinet/in.h>
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,9 +26,14 @@ struct Endpoint {
   std::string hostport;
   std::string path;
   sockaddr_in addr{};
+  bool tls = false;            // wss://
+  ssl_ctx_st* tls_ctx = nullptr;  // set by make_tls_client (wss:// only)
 };
-// ws://127.x.x.x:PORT/path only (the bench never targets anything but loopback).
+// ws:// or wss://127.x.x.x:PORT/path only (the bench never targets anything but loopback).
 bool parse_ws_url(const std::string& url, Endpoint& ep, std::string& err);
+// The TLS client context for a wss:// endpoint: verifies the server against `ca_file`
+// (and the host in the URL), or nothing with `insecure`. False with `err` set.
+bool make_tls_client(Endpoint& ep, const std::string& ca_file, bool insecure, std::string& err);
 std::string ws_base64(const unsigned char* p, size_t n);
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455 GUID)).
 std::string ws_accept(const std::string& key);
@@ -78,7 +86,10 @@ class Conn final : public Watch {
   friend class Loop;
   Conn(Loop& l, Handler* h) : loop_(l), h_(h) {}
   void do_connect_done();
+  void do_tls_handshake();
   void do_read();
+  void do_read_tls();
+  void on_bytes(char* buf, size_t n);
   bool handle_handshake(const char* p, size_t n, uint64_t rx);
   size_t parse_frames(char* p, size_t n, uint64_t rx);  // returns consumed bytes
   void finish(End why);
@@ -88,6 +99,8 @@ class Conn final : public Watch {
   int fd_ = -1;
   State state_ = State::Connecting;
   bool close_sent_ = false, close_received_ = false, dirty_ = false, want_out_ = false;
+  bool tls_handshaking_ = false;
+  ssl_st* ssl_ = nullptr;   // wss:// only
   uint8_t frag_op_ = 0;
   uint64_t deadline_ = 0;   // for Connecting/Handshake/Closing/Silent
   std::string in_;          // handshake bytes or a partial frame

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/ssl.h>
+
 #include "util.hpp"
 #include "ws.hpp"
 
@@ -46,6 +48,10 @@ void Conn::on_event(uint32_t ev) {
     default:
       break;
   }
+  if (tls_handshaking_) {
+    do_tls_handshake();
+    return;
+  }
   if (ev & EPOLLOUT) loop_.write_now(*this);
   if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) do_read();
 }
@@ -62,10 +68,51 @@ void Conn::do_connect_done() {
   state_ = State::Handshake;
   want_out_ = false;
   loop_.set_events(*this, EPOLLIN);
+  if (ssl_) {
+    tls_handshaking_ = true;
+    do_tls_handshake();
+    return;
+  }
   loop_.write_now(*this);  // the upgrade request
 }
 
+void Conn::do_tls_handshake() {
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    tls_handshaking_ = false;
+    loop_.set_events(*this, EPOLLIN);
+    loop_.write_now(*this);  // the upgrade request
+    return;
+  }
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ)
+    loop_.set_events(*this, EPOLLIN);
+  else if (e == SSL_ERROR_WANT_WRITE)
+    loop_.set_events(*this, EPOLLIN | EPOLLOUT);
+  else
+    finish(End::HandshakeFailed);
+}
+
+void Conn::do_read_tls() {
+  // OpenSSL may hold decrypted bytes epoll cannot see: read until it wants the socket.
+  while (state_ != State::Closed && ssl_) {
+    int r = SSL_read(ssl_, loop_.rbuf_.data(), static_cast<int>(loop_.rbuf_.size()));
+    if (r > 0) {
+      on_bytes(loop_.rbuf_.data(), static_cast<size_t>(r));
+      continue;
+    }
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+    finish(state_ == State::Closing ? End::CleanByUs : state_ == State::Handshake ? End::HandshakeFailed : End::ServerEof);
+    return;
+  }
+}
+
 void Conn::do_read() {
+  if (ssl_) {
+    do_read_tls();
+    return;
+  }
   ssize_t r = ::recv(fd_, loop_.rbuf_.data(), loop_.rbuf_.size(), 0);
   if (r < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
@@ -76,10 +123,12 @@ void Conn::do_read() {
     finish(state_ == State::Closing ? End::CleanByUs : state_ == State::Handshake ? End::HandshakeFailed : End::ServerEof);
     return;
   }
+  on_bytes(loop_.rbuf_.data(), static_cast<size_t>(r));
+}
+
+void Conn::on_bytes(char* buf, size_t n) {
   uint64_t rx = now_ns();
-  loop_.bytes_in += static_cast<uint64_t>(r);
-  char* buf = loop_.rbuf_.data();
-  size_t n = static_cast<size_t>(r);
+  loop_.bytes_in += static_cast<uint64_t>(n);
   if (state_ == State::Handshake) {
     in_.append(buf, n);
     handle_handshake(in_.data(), in_.size(), rx);

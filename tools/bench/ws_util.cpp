@@ -6,6 +6,9 @@
 
 #include "ws.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 namespace bench {
 
 namespace {
@@ -100,17 +103,18 @@ const char* end_name(End e) {
 }
 
 bool parse_ws_url(const std::string& url, Endpoint& ep, std::string& err) {
-  if (url.rfind("ws://", 0) != 0) {
-    err = "url must start with ws:// (no TLS)";
+  ep.tls = url.rfind("wss://", 0) == 0;
+  if (!ep.tls && url.rfind("ws://", 0) != 0) {
+    err = "url must start with ws:// or wss://";
     return false;
   }
-  std::string rest = url.substr(5);
+  std::string rest = url.substr(ep.tls ? 6 : 5);
   auto slash = rest.find('/');
   ep.hostport = slash == std::string::npos ? rest : rest.substr(0, slash);
   ep.path = slash == std::string::npos ? "/" : rest.substr(slash);
   auto colon = ep.hostport.rfind(':');
   ep.host = colon == std::string::npos ? ep.hostport : ep.hostport.substr(0, colon);
-  int port = colon == std::string::npos ? 80 : std::atoi(ep.hostport.c_str() + colon + 1);
+  int port = colon == std::string::npos ? (ep.tls ? 443 : 80) : std::atoi(ep.hostport.c_str() + colon + 1);
   std::string ip = ep.host == "localhost" ? "127.0.0.1" : ep.host;
   ep.addr = sockaddr_in{};
   ep.addr.sin_family = AF_INET;
@@ -123,6 +127,34 @@ bool parse_ws_url(const std::string& url, Endpoint& ep, std::string& err) {
     err = "refusing non-loopback target: the bench only talks to 127.0.0.0/8";
     return false;
   }
+  return true;
+}
+
+bool make_tls_client(Endpoint& ep, const std::string& ca_file, bool insecure, std::string& err) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    err = "SSL_CTX_new failed";
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // Writes go out of a std::string that grows between retries.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (insecure) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  } else {
+    if (ca_file.empty() || SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
+      err = ca_file.empty() ? "wss:// needs --tls-ca=FILE (or --tls-insecure)"
+                            : "cannot load --tls-ca=" + ca_file;
+      SSL_CTX_free(ctx);
+      return false;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // The certificate must name the host of the URL (an IP address or a name).
+    auto* param = SSL_CTX_get0_param(ctx);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str()) != 1)
+      X509_VERIFY_PARAM_set1_host(param, ep.host.c_str(), 0);
+  }
+  ep.tls_ctx = ctx;
   return true;
 }
 
