@@ -80,7 +80,9 @@ config::config() {
          "(default empty; prefer the config file, a command line is visible to "
          "other users)")
     .add(api_max_body, "api-max-body",
-         "largest body of an API request in bytes; past it 413 (default 1048576)");
+         "largest body of an API request in bytes; past it 413 (default 1048576)")
+    .add(compression, "compression",
+         "permessage-deflate (RFC 7692) for clients that offer it (default off)");
 }
 
 node_config config::node() const {
@@ -117,6 +119,7 @@ node_config config::node() const {
   }
   result.api_key = api_key;
   result.api_max_body = api_max_body;
+  result.compression = compression;
   return result;
 }
 
@@ -161,6 +164,7 @@ caf::settings config::dump_content() const {
   // Nor does the API key.
   put("api-key", std::string{api_key.empty() ? "" : "(set, not shown)"});
   put("api-max-body", api_max_body);
+  put("compression", compression);
   return result;
 }
 

@@ -63,6 +63,8 @@ public:
   /// The server API (docs/api.md); empty: no API.
   std::string api_key;
   std::size_t api_max_body = 1024 * 1024;
+  /// permessage-deflate for clients that offer it (docs/protocol.md).
+  bool compression = false;
 };
 
 } // namespace switchboard::app

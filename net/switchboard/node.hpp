@@ -52,6 +52,9 @@ struct node_config {
   std::string api_key;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
+  /// permessage-deflate (RFC 7692) for clients that offer it
+  /// (docs/protocol.md, Compression). Off: the offer is ignored.
+  bool compression = false;
   /// glibc keeps freed memory in its arenas; a node whose connections come
   /// and go gives free pages back to the system this often (malloc_trim).
   /// It affects the whole process, so it is off unless the application asks
