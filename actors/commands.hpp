@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -39,8 +40,41 @@ public:
     : std::string(std::move(bytes)), framed_at(framed) {
   }
 
+  stamped_frame(const stamped_frame&) = delete;
+  stamped_frame& operator=(const stamped_frame&) = delete;
+
+  ~stamped_frame() {
+    auto d = deflated_.load(std::memory_order_acquire);
+    if (d != this)
+      delete d;
+  }
+
   /// When the hub built it (publishes); the epoch (zero) when not measured.
   time_point framed_at;
+
+  // -- permessage-deflate (net/deflate.hpp) ---------------------------------------
+
+  /// The frame for receivers that negotiated compression, once the first of
+  /// them made it: null before, this frame itself when compressing does not
+  /// pay. Built lazily, so a publish without such receivers costs nothing.
+  const stamped_frame* deflated() const noexcept {
+    return deflated_.load(std::memory_order_acquire);
+  }
+
+  /// Keeps `made` (null: this frame itself) as deflated() unless another
+  /// thread was first; returns what deflated() is now. Owned by this frame.
+  const stamped_frame* keep_deflated(std::unique_ptr<const stamped_frame> made) const noexcept {
+    const stamped_frame* expected = nullptr;
+    const stamped_frame* mine = made ? made.get() : this;
+    if (deflated_.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
+      made.release();
+      return mine;
+    }
+    return expected; // `made` goes: the other thread's result stays
+  }
+
+private:
+  mutable std::atomic<const stamped_frame*> deflated_{nullptr};
 };
 
 using frame_ptr = std::shared_ptr<const stamped_frame>;

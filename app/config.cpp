@@ -106,7 +106,9 @@ config::config() {
     .add(tls_key, "tls-key", "PEM private key of --tls-cert")
     .add(tls_ca, "tls-ca",
          "PEM CA bundle: clients must present a certificate it verifies (mutual TLS; "
-         "default none)");
+         "default none)")
+    .add(compression, "compression",
+         "permessage-deflate (RFC 7692) for clients that offer it (default off)");
 }
 
 node_config config::node() const {
@@ -162,6 +164,7 @@ node_config config::node() const {
   result.tls_cert = tls_cert;
   result.tls_key = tls_key;
   result.tls_ca = tls_ca;
+  result.compression = compression;
   return result;
 }
 
@@ -215,6 +218,7 @@ caf::settings config::dump_content() const {
   put("tls-cert", tls_cert);
   put("tls-key", tls_key);
   put("tls-ca", tls_ca);
+  put("compression", compression);
   return result;
 }
 

@@ -78,6 +78,8 @@ public:
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  /// permessage-deflate for clients that offer it (docs/protocol.md).
+  bool compression = false;
 };
 
 } // namespace switchboard::app

@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include "api_answer.hpp"
+#include "deflate.hpp"
 #include "metrics_page.hpp"
 #include "origin.hpp"
 #include "protocol.hpp"
@@ -365,27 +366,37 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
   auto ws = std::make_shared<handshake_stream>(std::move(stream_));
   ws->set_option(beast::websocket::stream_base::timeout{
     ctx_->handshake_timeout, beast::websocket::stream_base::none(), false});
+  // permessage-deflate is ours, not Beast's (net/deflate.hpp).
+  auto deflate = ctx_->compression ? negotiate_deflate(req) : std::nullopt;
   ws->set_option(
-    beast::websocket::stream_base::decorator([](beast::websocket::response_type& res) {
+    beast::websocket::stream_base::decorator([deflate](beast::websocket::response_type& res) {
       res.set(http::field::server, "switchboard");
+      if (deflate)
+        res.set(http::field::sec_websocket_extensions, *deflate);
     }));
   beast::get_lowest_layer(*ws).expires_never();
   // Bytes the client sent right behind its request belong to the WebSocket.
   auto pending = beast::buffers_to_string(buffer_.data());
   ws->async_accept(req, [ctx = ctx_.share(), ws, ticket = std::move(ticket),
                          user = std::move(user), allowed = std::move(allowed),
-                         pending = std::move(pending)](beast::error_code ec) mutable {
+                         pending = std::move(pending),
+                         deflating = deflate.has_value()](beast::error_code ec) mutable {
     if (ec)
       return; // Beast answered the bad upgrade; dropping the stream closes it
     auto& io = ws->next_layer();
     if (io.is_tls()) {
-      std::make_shared<tls_ws_session>(tls_stream{io.release_tls()}, std::move(ctx),
-                                       std::move(ticket))
-        ->start(std::move(pending), std::move(user), std::move(allowed));
+      auto session = std::make_shared<tls_ws_session>(tls_stream{io.release_tls()},
+                                                      std::move(ctx), std::move(ticket));
+      if (deflating)
+        session->use_deflate();
+      session->start(std::move(pending), std::move(user), std::move(allowed));
       return;
     }
-    std::make_shared<ws_session>(io.release_socket(), std::move(ctx), std::move(ticket))
-      ->start(std::move(pending), std::move(user), std::move(allowed));
+    auto session = std::make_shared<ws_session>(io.release_socket(), std::move(ctx),
+                                                std::move(ticket));
+    if (deflating)
+      session->use_deflate();
+    session->start(std::move(pending), std::move(user), std::move(allowed));
   });
 }
 

@@ -97,6 +97,9 @@ struct alignas(64) loop_metrics {
   /// control frames included (what the socket read and wrote).
   loop_counter bytes_in;
   loop_counter bytes_out;
+  /// Bytes permessage-deflate kept off the wire: per receiver, a frame's
+  /// size minus its compressed size (net/deflate.hpp).
+  loop_counter deflate_saved_bytes;
   /// From the hub framing a publish to the write that completed it, one
   /// observation per frame and receiver.
   loop_histogram<latency_bounds_us.size()> publish_latency{latency_bounds_us};

@@ -85,9 +85,11 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
           hub.messages_out);
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t deflate_saved = 0;
   for (auto* m : loops) {
     bytes_in += m->bytes_in.read();
     bytes_out += m->bytes_out.read();
+    deflate_saved += m->deflate_saved_bytes.read();
   }
   counter(out, "switchboard_bytes_in_total",
           "WebSocket wire bytes read after the upgrade (frame headers and control frames "
@@ -97,6 +99,10 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
           "WebSocket wire bytes written after the upgrade (frame headers and control frames "
           "included).",
           bytes_out);
+  counter(out, "switchboard_compressed_bytes_saved_total",
+          "Bytes permessage-deflate kept off the wire (per receiver: a frame's size minus "
+          "its compressed size).",
+          deflate_saved);
   out.histogram("switchboard_publish_latency_seconds",
                 "From the hub framing a publish to the write that put it on a receiver's "
                 "socket, per receiver.",

@@ -197,6 +197,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;
+  p->ctx->compression = c.compression;
   if (!c.api_key.empty())
     p->ctx->api.key = net::digest_of(c.api_key);
   p->ctx->api.max_body = c.api_max_body;

@@ -34,6 +34,8 @@ struct node_context {
   /// Shared by every connection's pair.
   std::shared_ptr<const connection_settings> settings;
   std::size_t max_message_size = 64 * 1024;
+  /// permessage-deflate for clients that offer it (node_config::compression).
+  bool compression = false;
   /// In Asio's clock type: every session hands them to Asio/Beast timers.
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_timeout = std::chrono::seconds(2);

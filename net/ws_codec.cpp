@@ -1,5 +1,7 @@
 #include "ws_codec.hpp"
 
+#include "deflate.hpp"
+
 #include <boost/beast/websocket/detail/frame.hpp>
 
 #include <algorithm>
@@ -150,7 +152,9 @@ const char* ws_codec::read_header(const char* p, const char* end, output& out) {
 // The first two bytes: everything but the extended length and the mask key.
 bool ws_codec::check_head(std::uint8_t b1, output& out) {
   auto op = opcode();
-  if ((b0_ & 0x70) != 0)
+  // RFC 7692 6: RSV1 marks the first frame of a compressed data message.
+  bool compressed_start = b0_ & 0x40 && deflate_ && (op == op_text || op == op_binary);
+  if ((b0_ & 0x70) != 0 && !((b0_ & 0x70) == 0x40 && compressed_start))
     return fail(out, ending::protocol_error, "reserved bits set");
   if (op >= op_close) {
     if (op > op_pong)
@@ -193,6 +197,7 @@ void ws_codec::start_frame(output& out) {
   auto op = opcode();
   if (op == op_text || op == op_binary) {
     msg_op_ = op;
+    compressed_ = (b0_ & 0x40) != 0;
     utf8_.reset();
   }
   if (remain_ > 0)
@@ -212,7 +217,8 @@ void ws_codec::read_data(const char* p, std::size_t n, output& out) {
       msg_.reserve(n);
     msg_.append(p, n);
     unmask(msg_.data() + old, n, key_);
-    if (msg_op_ == op_text
+    // A compressed message's text is checked once it is decompressed.
+    if (msg_op_ == op_text && !compressed_
         && !utf8_.write(reinterpret_cast<const std::uint8_t*>(msg_.data() + old), n)) {
       fail(out, ending::bad_payload, "invalid UTF-8");
       return;
@@ -255,13 +261,33 @@ void ws_codec::end_data_frame(output& out) {
   msg_op_ = 0;
   if (closing_)
     return;
-  if (text && !utf8_.finish()) {
+  if (compressed_) {
+    if (!inflate(text, out))
+      return;
+  } else if (text && !utf8_.finish()) {
     fail(out, ending::bad_payload, "invalid UTF-8");
     return;
   }
   // The buffer leaves with the message: the codec keeps no capacity.
   out.messages.emplace_back(text, std::move(msg_));
   release(msg_);
+}
+
+// Replaces the compressed message in msg_ by its text; false when the
+// connection failed.
+bool ws_codec::inflate(bool text_message, output& out) {
+  compressed_ = false;
+  std::string text;
+  auto r = inflate_message(msg_, max_, text);
+  release(msg_);
+  if (r == inflate_result::too_big)
+    return fail(out, ending::too_big, "message too big");
+  if (r == inflate_result::corrupt)
+    return fail(out, ending::bad_payload, "invalid compressed data");
+  if (text_message && !beast_ws::check_utf8(text.data(), text.size()))
+    return fail(out, ending::bad_payload, "invalid UTF-8");
+  msg_ = std::move(text);
+  return true;
 }
 
 void ws_codec::on_control(std::string_view payload, output& out) {

@@ -9,7 +9,8 @@
 // (masking, RSV bits, opcodes, control frame rules, fragmentation order,
 // close codes, UTF-8 of text and close reasons, the message size limit); a
 // violation fails the connection with the RFC's close code (1002, 1007,
-// 1009). Input may be split anywhere: the result is the same as for the
+// 1009). With permessage-deflate (RFC 7692) compressed messages are
+// decompressed before they come out (accept_compressed). Input may be split anywhere: the result is the same as for the
 // input in one piece. An idle codec holds no heap memory.
 
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
@@ -61,6 +62,15 @@ public:
   // Beast's utf8_checker points into itself: not copyable, not movable.
   ws_codec(const ws_codec&) = delete;
   ws_codec& operator=(const ws_codec&) = delete;
+
+  /// permessage-deflate was negotiated (net/deflate.hpp): a data message
+  /// whose first frame has RSV1 set is decompressed, with the message size
+  /// limit on its compressed and on its decompressed size (1009 beyond);
+  /// data that does not decompress fails the connection with 1007. RSV1
+  /// elsewhere (control and continuation frames) stays a protocol error.
+  void accept_compressed() noexcept {
+    deflate_ = true;
+  }
 
   /// Consumes all `n` bytes. Once done(), input is ignored.
   void feed(const char* data, std::size_t n, output& out);
@@ -118,6 +128,7 @@ private:
   void read_data(const char* p, std::size_t n, output& out);
   void read_control(const char* p, std::size_t n, output& out);
   void end_data_frame(output& out);
+  bool inflate(bool text_message, output& out);
   void on_control(std::string_view payload, output& out);
   void on_close(std::string_view payload, output& out);
   bool fail(output& out, ending why, std::string_view reason);
@@ -136,6 +147,8 @@ private:
   std::uint8_t msg_op_ = 0; ///< opcode of the message in progress (0: none)
   bool closing_ = false;
   bool done_ = false;
+  bool deflate_ = false;    ///< accept_compressed() was called
+  bool compressed_ = false; ///< the message in progress has RSV1
 };
 
 } // namespace switchboard::net

@@ -1,5 +1,6 @@
 #include "ws_session.hpp"
 
+#include "deflate.hpp"
 #include "spin_guard.hpp"
 
 #include "connection.hpp"
@@ -297,9 +298,25 @@ void basic_ws_session<Stream>::flush_outbox() {
   // The queue depth is sampled here, once per flush: what the writer's
   // bound sees (handed over, not yet on the socket).
   metrics_.queue_depth.observe(queued_frames_.load(std::memory_order_relaxed));
+  if (deflate_)
+    deflate_all(frames);
   for (auto& f : frames)
     out_.push(std::move(f));
   out_.flush(this->shared_from_this());
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::deflate_all(frame_batch& frames) {
+  std::size_t saved = 0;
+  for (auto& f : frames) {
+    auto d = deflated(f);
+    saved += f->size() - d->size();
+    f = std::move(d);
+  }
+  // From here on the frames are counted at the size they go out with, as
+  // the writer's progress reports them.
+  queued_bytes_ -= saved;
+  metrics_.deflate_saved_bytes.add(saved);
 }
 
 template <class Stream>

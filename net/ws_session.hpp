@@ -54,6 +54,13 @@ public:
   /// its upgrade request).
   void start(std::string pending, std::string user, topic_filter allowed);
 
+  /// permessage-deflate was negotiated (net/deflate.hpp): compressed
+  /// messages in, shared compressed frames out. Before start().
+  void use_deflate() noexcept {
+    deflate_ = true;
+    codec_.accept_compressed();
+  }
+
   // -- transport ------------------------------------------------------------------
 
   backlog queued() const override;
@@ -79,6 +86,8 @@ private:
 
   // -- writing ---------------------------------------------------------------------
   void flush_outbox();
+  /// Swaps each frame for the one a compressing client gets.
+  void deflate_all(frame_batch& frames);
   void on_written(boost::system::error_code ec, progress done) override;
   void account(progress done);
 
@@ -114,6 +123,7 @@ private:
   std::atomic<int> unhandled_{0};
   bool waiting_ = false;         ///< a readiness wait is pending
   bool awaiting_pong_ = false;   ///< a ping went out, nothing came back
+  bool deflate_ = false;         ///< permessage-deflate negotiated (set before start)
 
   // -- the outbox: the writer appends, the strand takes everything at once ------
   /// Guards outbox_ for the few instructions of an append or a swap (a

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2 libssl-dev)
+          libspdlog-dev catch2 libssl-dev zlib1g-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py,
   # certificates of tests/e2e/test_tls.py (openssl: tools/compare.py --tls)

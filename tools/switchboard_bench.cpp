@@ -47,6 +47,7 @@ fanout:  --subs=100 --messages=10000 --size=64 (data bytes) --rate=0 (msg/s; 0 =
          publisher always uses --url) --topic=bench-fanout --drain=5 (s to wait for stragglers) --abandon=5 (s after which
          an undelivered message stops holding the window) --warmup-timeout=15
 idle:    --conns=1000 --topics=100 --hold=0 --settle=2 --drain=5 --size=64
+         --offer-deflate=0 (1: offer permessage-deflate; use with --size=32)
 soak:    --conns=1000 --topics=20 --duration=60 --rate=100 (publishes/s over all topics)
          --churn-per-min=20 (% of conns per minute) --stable=0.5 (fraction never churned)
          --mix=40:40:20 (clean:rst:silent) --silent-max=90 (s before a silent conn is closed

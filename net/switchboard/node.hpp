@@ -61,6 +61,9 @@ struct node_config {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  /// permessage-deflate (RFC 7692) for clients that offer it
+  /// (docs/protocol.md, Compression). Off: the offer is ignored.
+  bool compression = false;
   /// glibc keeps freed memory in its arenas; a node whose connections come
   /// and go gives free pages back to the system this often (malloc_trim).
   /// It affects the whole process, so it is off unless the application asks

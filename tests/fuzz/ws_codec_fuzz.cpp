@@ -12,9 +12,11 @@
 //   close handshake, 1002/1007/1009 for a failure);
 // - start_close gives a valid close frame, once.
 //
-// Input: byte 0 picks the message size limit, byte 1 seeds the random
-// chunks, byte 2 says when start_close is called (0: never; else after
-// (b - 1) / 254 of the stream); the rest is the stream.
+// Input: byte 0 picks the message size limit (bits 0-1) and whether
+// permessage-deflate was negotiated (bit 2: accept_compressed, so that
+// compressed messages are inflated, within the limit), byte 1 seeds the
+// random chunks, byte 2 says when start_close is called (0: never; else
+// after (b - 1) / 254 of the stream); the rest is the stream.
 //
 // Run: tools/ci/fuzz.sh, or by hand on a copy of the seed corpus:
 //   build-fuzz/tests/fuzz/ws_codec_fuzz <dir>
@@ -74,9 +76,11 @@ void merge(ws_codec::output& acc, ws_codec::output& part) {
 /// Feeds `stream` in chunks of next_size() (0: all at once), calling
 /// start_close at `close_at`.
 template <class NextSize>
-result run(std::string_view stream, std::size_t max, std::size_t close_at,
+result run(std::string_view stream, std::size_t max, bool deflate, std::size_t close_at,
            NextSize next_size) {
   ws_codec codec{{max}};
+  if (deflate)
+    codec.accept_compressed();
   result r;
   ws_codec::output part;
   std::size_t pos = 0;
@@ -213,17 +217,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   static constexpr std::size_t limits[] = {16, 125, 1000, 70000};
   std::size_t max = limits[data[0] & 3];
+  bool deflate = (data[0] & 4) != 0;
   std::uint64_t seed = data[1];
   std::string_view stream{reinterpret_cast<const char*>(data) + 3, size - 3};
   std::size_t close_at = data[2] == 0 ? ~std::size_t{0}
                                       : (data[2] - 1u) * stream.size() / 254;
 
-  auto whole = run(stream, max, close_at, [] { return std::size_t{0}; });
+  auto whole = run(stream, max, deflate, close_at, [] { return std::size_t{0}; });
   check(whole, max);
-  auto bytewise = run(stream, max, close_at, [] { return std::size_t{1}; });
+  auto bytewise = run(stream, max, deflate, close_at, [] { return std::size_t{1}; });
   require(same(whole, bytewise), "byte by byte differs from one piece");
   // splitmix64: chunks of 1 to 64 bytes.
-  auto chunked = run(stream, max, close_at, [&seed] {
+  auto chunked = run(stream, max, deflate, close_at, [&seed] {
     seed += 0x9e3779b97f4a7c15;
     auto z = seed;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;

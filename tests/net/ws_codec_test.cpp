@@ -10,6 +10,8 @@
 
 #include "ws_codec.hpp"
 
+#include "deflate.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -170,8 +172,10 @@ struct run_result {
 };
 
 run_result run(std::string_view bytes, std::size_t max, const close_call& close,
-               const std::function<std::size_t()>& next_size) {
+               const std::function<std::size_t()>& next_size, bool deflate) {
   ws_codec codec{{max}};
+  if (deflate)
+    codec.accept_compressed();
   run_result r;
   std::size_t pos = 0;
   auto feed_until = [&](std::size_t stop) {
@@ -221,9 +225,15 @@ bool same(const run_result& a, const run_result& b) {
 }
 
 /// Feeds `bytes` in one piece, byte by byte, in two pieces at every boundary
-/// (up to 2 KiB of input) and in random chunks; all must agree.
-run_result decode(std::string_view bytes, std::size_t max = 1024, close_call close = {}) {
+/// (up to 2 KiB of input) and in random chunks; all must agree. `deflate`:
+/// permessage-deflate was negotiated (accept_compressed).
+run_result decode(std::string_view bytes, std::size_t max = 1024, close_call close = {},
+                  bool deflate = false) {
   auto n = bytes.size();
+  auto run = [deflate](std::string_view b, std::size_t m, const close_call& c,
+                       const std::function<std::size_t()>& next_size) {
+    return ::run(b, m, c, next_size, deflate);
+  };
   auto whole = run(bytes, max, close, [&] { return std::max<std::size_t>(n, 1); });
   auto expect_same = [&](const run_result& other, const std::string& how) {
     INFO("fed " << how << ": " << describe(other) << "; in one piece: "
@@ -254,8 +264,8 @@ run_result decode(std::string_view bytes, std::size_t max = 1024, close_call clo
 
 /// The connection must fail with `code` (and nothing after the close frame).
 void expect_failure(std::string_view bytes, std::uint16_t code, ending why,
-                    std::size_t max = 1024) {
-  auto r = decode(bytes, max);
+                    std::size_t max = 1024, bool deflate = false) {
+  auto r = decode(bytes, max, {}, deflate);
   CHECK(r.out.end == why);
   CHECK(r.done);
   CHECK(r.idle);
@@ -792,4 +802,125 @@ TEST_CASE("ws_codec: start_close releases the message in progress") {
     auto sent = codec.start_close(1001, "");
   }
   CHECK(live_blocks == before);
+}
+
+// -- permessage-deflate (RFC 7692) ---------------------------------------------------
+
+namespace {
+
+constexpr std::uint8_t rsv1 = 0x40;
+
+/// `text` compressed as a client sends it (RFC 7692 7.2.1).
+std::string compressed(std::string_view text) {
+  std::string out;
+  deflate_message(text, out);
+  return out;
+}
+
+run_result decode_deflate(std::string_view bytes, std::size_t max = 1024) {
+  return decode(bytes, max, {}, true);
+}
+
+} // namespace
+
+TEST_CASE("ws_codec deflate: the examples of RFC 7692 7.2.3") {
+  // 7.2.3.1 (fixed Huffman), 7.2.3.3 (a stored block), 7.2.3.4 (BFINAL set,
+  // then an empty block's header bits).
+  for (std::string_view payload :
+       {std::string_view{"\xf2\x48\xcd\xc9\xc9\x07\x00", 7},
+        std::string_view{"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00", 11},
+        std::string_view{"\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8}}) {
+    CAPTURE(payload.size());
+    auto r = decode_deflate(raw_frame(0x80 | rsv1 | op_text, payload)
+                            + raw_frame(0x80 | rsv1 | op_binary, payload));
+    CHECK(r.out.messages == std::vector<message>{{true, "Hello"}, {false, "Hello"}});
+    CHECK(r.out.end == ending::none);
+    CHECK(r.idle);
+  }
+}
+
+TEST_CASE("ws_codec deflate: compressed and plain messages mixed, no context kept") {
+  auto text = text_of(3000, 11);
+  auto c = compressed(text);
+  REQUIRE(c.size() < text.size());
+  // The same compressed bytes twice: each message is decompressed on its own.
+  auto r = decode_deflate(raw_frame(0x80 | rsv1 | op_text, c) + frame(op_text, "plain")
+                            + raw_frame(0x80 | rsv1 | op_text, c)
+                            + raw_frame(0x80 | rsv1 | op_text, compressed("")),
+                          4096);
+  CHECK(r.out.messages
+        == std::vector<message>{{true, text}, {true, "plain"}, {true, text}, {true, ""}});
+  CHECK(r.out.end == ending::none);
+}
+
+TEST_CASE("ws_codec deflate: a fragmented compressed message (RSV1 on the first frame)") {
+  auto text = text_of(5000, 12);
+  auto c = compressed(text);
+  REQUIRE(c.size() > 30);
+  auto third = c.size() / 3;
+  auto r = decode_deflate(raw_frame(rsv1 | op_text, c.substr(0, third)) + frame(op_ping, "p")
+                            + fragment(op_cont, c.substr(third, third))
+                            + frame(op_cont, c.substr(2 * third)),
+                          8192);
+  CHECK(r.out.messages == std::vector<message>{{true, text}});
+  CHECK(r.out.alive);
+  CHECK(r.out.end == ending::none);
+}
+
+TEST_CASE("ws_codec deflate: RSV1 on a control or continuation frame fails (1002)") {
+  auto c = compressed("hello hello hello");
+  expect_failure(raw_frame(0x80 | rsv1 | op_ping, ""), 1002, ending::protocol_error, 1024,
+                 true);
+  expect_failure(raw_frame(0x80 | rsv1 | op_close, close_payload(1000)), 1002,
+                 ending::protocol_error, 1024, true);
+  expect_failure(raw_frame(rsv1 | op_text, c.substr(0, 4))
+                   + raw_frame(0x80 | rsv1 | op_cont, c.substr(4)),
+                 1002, ending::protocol_error, 1024, true);
+  expect_failure(fragment(op_text, "a") + raw_frame(0x80 | rsv1 | op_cont, c), 1002,
+                 ending::protocol_error, 1024, true);
+  // RSV2 and RSV3 belong to no negotiated extension.
+  for (std::uint8_t rsv : {0x20, 0x10, 0x60}) {
+    CAPTURE(rsv);
+    expect_failure(raw_frame(0x80 | rsv | op_text, c), 1002, ending::protocol_error, 1024,
+                   true);
+  }
+}
+
+TEST_CASE("ws_codec deflate: RSV1 without the negotiation fails (1002)") {
+  expect_failure(raw_frame(0x80 | rsv1 | op_text, compressed("hello")), 1002,
+                 ending::protocol_error);
+}
+
+TEST_CASE("ws_codec deflate: the limit holds for the decompressed size (1009)") {
+  constexpr std::size_t max = 64 * 1024;
+  // 1 MiB of zeros compress to about 1 KiB: a small bomb.
+  auto bomb = compressed(std::string(1 << 20, '\0'));
+  REQUIRE(bomb.size() < 2048);
+  expect_failure(raw_frame(0x80 | rsv1 | op_binary, bomb), 1009, ending::too_big, max, true);
+  // Exactly at the limit passes; one byte more fails.
+  auto r = decode_deflate(raw_frame(0x80 | rsv1 | op_binary, compressed(std::string(max, 'x'))),
+                          max);
+  REQUIRE(r.out.messages.size() == 1);
+  CHECK(r.out.messages[0].second == std::string(max, 'x'));
+  expect_failure(raw_frame(0x80 | rsv1 | op_binary, compressed(std::string(max + 1, 'x'))),
+                 1009, ending::too_big, max, true);
+}
+
+TEST_CASE("ws_codec deflate: data that does not decompress fails (1007)") {
+  auto c = compressed(text_of(2000, 13));
+  // A reserved block type (BTYPE 11).
+  expect_failure(raw_frame(0x80 | rsv1 | op_text, "\xff\xff\xff\xff"), 1007,
+                 ending::bad_payload, 1024, true);
+  // Cut short: the message ends inside a block.
+  expect_failure(raw_frame(0x80 | rsv1 | op_text, c.substr(0, c.size() / 2)), 1007,
+                 ending::bad_payload, 4096, true);
+  // An empty payload is not a compressed message (the empty one is 00).
+  expect_failure(raw_frame(0x80 | rsv1 | op_text, ""), 1007, ending::bad_payload, 1024,
+                 true);
+  // Compressed text must decompress to valid UTF-8.
+  expect_failure(raw_frame(0x80 | rsv1 | op_text, compressed("ab\xff")), 1007,
+                 ending::bad_payload, 1024, true);
+  // The same bytes as a binary message are fine.
+  auto r = decode_deflate(raw_frame(0x80 | rsv1 | op_binary, compressed("ab\xff")));
+  CHECK(r.out.messages == std::vector<message>{{false, "ab\xff"}});
 }

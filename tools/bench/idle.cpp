@@ -102,6 +102,11 @@ struct Idle final : Handler {
     auto srcs = source_addrs(n, args.num("src-addrs", -1));
     loop.connect_timeout_ns = from_secs(args.real("connect-timeout", 10));
     loop.coalesce_ns = from_secs(common.coalesce_us / 1e6);
+    // Offer permessage-deflate (a server with --compression agrees): what an idle
+    // connection with compression costs. Keep --size below the server's compression
+    // threshold: this client does not inflate.
+    if (args.num("offer-deflate", 0) != 0)
+      loop.extra_headers = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     if (!args.check_unused("idle")) return 2;
     out.add("conns", n).add("topics", topics).add("hold_s", hold).add("src_addrs", srcs.size());
     if (n == 0) {

@@ -85,7 +85,7 @@ Conn* Loop::connect(const Endpoint& ep, const in_addr* src, Handler* h, uint64_t
   std::memcpy(c->accept_, acc.data(), 28);
   c->out_ = "GET " + ep.path + " HTTP/1.1\r\nHost: " + ep.hostport +
             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
-            "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+            "\r\nSec-WebSocket-Version: 13\r\n" + extra_headers + "\r\n";
   epoll_event ev{};
   ev.events = EPOLLOUT;
   ev.data.ptr = static_cast<Watch*>(c);

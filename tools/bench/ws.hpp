@@ -132,6 +132,8 @@ class Loop {
   // time passed since it started before polling again, so each recv() finds several frames
   // (fewer syscalls per delivery; adds up to this much to measured latency). 0 = off.
   uint64_t coalesce_ns = 0;
+  // Header lines ("Name: value\r\n") added to every upgrade request.
+  std::string extra_headers;
 
   // Start a connection; nullptr (errno set) if the socket could not even be started.
   // src: optional source address to bind() first (port chosen at connect time).
