@@ -91,6 +91,13 @@ std::vector<std::string> node_config::problems() const {
            "cluster-seeds: '" + seed + "' is not host:port");
     need(cluster->address.empty() || valid_cluster_address(cluster->address),
          "the cluster address '" + cluster->address + "' is not host:port");
+    // Peers know a node by the address it announces: a wildcard one names
+    // no machine (a node bound to all interfaces announces
+    // cluster_settings::address, or is bound to the address peers dial).
+    auto bound = cluster_host.empty() ? host : cluster_host;
+    need(!cluster->address.empty() || (bound != "0.0.0.0" && bound != "::" && bound != "[::]"),
+         "cluster-host: peers cannot reach a node announced as " + bound
+           + ": give the address they dial (--cluster-host)");
   }
   return result;
 }

@@ -92,6 +92,19 @@ TEST_CASE("a cluster's settings are checked") {
   };
   CHECK(count("cluster-seeds") == 4);
   CHECK(count("cluster-backlog") == 1);
+  CHECK(count("cluster-host") == 0);
+  // A node bound to every interface must say which address peers dial.
+  for (auto wildcard : {"0.0.0.0", "::"}) {
+    node_config open;
+    open.host = wildcard;
+    open.cluster = cluster_settings{};
+    CHECK(open.problems().size() == 1);
+    open.cluster_host = "10.0.0.7";
+    CHECK(open.problems().empty());
+    open.cluster_host.clear();
+    open.cluster->address = "node-a.example:4000";
+    CHECK(open.problems().empty());
+  }
 }
 
 namespace {
