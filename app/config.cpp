@@ -111,6 +111,24 @@ config::config() {
          "permessage-deflate (RFC 7692) for clients that offer it (default off)");
 }
 
+namespace {
+
+// "a, b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_list(std::string_view rest) {
+  std::vector<std::string> result;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto first = item.find_first_not_of(' ');
+    if (first != std::string_view::npos)
+      result.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1 - first));
+  }
+  return result;
+}
+
+} // namespace
+
 node_config config::node() const {
   node_config result;
   result.host = host;
@@ -132,31 +150,13 @@ node_config config::node() const {
   result.close_timeout = close_timeout;
   result.io_threads = io_threads;
   result.admission = admission;
-  // "a, b" -> {"a", "b"}
-  std::string_view rest = allowed_origins;
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    auto item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    auto first = item.find_first_not_of(' ');
-    if (first != std::string_view::npos)
-      result.allowed_origins.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1
-                                                               - first));
-  }
+  result.allowed_origins = split_list(allowed_origins);
   result.api_key = api_key;
   result.api_max_body = api_max_body;
   if (cluster_port != 0) {
     cluster_settings cs;
     cs.backlog = cluster_backlog;
-    rest = cluster_seeds;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      auto item = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      auto first = item.find_first_not_of(' ');
-      if (first != std::string_view::npos)
-        cs.seeds.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1 - first));
-    }
+    cs.seeds = split_list(cluster_seeds);
     result.cluster = std::move(cs);
     result.cluster_host = cluster_host;
     result.cluster_port = cluster_port;
