@@ -296,8 +296,10 @@ void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
                          const std::string& data, conn_id from) {
   ++self->state.stats.messages_in;
-  // The cluster actor forwards it to the nodes with subscribers on the topic.
-  to_cluster(self, {cluster_item::publish, topic, data, from, 0, {}, 0});
+  // The cluster actor forwards it to the nodes with subscribers on the topic
+  // (an unclustered hub copies nothing).
+  if (self->state.cluster)
+    to_cluster(self, {cluster_item::publish, topic, data, from, 0, {}, 0});
   return publish_local(self, topic, data, from);
 }
 
