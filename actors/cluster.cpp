@@ -198,6 +198,10 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);
   if (!p.hello_sent)
     say_hello(self, p);
+  else
+    // Our hello went out before this one came: a topic that got its first
+    // subscriber since is in neither, and the peer would never forward it.
+    send_interest(self, p);
   for (auto& address : msg.members)
     learn(self, address);
 }

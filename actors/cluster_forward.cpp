@@ -106,6 +106,11 @@ void forward(cluster_pointer self, cluster_item& item) {
       append(self, kvp.second, item);
 }
 
+void send_interest(cluster_pointer self, cluster_peer& p) {
+  for (auto& topic : self->state.interest)
+    append(self, p, {cluster_item::interest_on, topic, {}, 0, 0, {}, 0});
+}
+
 void flush_all(cluster_pointer self) {
   for (auto& kvp : self->state.peers)
     if (kvp.second.up)

@@ -91,6 +91,10 @@ void forward(cluster_pointer self, cluster_item& item);
 /// Sends every peer's queued batch.
 void flush_all(cluster_pointer self);
 
+/// Queues our whole interest for `p` (it became a member after our hello
+/// went out: interest that came meanwhile is in no hello it got).
+void send_interest(cluster_pointer self, cluster_peer& p);
+
 /// A batch from a peer: handed to the hub, acknowledged.
 void on_batch(cluster_pointer self, cluster_batch& batch);
 
