@@ -415,14 +415,16 @@ class RawWS:
         if handshake:
             self.handshake(timeout)
 
-    def handshake(self, timeout=5.0):
+    def handshake(self, timeout=5.0, extra_headers=()):
+        """The upgrade, with `extra_headers` ((name, value) pairs) in the request."""
         key = base64.b64encode(os.urandom(16)).decode()
         req = (f"GET {self.path} HTTP/1.1\r\n"
                f"Host: 127.0.0.1:{self.port}\r\n"
                "Upgrade: websocket\r\n"
                "Connection: Upgrade\r\n"
                f"Sec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n")
+               "Sec-WebSocket-Version: 13\r\n"
+               + "".join(f"{k}: {v}\r\n" for k, v in extra_headers) + "\r\n")
         self.sock.sendall(req.encode())
         deadline = time.monotonic() + timeout
         while b"\r\n\r\n" not in self.buf:

@@ -5,12 +5,7 @@ turns it off); raw sockets check what the 101 response says and what the
 frames look like on the wire: a compressed frame has RSV1 and a payload that
 decompresses with zlib as RFC 7692 7.2.2 describes."""
 
-import asyncio
-import base64
-import hashlib
 import json
-import os
-import time
 import unittest
 import zlib
 
@@ -40,26 +35,7 @@ class DeflateWS(RawWS):
 
     def __init__(self, port, offer, timeout=5.0):
         super().__init__(port, timeout=timeout, handshake=False)
-        key = base64.b64encode(os.urandom(16)).decode()
-        req = (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-               f"Sec-WebSocket-Extensions: {offer}\r\n\r\n")
-        self.sock.sendall(req.encode())
-        deadline = time.monotonic() + timeout
-        while b"\r\n\r\n" not in self.buf:
-            self._fill(deadline)
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        if not lines[0].startswith("HTTP/1.1 101"):
-            raise AssertionError(f"upgrade refused: {head!r}")
-        self.headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
-        accept = base64.b64encode(hashlib.sha1(
-            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-        assert self.headers.get("sec-websocket-accept") == accept, head
+        self.handshake(timeout, extra_headers=[("Sec-WebSocket-Extensions", offer)])
 
     def recv_message(self, timeout=5.0):
         """The next data message as (rsv1, JSON), decompressed if RSV1 is set."""
