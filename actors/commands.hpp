@@ -52,7 +52,7 @@ public:
   /// When the hub built it (publishes); the epoch (zero) when not measured.
   time_point framed_at;
 
-  // -- permessage-deflate (net/deflate.hpp) ---------------------------------------
+  // -- permessage-deflate (net/ws/deflate.hpp) ---------------------------------------
 
   /// The frame for receivers that negotiated compression, once the first of
   /// them made it: null before, this frame itself when compressing does not

@@ -1,6 +1,6 @@
 #include "switchboard/messages.hpp"
 
-#include "cluster_messages.hpp"
+#include "cluster/cluster_messages.hpp"
 
 namespace switchboard {
 

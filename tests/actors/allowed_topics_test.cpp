@@ -1,7 +1,7 @@
 // The topics an authenticator allowed a connection (upgrade_verdict::topics),
 // enforced by the hub before any authorizer, deterministically.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

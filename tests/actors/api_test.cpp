@@ -2,7 +2,7 @@
 // index (send to a user, disconnect a user, a client's send to "user:ID"),
 // and the queries of topics and connections.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

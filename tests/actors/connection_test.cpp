@@ -1,9 +1,9 @@
 // The reader/writer pair on virtual time: heartbeat, slow consumers and
 // transport failures, and that every exit leaves the hub without a trace.
 
-#include "connection.hpp"
-#include "fake_transport.hpp"
-#include "hub_state.hpp"
+#include "connection/connection.hpp"
+#include "testing/fake_transport.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

@@ -1,7 +1,7 @@
 // The typed embedding API: server-side publish, send and subscribe (with a
 // listener actor receiving topic_message), stats and shutdown.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

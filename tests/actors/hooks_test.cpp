@@ -2,7 +2,7 @@
 // connection observers, close_connection, the authorizer hook, and the bound
 // on what a server-side actor may leave unhandled.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

@@ -4,8 +4,8 @@
 // not cut off a healthy client; and a client that really does not read
 // meets its bound all the same, without holding the hub up for long.
 
-#include "cluster_messages.hpp"
-#include "hub_state.hpp"
+#include "cluster/cluster_messages.hpp"
+#include "hub/hub_state.hpp"
 #include "switchboard/testing.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,9 +1,9 @@
 // The hub with fake clients: membership, subscriptions, fan-out, direct
 // messages and the order of replies. Time never moves here.
 
-#include "connection.hpp"
-#include "fake_transport.hpp"
-#include "hub_state.hpp"
+#include "connection/connection.hpp"
+#include "testing/fake_transport.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

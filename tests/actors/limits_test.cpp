@@ -1,7 +1,7 @@
 // Limits the hub and the reader enforce on clients: topics per connection
 // and per node, direct messages between clients, the command rate.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 

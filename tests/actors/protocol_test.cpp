@@ -1,7 +1,7 @@
 // Wire protocol v1: parsing client frames and building server frames, without
 // actors. The spec is the protocol section of the task brief / docs/protocol.md.
 
-#include "hub_state.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 
 #include <boost/json.hpp>

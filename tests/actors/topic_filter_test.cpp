@@ -1,7 +1,7 @@
 // The glob patterns of a connection's allowed topics (a JWT's `topics`
 // claim): the matcher's edge cases, and the filter around it.
 
-#include "topic_filter.hpp"
+#include "hub/topic_filter.hpp"
 
 #include <catch2/catch.hpp>
 

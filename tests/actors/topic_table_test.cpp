@@ -1,8 +1,8 @@
 // The hub's membership table on its own: subscribe, unsubscribe and
 // disconnect keep every index consistent, and the limits hold.
 
-#include "hub_state.hpp"
-#include "topic_table.hpp"
+#include "hub/hub_state.hpp"
+#include "hub/topic_table.hpp"
 
 #include <catch2/catch.hpp>
 

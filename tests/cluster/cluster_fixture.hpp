@@ -7,10 +7,10 @@
 
 #include "caf_dsl_catch.hpp"
 
-#include "cluster_state.hpp"
-#include "connection.hpp"
-#include "fake_transport.hpp"
-#include "hub_state.hpp"
+#include "cluster/cluster_state.hpp"
+#include "connection/connection.hpp"
+#include "testing/fake_transport.hpp"
+#include "hub/hub_state.hpp"
 #include "protocol.hpp"
 
 #include <spdlog/logger.h>

@@ -1,5 +1,5 @@
 // libFuzzer target for the node's HTTP side: the bytes a client sends on the
-// node's port, read as net/http_session.cpp reads them (Beast's request
+// node's port, read as net/http/http_session.cpp reads them (Beast's request
 // parser with the node's limits, a new parser per request, one buffer for the
 // connection), every request answered as the node answers it (net::route,
 // the /stats answer, the admission's and the authenticator's refusals) and
@@ -38,10 +38,10 @@
 // Run: tools/ci/fuzz.sh, or by hand on a copy of the seed corpus:
 //   build-fuzz/tests/fuzz/http_fuzz -dict=tests/fuzz/http.dict <dir>
 
-#include "api_answer.hpp"
-#include "api_route.hpp"
-#include "http_route.hpp"
-#include "stats_json.hpp"
+#include "http/api_answer.hpp"
+#include "http/api_route.hpp"
+#include "http/http_route.hpp"
+#include "observe/stats_json.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
@@ -68,7 +68,7 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-// As net/http_session.cpp.
+// As net/http/http_session.cpp.
 constexpr std::size_t header_limit = 8 * 1024;
 
 // The API as a node with --api-key=fuzz-key --api-max-body=16384

@@ -1,5 +1,5 @@
 // libFuzzer target for the JWT authenticator (net/jwt*.cpp) and the topic
-// patterns (actors/topic_filter.cpp). The first byte picks what the rest is:
+// patterns (actors/hub/topic_filter.cpp). The first byte picks what the rest is:
 // 0: a token, verified as it comes (mostly refused before the signature);
 // 1: a header and a payload (JSON, split at the first newline) that the
 //    target signs itself, so that the claims' checks run on any JSON;
@@ -15,7 +15,7 @@
 
 #include "protocol.hpp"
 #include "switchboard/jwt.hpp"
-#include "topic_filter.hpp"
+#include "hub/topic_filter.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>

@@ -22,7 +22,7 @@
 //   build-fuzz/tests/fuzz/ws_codec_fuzz <dir>
 
 #include "protocol.hpp"
-#include "ws_codec.hpp"
+#include "ws/ws_codec.hpp"
 
 #include <boost/beast/websocket/detail/frame.hpp>
 

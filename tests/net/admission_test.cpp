@@ -2,8 +2,8 @@
 // token bucket, release, forgetting, the size cap), the validation of the
 // options, the address keys, and the ticket protocol on a real io_context.
 
-#include "admission.hpp"
-#include "admission_table.hpp"
+#include "admission/admission.hpp"
+#include "admission/admission_table.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>

@@ -3,10 +3,10 @@
 // which reply becomes which answer. tests/e2e/test_api.py runs the same
 // against a real node.
 
-#include "api_answer.hpp"
-#include "api_route.hpp"
-#include "http_route.hpp"
-#include "url_decode.hpp"
+#include "http/api_answer.hpp"
+#include "http/api_route.hpp"
+#include "http/http_route.hpp"
+#include "http/url_decode.hpp"
 
 #include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>

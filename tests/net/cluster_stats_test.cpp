@@ -2,7 +2,7 @@
 // parameter, the JSON), node::start's checks, and two clustered nodes in one
 // process on loopback.
 
-#include "cluster_stats.hpp"
+#include "observe/cluster_stats.hpp"
 
 #include "switchboard/node.hpp"
 

@@ -2,7 +2,7 @@
 // 101 response says, the shared compressed frames, and decompression with
 // its limit. (Compressed messages through the codec: ws_codec_test.cpp.)
 
-#include "deflate.hpp"
+#include "ws/deflate.hpp"
 
 #include "protocol.hpp"
 

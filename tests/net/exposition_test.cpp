@@ -3,9 +3,9 @@
 // known numbers. tests/e2e/test_metrics.py parses a real node's page with
 // prometheus_client's parser.
 
-#include "exposition.hpp"
-#include "loop_metrics.hpp"
-#include "metrics_page.hpp"
+#include "observe/exposition.hpp"
+#include "observe/loop_metrics.hpp"
+#include "observe/metrics_page.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // The outbound side of a connection on real loopback sockets: batching into
 // gathered writes, order, what a slow consumer's discard keeps, and failure.
 
-#include "frame_writer.hpp"
+#include "ws/frame_writer.hpp"
 #include "loopback.hpp"
 #include "protocol.hpp"
 

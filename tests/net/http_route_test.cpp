@@ -2,8 +2,8 @@
 // which status, headers and body, without a socket in sight. The same cases
 // run against the real node in tests/e2e/test_http.py.
 
-#include "http_route.hpp"
-#include "stats_json.hpp"
+#include "http/http_route.hpp"
+#include "observe/stats_json.hpp"
 
 #include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>

@@ -1,7 +1,7 @@
 // The bound on log lines an attacker controls: so many a second, the rest
 // counted and reported with the next line that goes out. Time is given.
 
-#include "log_throttle.hpp"
+#include "observe/log_throttle.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -10,7 +10,7 @@
 #include <boost/beast/core/error.hpp>
 #include <catch2/catch.hpp>
 
-#include "io_types.hpp"
+#include "io/io_types.hpp"
 
 #include <chrono>
 #include <cstddef>

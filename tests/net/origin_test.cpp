@@ -1,7 +1,7 @@
 // The Origin check on upgrades (node_config::allowed_origins) as pure
 // functions: normalization and the decision.
 
-#include "origin.hpp"
+#include "auth/origin.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,7 @@
 // (Under ASan in CI, this runs the TLS stream and session code.)
 
 #include "switchboard/node.hpp"
-#include "tls_context.hpp"
+#include "tls/tls_context.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>

@@ -8,9 +8,9 @@
 // ones that only count live blocks per thread (see `live_blocks`), to check
 // that an idle codec holds no heap memory.
 
-#include "ws_codec.hpp"
+#include "ws/ws_codec.hpp"
 
-#include "deflate.hpp"
+#include "ws/deflate.hpp"
 
 #include <catch2/catch.hpp>
 

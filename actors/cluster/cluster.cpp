@@ -1,0 +1,334 @@
+// The cluster actor: the hub's envoy to the other nodes. Membership is a
+// full mesh built from hellos: a node dials every address it knows (seeds
+// and addresses learned from hellos) through the middleman actor, never
+// uses a handle that a third node passed on, monitors each member, and
+// redials a lost one with jittered exponential backoff. Forwarding and
+// acks live in cluster_forward.cpp, queries in cluster_query.cpp.
+
+#include "cluster/cluster_state.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <random>
+
+namespace switchboard {
+
+namespace {
+
+// "host:port" -> (host, port); port 0 when it is not one.
+std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    return {address, 0};
+  auto port = std::strtoul(address.c_str() + colon + 1, nullptr, 10);
+  if (port == 0 || port > 65535)
+    return {address.substr(0, colon), 0};
+  return {address.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+// The delay before the next dial of `p`: doubles from redial_min to
+// redial_max, +-20 % so that nodes that lost each other do not dial in step.
+caf::timespan next_backoff(cluster_pointer self, cluster_peer& p) {
+  auto& s = self->state.settings;
+  p.backoff = p.backoff.count() == 0 ? s.redial_min : std::min(p.backoff * 2, s.redial_max);
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter{0.8, 1.2};
+  return caf::timespan{static_cast<caf::timespan::rep>(p.backoff.count() * jitter(rng))};
+}
+
+void dial(cluster_pointer self, cluster_peer& p);
+
+void schedule_redial(cluster_pointer self, cluster_peer& p) {
+  if (p.refused)
+    return;
+  self->delayed_send(self, next_backoff(self, p), cluster_redial_atom::value, p.address,
+                     ++p.redial_round);
+}
+
+std::vector<std::string> topics_of(const cluster_state& st) {
+  return {st.interest.begin(), st.interest.end()};
+}
+
+void say_hello(cluster_pointer self, cluster_peer& p) {
+  auto& st = self->state;
+  cluster_hello msg{caf::actor{self}, st.settings.address, st.incarnation, st.epoch, st.tag,
+                    {}, topics_of(st)};
+  for (auto& kvp : st.peers)
+    if (kvp.second.up)
+      msg.members.push_back(kvp.first);
+  p.hello_sent = true;
+  self->send(p.handle, std::move(msg));
+}
+
+void clash(cluster_pointer self, const std::string& address, const caf::node_id& nid) {
+  self->state.log->error("cluster: node id clash address={} node={}: the peer has this "
+                         "node's id (same host and PID?), refused",
+                         address, caf::to_string(nid));
+}
+
+// A handle for `p`'s address (from our own dial or from the peer's hello).
+void adopt(cluster_pointer self, cluster_peer& p, caf::actor handle) {
+  auto& st = self->state;
+  if (p.handle == handle)
+    return;
+  if (p.handle) {
+    st.by_actor.erase(p.handle.address());
+    self->demonitor(p.handle);
+  }
+  p.handle = std::move(handle);
+  p.hello_sent = false;
+  st.by_actor[p.handle.address()] = p.address;
+  self->monitor(p.handle);
+}
+
+void connected(cluster_pointer self, const std::string& address, caf::node_id& nid,
+               caf::strong_actor_ptr& ptr) {
+  auto& st = self->state;
+  auto i = st.peers.find(address);
+  if (i == st.peers.end())
+    return;
+  auto& p = i->second;
+  p.dialing = false;
+  if (nid == self->node()) {
+    // Our own address under another name, or another node with our id.
+    p.refused = true;
+    if (ptr && ptr->address() == self->address())
+      st.log->info("cluster: {} is this node's own address, not dialed again", address);
+    else
+      clash(self, address, nid);
+    return;
+  }
+  if (!ptr) {
+    // The port is open but nothing is published there (yet).
+    schedule_redial(self, p);
+    return;
+  }
+  if (p.up)
+    return; // its hello came first: it is a member already
+  adopt(self, p, caf::actor_cast<caf::actor>(ptr));
+  // A hello again (our last one got no answer): with a new epoch, so that a
+  // peer that still counts us as a member resets its view of us and answers
+  // instead of taking it for a repeat.
+  if (p.hello_sent)
+    ++self->state.epoch;
+  say_hello(self, p);
+  // Until its hello makes it a member, we dial and say hello again (with
+  // the backoff): a hello can be lost with a connection that CAF closes.
+  schedule_redial(self, p);
+}
+
+void dial(cluster_pointer self, cluster_peer& p) {
+  if (p.dialing || p.up || p.refused)
+    return;
+  auto [host, port] = split_address(p.address);
+  if (port == 0) {
+    self->state.log->error("cluster: not an address (host:port): {}", p.address);
+    p.refused = true;
+    return;
+  }
+  p.dialing = true;
+  auto mm = self->system().middleman().actor_handle();
+  auto address = p.address;
+  self->request(mm, std::chrono::seconds(10), caf::connect_atom::value, host, port)
+    .then(
+      [self, address](caf::node_id& nid, caf::strong_actor_ptr& ptr,
+                      std::set<std::string>&) { connected(self, address, nid, ptr); },
+      [self, address](caf::error& err) {
+        auto& st = self->state;
+        auto i = st.peers.find(address);
+        if (i == st.peers.end())
+          return;
+        i->second.dialing = false;
+        if (st.log->should_log(spdlog::level::debug))
+          st.log->debug("cluster: dial failed address={} reason={}", address,
+                        self->system().render(err));
+        schedule_redial(self, i->second);
+      });
+}
+
+cluster_peer& peer_at(cluster_pointer self, const std::string& address) {
+  auto [i, added] = self->state.peers.try_emplace(address);
+  if (added)
+    i->second.address = address;
+  return i->second;
+}
+
+// Dials `address` unless it is ours or known already.
+void learn(cluster_pointer self, const std::string& address) {
+  auto& st = self->state;
+  if (address.empty() || address == st.settings.address || st.peers.count(address) != 0)
+    return;
+  dial(self, peer_at(self, address));
+}
+
+void on_hello(cluster_pointer self, cluster_hello& msg) {
+  auto& st = self->state;
+  if (!msg.sender || msg.sender.address() == self->address()
+      || msg.address == st.settings.address)
+    return;
+  if (msg.sender.node() == self->node()) {
+    clash(self, msg.address, msg.sender.node());
+    return;
+  }
+  auto& p = peer_at(self, msg.address);
+  if (p.up && p.handle == msg.sender && p.incarnation == msg.incarnation
+      && p.epoch == msg.epoch)
+    return; // a member already
+  if (p.incarnation != 0 && p.incarnation != msg.incarnation)
+    st.log->info("cluster: peer restarted address={} incarnation={} (was {})", p.address,
+                 msg.incarnation, p.incarnation);
+  // A new incarnation, a new handle or a rejoin: nothing of the old link
+  // applies any more.
+  auto fresh = p.up;
+  reset_link(p);
+  adopt(self, p, msg.sender);
+  if (fresh)
+    p.hello_sent = false; // it reset its view of us: it needs our interest again
+  p.up = true;
+  p.dialing = false;
+  p.backoff = caf::timespan{0};
+  p.incarnation = msg.incarnation;
+  p.epoch = msg.epoch;
+  p.tag = msg.tag;
+  p.interest.insert(msg.topics.begin(), msg.topics.end());
+  st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);
+  if (!p.hello_sent)
+    say_hello(self, p);
+  else
+    // Our hello went out before this one came: a topic that got its first
+    // subscriber since is in neither, and the peer would never forward it.
+    send_interest(self, p);
+  for (auto& address : msg.members)
+    learn(self, address);
+}
+
+void on_down(cluster_pointer self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.by_actor.find(dm.source);
+  if (i == st.by_actor.end())
+    return;
+  auto j = st.peers.find(i->second);
+  st.by_actor.erase(i);
+  if (j == st.peers.end())
+    return;
+  auto& p = j->second;
+  ++st.peers_lost;
+  st.log->info("cluster: peer down address={} reason={}", p.address,
+               self->system().render(dm.reason));
+  reset_link(p);
+  p.handle = nullptr;
+  p.up = false;
+  p.hello_sent = false;
+  // Our next hello to it carries a new epoch: if it still counts us as a
+  // member (it may: a duplicate BASP connection between two nodes is closed
+  // by CAF, and its proxy's down message reaches only one side), it resets
+  // its view of us and answers, instead of taking the hello for a repeat
+  // and leaving us waiting for its hello forever.
+  ++st.epoch;
+  schedule_redial(self, p);
+}
+
+void on_redial(cluster_pointer self, const std::string& address, std::uint64_t round) {
+  auto& st = self->state;
+  auto i = st.peers.find(address);
+  if (i != st.peers.end() && i->second.redial_round == round)
+    dial(self, i->second);
+}
+
+} // namespace
+
+void reset_link(cluster_peer& p) {
+  p.up = false;
+  p.tag = 0;
+  p.interest.clear();
+  p.out.clear();
+  p.out_publishes = 0;
+  p.out_bytes = 0;
+  p.in_flight.clear();
+  p.unacked = 0;
+}
+
+void rejoin(cluster_pointer self, cluster_peer& p) {
+  auto& st = self->state;
+  // A new epoch tells the peer to reset its view of us, as a restart would.
+  ++st.epoch;
+  reset_link(p);
+  say_hello(self, p);
+}
+
+namespace {
+
+caf::behavior running(cluster_pointer self) {
+  return {
+    [self](cluster_item& item) {
+      // Only the node's own hub hands over items.
+      auto& sender = self->current_sender();
+      if (sender && sender->address() == self->state.hub.address())
+        forward(self, item);
+    },
+    [self](cluster_flush_atom) {
+      self->state.flush_scheduled = false;
+      flush_all(self);
+    },
+    [self](cluster_hello& msg) { on_hello(self, msg); },
+    [self](cluster_batch& batch) { on_batch(self, batch); },
+    [self](cluster_ack& ack) { on_ack(self, ack); },
+    [self](cluster_redial_atom, std::string& address, std::uint64_t round) {
+      on_redial(self, address, round);
+    },
+    [self](query_cluster) { return query(self); },
+    [self](cluster_report_atom) { return report(self); },
+  };
+}
+
+// Once published, the node tells the actor the address peers reach it at;
+// only then does it dial (pitfall 8 of cluster-notes: publish before
+// dialing) and say hello.
+void start(cluster_pointer self, std::string& address) {
+  auto& st = self->state;
+  st.settings.address = std::move(address);
+  // What a peer of another version (or a broken one) sends must not take
+  // the cluster actor down.
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& x) {
+    self->state.log->warn("cluster: dropped an unexpected message {}",
+                          caf::to_string(x.content()));
+    return caf::result<caf::message>{caf::make_error(caf::sec::unexpected_message)};
+  });
+  st.log->info("cluster: node address={} incarnation={} tag={}", st.settings.address,
+               st.incarnation, st.tag);
+  for (auto& seed : st.settings.seeds)
+    learn(self, seed);
+  self->become(running(self));
+}
+
+} // namespace
+
+caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_settings settings,
+                      std::uint64_t incarnation, std::uint16_t tag,
+                      std::shared_ptr<spdlog::logger> log) {
+  auto& st = self->state;
+  st.hub = std::move(hub);
+  st.settings = std::move(settings);
+  st.incarnation = incarnation;
+  st.tag = tag;
+  st.log = std::move(log);
+  // One dies, the node dies: a hub without its envoy would silently stop
+  // reaching the other nodes.
+  self->link_to(st.hub);
+  self->send(st.hub, cluster_attach{caf::actor_cast<cluster_inbox_actor>(self), tag});
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  self->set_error_handler([self](caf::error& err) {
+    self->state.log->warn("cluster: an error message: {}", self->system().render(err));
+  });
+  // Until started, everything else waits in the mailbox.
+  self->set_default_handler(caf::skip);
+  return {
+    [self](cluster_start_atom, std::string& address) { start(self, address); },
+  };
+}
+
+} // namespace switchboard

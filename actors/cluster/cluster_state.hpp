@@ -1,0 +1,116 @@
+#pragma once
+
+// The cluster actor's inside: what cluster actors say to each other and to
+// their hubs, the state of each peer, and the functions the cluster's source
+// files share (cluster.cpp: membership; cluster_forward.cpp: batches and
+// acks; cluster_query.cpp: query_cluster). Not installed.
+
+#include "cluster/cluster_messages.hpp"
+#include "hub/hub_state.hpp"
+
+#include <caf/all.hpp>
+
+#include <spdlog/fwd.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace switchboard {
+
+// -- state ----------------------------------------------------------------------------
+
+struct cluster_peer {
+  std::string address;
+  caf::actor handle;   ///< null until a dial or a hello gave one
+  bool up = false;     ///< its hello arrived: it is a member
+  bool hello_sent = false;
+  bool dialing = false; ///< a connect request is in flight
+  std::uint64_t incarnation = 0;
+  std::uint64_t epoch = 0; ///< its epoch, from its last hello
+  std::uint16_t tag = 0;
+  std::unordered_set<std::string> interest;
+  /// The next batch, and the publishes and bytes in it.
+  std::vector<cluster_item> out;
+  std::size_t out_publishes = 0;
+  std::size_t out_bytes = 0;
+  /// Batches sent and not acknowledged: (seq, publishes).
+  std::deque<std::pair<std::uint64_t, std::size_t>> in_flight;
+  std::size_t unacked = 0;
+  std::uint64_t next_seq = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t received = 0;
+  std::uint64_t gaps = 0;
+  caf::timespan backoff{0};
+  /// Redial timers of an older round find a different number here.
+  std::uint64_t redial_round = 0;
+  /// Marks a peer only a clash refused: never dialed again.
+  bool refused = false;
+};
+
+struct cluster_state {
+  hub_internal_actor hub;
+  cluster_settings settings;
+  std::uint64_t incarnation = 0;
+  std::uint16_t tag = 0;
+  std::uint64_t epoch = 0; ///< ours, sent in every hello
+  std::shared_ptr<spdlog::logger> log;
+  std::map<std::string, cluster_peer> peers; ///< by address
+  std::unordered_map<caf::actor_addr, std::string> by_actor;
+  /// Topics with a local subscriber or listener (the hub's interest).
+  std::unordered_set<std::string> interest;
+  bool flush_scheduled = false;
+  std::uint64_t peers_lost = 0;
+  static inline const char* name = "switchboard.cluster";
+};
+
+using cluster_pointer = caf::stateful_actor<cluster_state>*;
+
+/// A cluster actor for `hub`: links to it and tells it the tag; once sent
+/// (cluster_start_atom, address) it dials the seeds. `incarnation` and
+/// `tag` are random per node start (non-zero).
+caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_settings settings,
+                      std::uint64_t incarnation, std::uint16_t tag,
+                      std::shared_ptr<spdlog::logger> log);
+
+// -- shared by the cluster's source files -----------------------------------------------
+
+// Batches per peer are cut at this many items or bytes.
+constexpr std::size_t cluster_batch_items = 512;
+constexpr std::size_t cluster_batch_bytes = 256 * 1024;
+
+/// An item from the hub: queued for the peers that need it.
+void forward(cluster_pointer self, cluster_item& item);
+
+/// Sends every peer's queued batch.
+void flush_all(cluster_pointer self);
+
+/// Queues our whole interest for `p` (it became a member after our hello
+/// went out: interest that came meanwhile is in no hello it got).
+void send_interest(cluster_pointer self, cluster_peer& p);
+
+/// A batch from a peer: handed to the hub, acknowledged.
+void on_batch(cluster_pointer self, cluster_batch& batch);
+
+void on_ack(cluster_pointer self, const cluster_ack& ack);
+
+/// Forgets everything about a peer's link (queued items, batches in flight,
+/// its interest and tag), keeps its address and counters.
+void reset_link(cluster_peer& p);
+
+/// Drops a peer that fell behind and says hello again (cluster.cpp).
+void rejoin(cluster_pointer self, cluster_peer& p);
+
+/// The reply to query_cluster (cluster_query.cpp).
+caf::result<cluster_info> query(cluster_pointer self);
+
+/// This node's part of a query.
+caf::result<cluster_report> report(cluster_pointer self);
+
+} // namespace switchboard

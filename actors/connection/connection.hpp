@@ -1,0 +1,102 @@
+#pragma once
+
+// A connection is a pair of actors: a reader (inbound frames -> protocol ->
+// hub, the rate limit and the read deadline) and a writer (bounded outbound
+// queue, pings, slow-consumer policy, write completions). They are linked,
+// so one exit takes both, and the hub monitors both. Not installed.
+
+#include "commands.hpp"
+#include "hub/hub_state.hpp"
+#include "connection/transport.hpp"
+
+#include "switchboard/settings.hpp"
+
+#include <optional>
+
+namespace switchboard {
+
+// -- writer ---------------------------------------------------------------------
+
+/// The writer owns the outbound policy: the queue bound (frames and bytes
+/// the transport has not written yet: its settings, applied by the
+/// transport where the hub hands frames over), the slow-consumer decision,
+/// pings, and the flush before a farewell. The queue itself is the
+/// transport's: the hub hands frames straight to it, and no message goes to
+/// the writer per batch nor comes back per write.
+/// One copy of the settings for all connections.
+using settings_ptr = std::shared_ptr<const connection_settings>;
+
+struct writer_state {
+  transport_ptr transport;
+  settings_ptr settings;
+  /// Set by a farewell (the node stops, close_connection): the writer exits
+  /// with it once what was queued before it is written, dropping what comes
+  /// after it.
+  std::optional<farewell> closing;
+
+  static inline const char* name = "switchboard.writer";
+};
+
+using writer_pointer = writer_actor::stateful_pointer<writer_state>;
+
+/// Exits with slow_consumer, the write failure's reason, or its farewell's
+/// (at the latest shutdown_timeout after the farewell); on any exit it hands
+/// the farewell to `transport::close`.
+writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
+                                   settings_ptr settings);
+
+// -- reader ---------------------------------------------------------------------
+
+struct reader_state {
+  using time_point = caf::actor_clock::time_point;
+
+  hub_internal_actor hub;
+  writer_actor writer;
+  transport_ptr transport;
+  settings_ptr settings;
+  /// When the last frame or pong arrived.
+  time_point last_activity;
+  /// Commands sent to the hub and not handled yet. While there are any, the
+  /// transport may have stopped reading (read credit), so the client cannot
+  /// be judged by what arrives.
+  std::size_t outstanding = 0;
+  /// When `outstanding` last dropped to zero.
+  time_point caught_up;
+  /// The rate limit's token bucket.
+  double tokens = 0;
+  time_point refilled;
+  /// When the client was first refused for the rate since its bucket was
+  /// last full (none: not over the rate).
+  std::optional<time_point> refused_since;
+
+  static inline const char* name = "switchboard.reader";
+};
+
+using reader_pointer = reader_actor::stateful_pointer<reader_state>;
+
+/// Joins the pair to the hub (with `user`, the authenticated identity, and
+/// `allowed`, the topics it may use) and exits with hub_down if the hub is
+/// gone. Every ping-interval it asks the writer to ping; if nothing arrives
+/// within pong-timeout after that, it exits with heartbeat_timeout, except
+/// while its commands wait on the hub (then the transport may not be
+/// reading: the client gets its pong-timeout once the hub caught up).
+/// Commands above the rate limit are answered with an error `rate_limited`;
+/// refused for longer than client_rate_grace, it exits with rate_limited.
+reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
+                                   writer_actor writer, transport_ptr transport,
+                                   settings_ptr settings, std::string user,
+                                   topic_filter allowed);
+
+// -- pair -----------------------------------------------------------------------
+
+struct connection_actors {
+  reader_actor reader;
+  writer_actor writer;
+};
+
+/// Spawns the pair for a new socket; the reader joins it to the hub.
+connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
+                                   transport_ptr transport, settings_ptr settings,
+                                   std::string user = {}, topic_filter allowed = {});
+
+} // namespace switchboard

@@ -1,0 +1,290 @@
+// Client commands in the hub: subscribe, unsubscribe, publish, send (to a
+// connection, a user's connections or a service) and the reader's
+// rejections. A connection whose authenticator limited its topics may
+// subscribe and publish only on those; with an authorizer configured,
+// subscribe and publish then ask it; while an answer is outstanding the
+// connection's later commands wait, so that every command applies in the
+// order the client sent it.
+
+#include "hub/hub_state.hpp"
+
+#include "protocol.hpp"
+
+#include <optional>
+
+namespace switchboard {
+
+namespace {
+
+frame_ptr share(std::string_view payload) {
+  return protocol::make_frame(payload);
+}
+
+// Answers a client command with an error frame and counts the rejection.
+void refuse(hub_pointer self, hub_connection& conn, const char* code, const char* reason,
+            const request_id& id) {
+  ++self->state.stats.rejections[code];
+  enqueue(self, conn, share(protocol::error(code, reason, id)));
+}
+
+// -- each command, once allowed -----------------------------------------------------
+
+void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& cmd) {
+  auto& st = self->state;
+  topic_table::limits lim{st.settings.max_topics_per_connection, st.settings.max_topics};
+  auto [result, t] = st.topics.subscribe(conn, conn.topics, cmd.topic, lim);
+  switch (result) {
+    case topic_table::outcome::subscribed:
+    case topic_table::outcome::already:
+      enqueue(self, conn, share(protocol::subscribed(t->quoted, cmd.id)));
+      break;
+    case topic_table::outcome::connection_limit:
+      refuse(self, conn, "limit_exceeded",
+             "this connection is subscribed to its maximum number of topics", cmd.id);
+      break;
+    case topic_table::outcome::node_limit:
+      refuse(self, conn, "limit_exceeded", "the node holds its maximum number of topics",
+             cmd.id);
+      break;
+  }
+}
+
+void unsubscribe(hub_pointer self, hub_connection& conn, const client_unsubscribe& cmd) {
+  self->state.topics.unsubscribe(conn, conn.topics, cmd.topic);
+  enqueue(self, conn, share(protocol::unsubscribed(protocol::quote(cmd.topic), cmd.id)));
+}
+
+void publish(hub_pointer self, hub_connection& conn, const client_publish& cmd) {
+  if (self->state.shutting_down) {
+    ++self->state.stats.messages_in;
+    refuse(self, conn, "shutting_down", "the node is stopping", cmd.id);
+    return;
+  }
+  publish_on(self, cmd.topic, cmd.data, conn.id);
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
+}
+
+void send_to_service(hub_pointer self, hub_connection& conn, const client_send& cmd) {
+  auto& st = self->state;
+  auto i = st.services.find(cmd.service);
+  if (i == st.services.end()) {
+    enqueue(self, conn,
+            share(protocol::error("unknown_service", "no service with that name", cmd.id)));
+    return;
+  }
+  deliver(self, *i->second,
+          caf::make_message(service_message{cmd.service, conn.id, conn.user, cmd.data}));
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
+}
+
+// Every connection of the user gets the same frame (the sender too, if it
+// is one of them).
+void send_to_user_of(hub_pointer self, hub_connection& conn, const client_send& cmd) {
+  auto frame = share(protocol::direct(conn.id, cmd.data));
+  // Clustered, the user may be connected elsewhere: every node is told, and
+  // no node can say "unknown" for the others.
+  to_cluster(self, {cluster_item::user_send, cmd.user, cmd.data, conn.id, 0, {}, 0});
+  if (enqueue_to_user(self, cmd.user, frame) == 0 && !self->state.cluster) {
+    enqueue(self, conn,
+            share(protocol::error("unknown_user", "no connection of that user", cmd.id)));
+    return;
+  }
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
+}
+
+void send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
+  auto& st = self->state;
+  if (st.shutting_down) {
+    refuse(self, conn, "shutting_down", "the node is stopping", cmd.id);
+    return;
+  }
+  if (!cmd.service.empty()) {
+    send_to_service(self, conn, cmd);
+    return;
+  }
+  if (!st.settings.client_send) {
+    refuse(self, conn, "forbidden", "direct messages between clients are disabled", cmd.id);
+    return;
+  }
+  if (!cmd.user.empty()) {
+    send_to_user_of(self, conn, cmd);
+    return;
+  }
+  auto target = st.connections.find(cmd.to);
+  if (target == st.connections.end() && remote_id(st, cmd.to)) {
+    // Another node's connection: that node delivers it.
+    to_cluster(self, {cluster_item::direct, {}, cmd.data, conn.id, cmd.to, {}, 0});
+    if (!cmd.id.empty())
+      enqueue(self, conn, share(protocol::ack(cmd.id)));
+    return;
+  }
+  if (target == st.connections.end()) {
+    enqueue(self, conn,
+            share(protocol::error("unknown_connection", "no connection with that id",
+                                  cmd.id)));
+    return;
+  }
+  enqueue(self, target->second, share(protocol::direct(conn.id, cmd.data)));
+  if (!cmd.id.empty())
+    enqueue(self, conn, share(protocol::ack(cmd.id)));
+}
+
+void run(hub_pointer self, hub_connection& conn, client_command& cmd) {
+  auto& st = self->state;
+  // A publish is counted where it is published (or refused).
+  if (!std::holds_alternative<client_publish>(cmd))
+    ++st.stats.messages_in;
+  std::visit(
+    [&](auto& x) {
+      using type = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<type, client_subscribe>)
+        subscribe(self, conn, x);
+      else if constexpr (std::is_same_v<type, client_unsubscribe>)
+        unsubscribe(self, conn, x);
+      else if constexpr (std::is_same_v<type, client_publish>)
+        publish(self, conn, x);
+      else if constexpr (std::is_same_v<type, client_send>)
+        send(self, conn, x);
+      else {
+        if (!x.counted_as.empty())
+          ++st.stats.rejections[x.counted_as];
+        enqueue(self, conn, std::move(x.frame));
+      }
+    },
+    cmd);
+}
+
+// -- authorization ------------------------------------------------------------------
+
+// What the authorizer is asked about `cmd`, if anything.
+std::optional<access_request> question(const hub_connection& conn,
+                                       const client_command& cmd) {
+  if (auto sub = std::get_if<client_subscribe>(&cmd))
+    return access_request{conn.id, conn.user, access::subscribe, sub->topic};
+  if (auto pub = std::get_if<client_publish>(&cmd))
+    return access_request{conn.id, conn.user, access::publish, pub->topic};
+  return std::nullopt;
+}
+
+// The topic `cmd` subscribes to or publishes on (null for other commands).
+const std::string* topic_of(const client_command& cmd) {
+  if (auto sub = std::get_if<client_subscribe>(&cmd))
+    return &sub->topic;
+  if (auto pub = std::get_if<client_publish>(&cmd))
+    return &pub->topic;
+  return nullptr;
+}
+
+const request_id& id_of(const client_command& cmd) {
+  static const request_id none;
+  return std::visit(
+    [](const auto& x) -> const request_id& {
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, client_error>)
+        return none;
+      else
+        return x.id;
+    },
+    cmd);
+}
+
+void process(hub_pointer self, hub_connection& conn, client_command cmd,
+             caf::response_promise done);
+
+// Runs the commands that waited behind an answer, until one asks again.
+void resume(hub_pointer self, conn_id id) {
+  auto& st = self->state;
+  for (;;) {
+    auto i = st.connections.find(id);
+    if (i == st.connections.end() || i->second.authorizing || i->second.waiting.empty())
+      return;
+    auto& waiting = i->second.waiting;
+    auto next = std::move(waiting.front());
+    waiting.erase(waiting.begin());
+    if (waiting.empty())
+      std::vector<waiting_command>{}.swap(waiting);
+    process(self, i->second, std::move(next.cmd), std::move(next.done));
+  }
+}
+
+void answered(hub_pointer self, conn_id id, client_command& cmd,
+              caf::response_promise& done, bool allowed) {
+  auto& st = self->state;
+  auto i = st.connections.find(id);
+  if (i != st.connections.end()) {
+    auto& conn = i->second;
+    conn.authorizing = false;
+    if (allowed) {
+      run(self, conn, cmd);
+    } else {
+      ++st.stats.messages_in;
+      refuse(self, conn, "forbidden", "not allowed on this topic", id_of(cmd));
+    }
+  }
+  done.deliver(caf::unit);
+  resume(self, id);
+}
+
+void process(hub_pointer self, hub_connection& conn, client_command cmd,
+             caf::response_promise done) {
+  auto& st = self->state;
+  // The topics the authenticator allowed come first: no authorizer is asked
+  // about a topic the connection may never use.
+  if (conn.allowed.restricted()) {
+    if (auto topic = topic_of(cmd); topic && !conn.allowed.allows(*topic)) {
+      ++st.stats.messages_in;
+      refuse(self, conn, "forbidden", "not allowed on this topic", id_of(cmd));
+      done.deliver(caf::unit);
+      return;
+    }
+  }
+  auto q = st.settings.authorizer ? question(conn, cmd) : std::nullopt;
+  if (!q) {
+    run(self, conn, cmd);
+    done.deliver(caf::unit);
+    return;
+  }
+  conn.authorizing = true;
+  auto id = conn.id;
+  // The command and its reply wait in the continuation; the connection's
+  // next commands wait in its queue.
+  auto state = std::make_shared<std::pair<client_command, caf::response_promise>>(
+    std::move(cmd), std::move(done));
+  self->request(st.settings.authorizer, st.settings.authorize_timeout, std::move(*q))
+    .then(
+      [self, id, state](bool allowed) {
+        answered(self, id, state->first, state->second, allowed);
+      },
+      [self, id, state](caf::error&) {
+        answered(self, id, state->first, state->second,
+                 self->state.settings.authorize_default);
+      });
+}
+
+} // namespace
+
+hub_connection* sender_of(hub_pointer self) {
+  auto& st = self->state;
+  auto i = st.by_actor.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == st.by_actor.end())
+    return nullptr;
+  auto j = st.connections.find(i->second);
+  return j == st.connections.end() ? nullptr : &j->second;
+}
+
+void on_command(hub_pointer self, hub_connection* conn, client_command cmd,
+                caf::response_promise done) {
+  if (conn == nullptr) {
+    done.deliver(caf::unit);
+    return;
+  }
+  if (conn->authorizing) {
+    conn->waiting.push_back({std::move(cmd), std::move(done)});
+    return;
+  }
+  process(self, *conn, std::move(cmd), std::move(done));
+}
+
+} // namespace switchboard

@@ -1,0 +1,202 @@
+#include "switchboard/testing.hpp"
+
+#include "connection/connection.hpp"
+#include "testing/fake_transport.hpp"
+#include "hub/hub_state.hpp"
+#include "protocol.hpp"
+#include "connection/transport.hpp"
+
+#include <algorithm>
+
+namespace switchboard::testing {
+
+// -- fake socket ----------------------------------------------------------------------
+
+void fake_socket::complete_write(bool ok) {
+  if (!ok) {
+    in_flight.clear();
+    queued_bytes_ = 0;
+    if (writer_)
+      caf::anon_send(writer_, closed_atom::value,
+                     static_cast<std::uint8_t>(exit_code::socket_error));
+    return;
+  }
+  complete_frames(in_flight.size());
+}
+
+void fake_socket::complete_frames(std::size_t n) {
+  n = std::min(n, in_flight.size());
+  auto end = in_flight.begin() + static_cast<std::ptrdiff_t>(n);
+  for (auto i = in_flight.begin(); i != end; ++i)
+    queued_bytes_ -= (*i)->size();
+  delivered.insert(delivered.end(), in_flight.begin(), end);
+  in_flight.erase(in_flight.begin(), end);
+  written_ += n;
+  if (drain_waiter_ && written_ >= drain_target_)
+    caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
+}
+
+std::vector<std::string> fake_socket::take() {
+  std::vector<std::string> result;
+  for (auto& f : delivered)
+    result.emplace_back(protocol::payload_of(*f));
+  delivered.clear();
+  return result;
+}
+
+// -- fixture ----------------------------------------------------------------------------
+
+caf::actor_system_config& hub_fixture::init(caf::actor_system_config& c) {
+  c.set("scheduler.policy", caf::atom("testing"));
+  c.set("logger.verbosity", caf::atom("quiet"));
+  add_error_category(c);
+  add_message_types(c);
+  return c;
+}
+
+hub_fixture::hub_fixture() : hub_fixture(connection_settings{}) {
+}
+
+hub_fixture::hub_fixture(connection_settings s, hub_settings h)
+  : sys(init(cfg)),
+    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+    settings(s),
+    limits(std::move(h)) {
+  auto internal = sys.spawn(switchboard::hub, limits);
+  internal_ = caf::actor_cast<caf::actor>(internal);
+  hub = internal;
+  run();
+}
+
+hub_fixture::~hub_fixture() {
+  // The actor system waits for every actor on destruction, and nothing runs
+  // a test scheduler then: stop all of ours first, or the destructor hangs.
+  for (auto& a : spawned_)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(internal_, caf::exit_reason::user_shutdown);
+  run();
+}
+
+hub_fixture::client hub_fixture::connect(std::string user,
+                                         caf::optional<std::vector<std::string>> topics) {
+  client c;
+  c.transport = std::make_shared<fake_socket>();
+  auto shared_settings = std::make_shared<const connection_settings>(settings);
+  auto transport = make_fake_transport(c.transport, shared_settings);
+  auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
+                               transport, shared_settings, std::move(user),
+                               topic_filter::of(topics));
+  transport->writer(caf::actor_cast<caf::actor>(pair.writer));
+  c.reader = caf::actor_cast<caf::actor>(pair.reader);
+  c.writer = caf::actor_cast<caf::actor>(pair.writer);
+  spawned_.push_back(c.reader);
+  spawned_.push_back(c.writer);
+  run();
+  // The id is in the welcome (the pair may be gone already, e.g. when the
+  // hub is stopping).
+  auto& t = *c.transport;
+  auto& first = !t.delivered.empty() ? t.delivered : t.in_flight;
+  if (!first.empty()) {
+    auto welcome = std::string{protocol::payload_of(*first.front())};
+    auto pos = welcome.find(R"("id":)");
+    if (pos != std::string::npos)
+      c.id = std::stoull(welcome.substr(pos + 5));
+  }
+  return c;
+}
+
+void hub_fixture::send(const client& c, std::string text) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), std::move(text));
+  run();
+}
+
+void hub_fixture::send_binary(const client& c) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), binary_atom::value);
+  run();
+}
+
+void hub_fixture::pong(const client& c) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), alive_atom::value);
+  run();
+}
+
+void hub_fixture::disconnect(const client& c, exit_code reason) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), closed_atom::value,
+                 static_cast<std::uint8_t>(reason));
+  run();
+}
+
+std::size_t hub_fixture::run() {
+  return sched.run();
+}
+
+std::size_t hub_fixture::advance(caf::timespan t) {
+  // One advance_time(t) would fire every due timer at once and show all their
+  // handlers the end of the step, so a timer they start would be late by
+  // the rest of it. Step from timer to timer instead, as real time would.
+  auto& clock = sched.clock();
+  auto target = clock.now() + t;
+  std::size_t fired = 0;
+  while (clock.has_pending_timeout() && clock.schedule().begin()->first <= target) {
+    clock.trigger_timeout(); // the clock moves to this timer's time
+    ++fired;
+    run();
+  }
+  clock.current_time = target;
+  return fired;
+}
+
+bool hub_fixture::alive(const caf::actor& a) const {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(a);
+  return ptr != nullptr && !ptr->getf(caf::abstract_actor::is_terminated_flag);
+}
+
+caf::error hub_fixture::exit_reason(const caf::actor& a) {
+  if (alive(a))
+    return caf::none;
+  // Monitoring a terminated actor delivers its down message at once.
+  caf::scoped_actor probe{sys};
+  probe->monitor(a);
+  caf::error result;
+  probe->receive([&](caf::down_msg& dm) { result = std::move(dm.reason); },
+                 caf::after(caf::timespan{0}) >> [] {});
+  return result;
+}
+
+bool hub_fixture::remembers(const client& c) {
+  auto& st = state();
+  if (st.connections.count(c.id) != 0 || st.by_actor.count(c.reader.address()) != 0
+      || st.by_actor.count(c.writer.address()) != 0)
+    return true;
+  // Compare addresses instead of dereferencing: a pointer to a connection
+  // that is gone must count as a trace, not crash the test.
+  auto gone = [&](const hub_connection* conn) {
+    return std::none_of(st.connections.begin(), st.connections.end(),
+                        [&](const auto& kvp) { return &kvp.second == conn; });
+  };
+  if (std::any_of(st.dirty.begin(), st.dirty.end(), gone))
+    return true;
+  bool found = false;
+  st.topics.for_each([&](const hub_topic& t) {
+    for (auto s : t.subscribers)
+      found = found || gone(s->conn);
+  });
+  return found;
+}
+
+hub_stats hub_fixture::stats() {
+  auto result = request<hub_stats>(query_stats{});
+  return result ? *result : hub_stats{};
+}
+
+void hub_fixture::request_stop() {
+  caf::anon_send(caf::actor_cast<hub_internal_actor>(internal_), shutdown_atom::value);
+  run();
+}
+
+hub_state& hub_fixture::state() {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(internal_);
+  return dynamic_cast<hub_internal_actor::stateful_base<hub_state>&>(*ptr).state;
+}
+
+} // namespace switchboard::testing

@@ -1,0 +1,31 @@
+#pragma once
+
+// The server API's answers (docs/api.md) as pure functions of the hub's
+// reply: the JSON body and the status, errors included.
+
+#include "http/api_route.hpp"
+
+#include <caf/error.hpp>
+
+#include <variant>
+
+namespace switchboard::net {
+
+/// What the hub answered to an api_call: a value of the call's reply type
+/// (api_reply_t), or an error (its own, or the request's: a timeout, a hub
+/// that is gone).
+using api_reply = std::variant<caf::error, std::uint64_t, bool, delivery_counts, topic_list,
+                               topic_info, connection_info>;
+
+/// The answer to `req` (only its version, keep-alive and method count),
+/// which asked for `call` and got `reply`: 200 with a JSON body; 404 for an
+/// unknown connection, user or topic; 400 for what the hub refused as
+/// invalid; 503 when the hub is stopping, gone or did not answer in time.
+http_response api_answer(const http_request& req, const api_call& call,
+                         const api_reply& reply);
+
+/// The answer to an /api request the parser refused (413 for a body over
+/// the limit, 431, 400) as a JSON error; the connection closes after it.
+http_response api_parse_error_response(boost::beast::error_code ec);
+
+} // namespace switchboard::net

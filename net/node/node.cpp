@@ -1,0 +1,378 @@
+#include "switchboard/node.hpp"
+
+#include "admission/admission.hpp"
+#include "cluster/cluster_state.hpp"
+#include "hub/hub_state.hpp"
+#include "io/io_loops.hpp"
+#include "node/listener.hpp"
+#include "node/node_context.hpp"
+#include "auth/origin.hpp"
+#include "tls/tls_context.hpp"
+
+#include <boost/asio.hpp>
+
+#include <caf/io/middleman.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#endif
+#include <future>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace switchboard {
+
+namespace asio = boost::asio;
+using std::chrono::steady_clock;
+
+struct node::impl {
+  impl(caf::actor_system& s, node_config c)
+    : sys(s),
+      cfg(std::move(c)),
+      loops(cfg.io_threads) {
+  }
+  caf::actor_system& sys;
+  node_config cfg;
+  // Outlive everything that holds I/O objects; stop() destroys them only once
+  // no actor holds a session any more (and leaks them rather than do so early).
+  net::io_loops loops;
+  hub_internal_actor internal_hub;
+  hub_actor hub; ///< the public interface of internal_hub
+  /// Ready once the hub terminated, with its exit reason.
+  std::shared_future<caf::error> hub_down;
+  caf::actor watcher;
+  std::shared_ptr<net::node_context> ctx;
+  std::shared_ptr<net::listener> listener;
+  std::optional<asio::steady_timer> trim_timer;
+  std::uint16_t port = 0;
+  /// The cluster actor (null: not clustered) and its port.
+  caf::actor cluster;
+  std::uint16_t cluster_port = 0;
+  std::atomic<bool> stop_requested{false};
+  std::mutex stopping; ///< one stop() at a time (stop_async runs on its own thread)
+  bool stopped = false;
+  // stop_async(): its thread and who wants to know when it is done.
+  std::mutex async_mtx;
+  std::thread async_stop;
+  std::vector<std::function<void()>> on_stopped;
+  bool async_finished = false;
+};
+
+namespace {
+
+// glibc keeps what connections freed in its arenas, so after a spike of
+// connections or hours of churn the process would stay at its high-water
+// mark. Hand free pages back now and then (docs/benchmarks.md, Soak).
+void schedule_trim(node::impl& p) {
+#if defined(__GLIBC__)
+  p.trim_timer->expires_after(p.cfg.trim_memory_interval);
+  p.trim_timer->async_wait([&p](boost::system::error_code ec) {
+    if (ec)
+      return;
+    malloc_trim(0);
+    schedule_trim(p);
+  });
+#else
+  (void) p;
+#endif
+}
+
+// Watches the hub: when it terminates, for whatever reason, /healthz turns
+// 503 and node::wait() returns its exit reason. The node holds the watcher's
+// handle (an actor nobody references is terminated as unreachable).
+caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
+                 std::shared_ptr<net::node_context> ctx,
+                 std::shared_future<caf::error>& hub_down) {
+  auto done = std::make_shared<std::promise<caf::error>>();
+  hub_down = done->get_future().share();
+  // A weak reference: the node's context must not outlive the node on this
+  // actor's thread (found by ThreadSanitizer).
+  std::weak_ptr<net::node_context> weak = ctx;
+  return sys.spawn<caf::hidden>([hub, weak, done](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(hub);
+    self->set_down_handler([self, weak, done](caf::down_msg& dm) {
+      if (auto c = weak.lock())
+        c->hub_alive = false;
+      done->set_value(std::move(dm.reason));
+      self->quit();
+    });
+    // Nothing to handle but the down message (a behavior must not be empty).
+    return {[](shutdown_atom) {}};
+  });
+}
+
+// Spawns and publishes the cluster actor (linked to the hub), then lets it
+// dial: publishing first, so a peer that dials back finds it.
+caf::error start_cluster(node::impl& p) {
+  auto& c = p.cfg;
+  if (!p.sys.has_middleman())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "cluster needs the middleman: cfg.load<caf::io::middleman>()");
+  std::random_device dev;
+  auto incarnation = (std::uint64_t{dev()} << 32) | dev();
+  if (incarnation == 0)
+    incarnation = 1;
+  std::uint16_t tag = 0;
+  while (tag == 0)
+    tag = static_cast<std::uint16_t>(dev());
+  p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, *c.cluster, incarnation, tag,
+                          c.logger);
+  auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
+  // reuse_addr: a restarted node gets its port back while the old
+  // connections sit in TIME_WAIT.
+  auto port = p.sys.middleman().publish(p.cluster, c.cluster_port, host.c_str(), true);
+  if (!port)
+    return caf::make_error(caf::sec::cannot_open_port,
+                           "cannot publish the cluster actor on " + host + ":"
+                             + std::to_string(c.cluster_port) + ": "
+                             + p.sys.render(port.error()));
+  p.cluster_port = *port;
+  auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*port)
+                                            : c.cluster->address;
+  caf::anon_send(p.cluster, cluster_start_atom::value, std::move(address));
+  return caf::none;
+}
+
+// Unpublishes the cluster actor and ends it (after the hub: the link must
+// not take a hub down that is still flushing), waiting at most `timeout`.
+void stop_cluster(node::impl& p, caf::timespan timeout) {
+  if (!p.cluster)
+    return;
+  p.sys.middleman().unpublish(p.cluster, p.cluster_port);
+  caf::scoped_actor self{p.sys};
+  self->monitor(p.cluster);
+  self->send_exit(p.cluster, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {}, caf::after(timeout) >> [] {});
+}
+
+template <class Predicate>
+bool wait_until(steady_clock::time_point deadline, Predicate done) {
+  while (!done()) {
+    if (steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
+  if (auto problems = cfg.problems(); !problems.empty()) {
+    std::string text;
+    for (auto& p : problems)
+      text += (text.empty() ? "" : "; ") + p;
+    return caf::make_error(caf::sec::invalid_argument, std::move(text));
+  }
+  auto p = std::make_unique<impl>(sys, std::move(cfg));
+  auto& c = p->cfg;
+  auto& ioc = p->loops.first();
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver{ioc};
+  auto endpoints = resolver.resolve(c.host, std::to_string(c.port),
+                                    asio::ip::tcp::resolver::passive, ec);
+  if (ec || endpoints.empty())
+    return caf::make_error(caf::sec::invalid_argument, "cannot resolve host " + c.host);
+  // One logger for the node: the application's, or spdlog's default.
+  if (!c.logger)
+    c.logger = spdlog::default_logger();
+  if (!c.hub.logger)
+    c.hub.logger = c.logger;
+  p->internal_hub = sys.spawn(switchboard::hub, c.hub);
+  p->hub = p->internal_hub;
+  p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
+  p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
+  for (auto& origin : c.allowed_origins)
+    p->ctx->allowed_origins.push_back(*net::normalize_origin(origin)); // problems() checked
+  p->ctx->log = c.logger;
+  p->ctx->authenticator = c.authenticator;
+  p->ctx->authenticate_timeout = c.authenticate_timeout;
+  p->ctx->loops = &p->loops;
+  p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
+  p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
+  p->ctx->max_message_size = c.max_message_size;
+  p->ctx->compression = c.compression;
+  if (!c.api_key.empty())
+    p->ctx->api.key = net::digest_of(c.api_key);
+  p->ctx->api.max_body = c.api_max_body;
+  p->ctx->api.max_data = c.max_message_size;
+  using asio_duration = steady_clock::duration;
+  p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
+  p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
+  if (!c.tls_cert.empty()) {
+    auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+    if (auto* why = std::get_if<std::string>(&tls)) {
+      caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
+      p->hub_down.wait();
+      return caf::make_error(caf::sec::invalid_argument, *why);
+    }
+    p->ctx->tls = std::get<0>(std::move(tls));
+  }
+  if (c.cluster) {
+    if (auto err = start_cluster(*p)) {
+      // The link takes the hub along.
+      if (p->cluster)
+        caf::anon_send_exit(p->cluster, caf::exit_reason::user_shutdown);
+      else
+        caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
+      p->hub_down.wait();
+      return err;
+    }
+    p->ctx->cluster = p->cluster;
+  }
+  p->listener = std::make_shared<net::listener>(p->loops, p->ctx);
+  if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
+    caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
+    p->hub_down.wait();
+    stop_cluster(*p, std::chrono::seconds(1));
+    return caf::make_error(caf::sec::cannot_open_port,
+                           "cannot listen on " + c.host + ":" + std::to_string(c.port)
+                             + ": " + err.message());
+  }
+  p->port = p->listener->port();
+  p->listener->run();
+  if (c.trim_memory_interval > caf::timespan{0}) {
+    p->trim_timer.emplace(ioc);
+    schedule_trim(*p);
+  }
+  p->loops.start();
+  return std::unique_ptr<node>{new node(std::move(p))};
+}
+
+node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+}
+
+node::~node() {
+  stop();
+  if (impl_->async_stop.joinable())
+    impl_->async_stop.join();
+}
+
+const hub_actor& node::hub() const noexcept {
+  return impl_->hub;
+}
+
+std::uint16_t node::port() const noexcept {
+  return impl_->port;
+}
+
+std::uint16_t node::cluster_port() const noexcept {
+  return impl_->cluster_port;
+}
+
+const caf::actor& node::cluster() const noexcept {
+  return impl_->cluster;
+}
+
+std::string node::url() const {
+  auto scheme = impl_->cfg.tls_cert.empty() ? "ws://" : "wss://";
+  return scheme + impl_->cfg.host + ":" + std::to_string(impl_->port) + "/ws";
+}
+
+caf::error node::reload_tls() {
+  auto& c = impl_->cfg;
+  if (c.tls_cert.empty())
+    return caf::make_error(caf::sec::invalid_argument, "TLS is not configured");
+  auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+  if (auto* why = std::get_if<std::string>(&tls))
+    return caf::make_error(caf::sec::invalid_argument, *why);
+  std::atomic_store(&impl_->ctx->tls, std::get<0>(std::move(tls)));
+  return caf::none;
+}
+
+void node::request_stop() {
+  auto& p = *impl_;
+  if (p.stop_requested.exchange(true))
+    return;
+  p.listener->stop();
+  caf::anon_send(p.internal_hub, shutdown_atom::value);
+}
+
+caf::error node::wait() {
+  return impl_->hub_down.get();
+}
+
+void node::stop_async(std::function<void()> done) {
+  auto& p = *impl_;
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> guard{p.async_mtx};
+    if (p.async_finished) {
+      now = std::move(done);
+    } else {
+      if (done)
+        p.on_stopped.push_back(std::move(done));
+      if (!p.async_stop.joinable()) {
+        request_stop();
+        p.async_stop = std::thread{[this] {
+          stop();
+          std::vector<std::function<void()>> callbacks;
+          {
+            std::lock_guard<std::mutex> inner{impl_->async_mtx};
+            impl_->async_finished = true;
+            callbacks.swap(impl_->on_stopped);
+          }
+          for (auto& f : callbacks)
+            f();
+        }};
+      }
+    }
+  }
+  // Stopped already: tell the caller at once.
+  if (now)
+    now();
+}
+
+void node::stop() {
+  auto& p = *impl_;
+  // Waiting for the I/O threads from one of them would never end.
+  if (p.loops.runs_here()) {
+    std::fputs("switchboard: node::stop() called from one of the node's own I/O "
+               "threads; use stop_async()\n",
+               stderr);
+    std::abort();
+  }
+  std::lock_guard<std::mutex> guard{p.stopping};
+  if (p.stopped)
+    return;
+  p.stopped = true;
+  request_stop();
+  auto& s = p.cfg.connection;
+  // 1. The hub goes once every pair is down: writers flush for at most
+  // shutdown-timeout, and each close is bounded by close-timeout.
+  auto grace = s.shutdown_timeout + p.cfg.close_timeout + std::chrono::seconds(1);
+  if (p.hub_down.wait_for(grace) != std::future_status::ready) {
+    // Something holds a pair up: end the hub, which takes every pair along.
+    caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
+    p.hub_down.wait();
+  }
+  // The cluster actor goes after the hub (dials in flight are dropped).
+  stop_cluster(p, std::chrono::seconds(1));
+  // 2. Terminated actors drop their sessions; whatever a handler still holds
+  // lives inside the io_context. Sockets close within close-timeout.
+  auto& ctx = *p.ctx;
+  auto released = wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::seconds(5),
+                             [&] { return ctx.actor_refs == 0; });
+  wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::milliseconds(500),
+             [&] { return ctx.sessions == 0; });
+  // 3. The I/O threads end; pending handlers (and the sessions they hold) die
+  // with the io_context.
+  p.loops.stop();
+  p.trim_timer.reset();
+  if (!released) {
+    // An actor still holds a session (not one of ours: ours are down). Its
+    // socket must not outlive the io_context, so the io_context stays.
+    ctx.log->error("{} session reference(s) still held by actors after stop; keeping the "
+                   "I/O context alive",
+                   ctx.actor_refs.load());
+    p.loops.leak();
+  }
+}
+
+} // namespace switchboard

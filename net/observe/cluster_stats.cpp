@@ -1,0 +1,69 @@
+#include "observe/cluster_stats.hpp"
+
+#include <boost/json.hpp>
+
+namespace switchboard::net {
+
+stats_scope scope_of(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos)
+    return stats_scope::node;
+  auto rest = target.substr(q + 1);
+  auto result = stats_scope::node;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.substr(0, 6) != "scope=")
+      continue;
+    auto value = pair.substr(6);
+    if (value == "node")
+      result = stats_scope::node;
+    else if (value == "cluster")
+      result = stats_scope::cluster;
+    else
+      return stats_scope::invalid;
+  }
+  return result;
+}
+
+std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rejections,
+                               const cluster_info& info) {
+  boost::json::array peers;
+  for (auto& p : info.peers)
+    peers.push_back(boost::json::object{{"address", p.address},
+                                        {"state", p.state},
+                                        {"incarnation", p.incarnation},
+                                        {"forwarded", p.forwarded},
+                                        {"received", p.received},
+                                        {"gaps", p.gaps},
+                                        {"answered", p.answered}});
+  boost::json::object topics;
+  for (auto& [name, n] : info.topics)
+    topics[name] = n;
+  boost::json::object cluster{{"address", info.address},
+                              {"peers", std::move(peers)},
+                              {"nodes_answered", info.nodes_answered},
+                              {"connections", info.totals.connections},
+                              {"topics", std::move(topics)}};
+  boost::json::object obj{{"node", boost::json::parse(stats_json(hub, rejections))},
+                          {"cluster", std::move(cluster)}};
+  return boost::json::serialize(obj) + "\n";
+}
+
+void ask_cluster(const std::shared_ptr<node_context>& ctx,
+                 std::function<void(std::optional<cluster_info>)> done) {
+  if (!ctx->cluster) {
+    done(std::nullopt);
+    return;
+  }
+  ctx->sys.spawn([cluster = ctx->cluster, done = std::move(done),
+                  ref = held_by_actor{ctx}](caf::event_based_actor* a) {
+    // The cluster actor waits about a second for its peers.
+    a->request(cluster, std::chrono::seconds(5), query_cluster{})
+      .then([done](cluster_info& info) { done(std::move(info)); },
+            [done](caf::error&) { done(std::nullopt); });
+  });
+}
+
+} // namespace switchboard::net

@@ -1,0 +1,24 @@
+#pragma once
+
+// The body of GET /metrics: the hub's statistics, the admission's
+// rejections and every I/O loop's counters and histograms, in the
+// Prometheus text format (docs/operations.md lists every metric).
+
+#include "admission/admission_table.hpp"
+#include "observe/loop_metrics.hpp"
+#include "switchboard/messages.hpp"
+
+#include <string>
+#include <vector>
+
+namespace switchboard::net {
+
+/// `Content-Type` of the page.
+inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4";
+
+/// The whole page (every family, zeros included, so that a series never
+/// appears out of nowhere).
+std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
+                         const std::vector<const loop_metrics*>& loops);
+
+} // namespace switchboard::net

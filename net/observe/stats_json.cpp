@@ -1,0 +1,39 @@
+#include "observe/stats_json.hpp"
+
+#include <boost/json.hpp>
+
+namespace switchboard::net {
+
+std::map<std::string, std::uint64_t>
+merge_rejections(const rejection_counts& node,
+                 const std::map<std::string, std::uint64_t>& extra) {
+  auto result = upgrade_rejections(node);
+  for (auto& [reason, n] : extra)
+    result[reason] += n;
+  return result;
+}
+
+std::string stats_json(const hub_stats& hub, const rejection_counts& rejections) {
+  boost::json::object disconnects;
+  for (auto reason : all_exit_codes)
+    disconnects[to_string(reason)] = 0;
+  for (auto& [reason, n] : hub.disconnects)
+    disconnects[reason] = n;
+  boost::json::object rejected;
+  // The hub's reasons are always listed, counted or not.
+  auto hub_rejections = hub.rejections;
+  for (auto reason : {"limit_exceeded", "rate_limited", "shutting_down", "forbidden"})
+    hub_rejections.try_emplace(reason, 0);
+  for (auto& [reason, n] : merge_rejections(rejections, hub_rejections))
+    rejected[reason] = n;
+  boost::json::object obj;
+  obj["connections"] = hub.connections;
+  obj["topics"] = hub.topics;
+  obj["messages_in"] = hub.messages_in;
+  obj["messages_out"] = hub.messages_out;
+  obj["disconnects"] = std::move(disconnects);
+  obj["rejections"] = std::move(rejected);
+  return boost::json::serialize(obj) + "\n";
+}
+
+} // namespace switchboard::net
