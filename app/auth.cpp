@@ -30,14 +30,14 @@ std::string describe(const caf::error& err) {
   return caf::to_string(err);
 }
 
-std::optional<std::string> open_node_warning(const config& cfg) {
+std::optional<std::string> open_node_warning(const config& cfg, const node_config& node) {
   if (cfg.auth != "none")
     return std::nullopt;
   boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(cfg.host, ec);
-  if (cfg.host == "localhost" || (!ec && address.is_loopback()))
+  auto address = boost::asio::ip::make_address(node.host, ec);
+  if (node.host == "localhost" || (!ec && address.is_loopback()))
     return std::nullopt;
-  return "--auth=none and --host=" + cfg.host
+  return "--auth=none and --host=" + node.host
          + " is not loopback: every client that reaches the port gets in anonymously";
 }
 

@@ -22,6 +22,6 @@ std::string describe(const caf::error& err);
 
 /// The line to warn with when --auth=none leaves a node that listens on
 /// more than loopback open to anonymous clients; none otherwise.
-std::optional<std::string> open_node_warning(const config& cfg);
+std::optional<std::string> open_node_warning(const config& cfg, const node_config& node);
 
 } // namespace switchboard::app

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     }
     verifier = std::move(*v);
   }
-  if (auto warning = switchboard::app::open_node_warning(cfg))
+  auto ncfg = cfg.node();
+  if (auto warning = switchboard::app::open_node_warning(cfg, ncfg))
     log->warn("{}", *warning);
 
   cfg.prepare_cluster();
@@ -71,16 +72,16 @@ int main(int argc, char** argv) {
   // Destroying the actor system can hang while a middleman connect is in
   // flight (docs/cluster.md): a clustered process that has stopped ends
   // after shutdown-timeout at the latest.
-  auto finish = [&cfg](int code) {
-    if (cfg.cluster_port != 0)
-      std::thread{[code, t = cfg.shutdown_timeout] {
+  auto finish = [clustered = ncfg.cluster.has_value(),
+                 t = ncfg.connection.shutdown_timeout](int code) {
+    if (clustered)
+      std::thread{[code, t] {
         std::this_thread::sleep_for(t);
         std::fflush(nullptr);
         _exit(code);
       }}.detach();
     return code;
   };
-  auto ncfg = cfg.node();
   if (verifier)
     // Refusals are logged by the node (reason and address, never the token).
     ncfg.authenticator = sys.spawn(switchboard::jwt_authenticator, *verifier,

@@ -8,7 +8,8 @@ set(switchboard_public_headers
   actors/switchboard/settings.hpp
   net/switchboard/admission_limits.hpp
   net/switchboard/jwt.hpp
-  net/switchboard/node.hpp)
+  net/switchboard/node.hpp
+  net/switchboard/node_options.hpp)
 set(switchboard_testing_headers actors/switchboard/testing.hpp)
 set(switchboard_public_include ${CMAKE_CURRENT_BINARY_DIR}/include)
 file(MAKE_DIRECTORY ${switchboard_public_include}/switchboard)

@@ -1,0 +1,374 @@
+#include "switchboard/node_options.hpp"
+
+#include <caf/config_option_adder.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+namespace switchboard {
+
+namespace {
+
+// -- the table ------------------------------------------------------------------------
+// Every node option once: its name, its help text, how it is declared, how
+// it is read into a node_config and how its effective value is shown.
+
+struct option {
+  const char* name;
+  const char* help;
+  /// What a valid value is, for the problem a wrong one makes.
+  const char* expected;
+  std::function<void(caf::config_option_adder&, const option&)> declare;
+  /// Reads the option (`value`: null when not set) into `cfg`; false when
+  /// the value cannot be represented.
+  std::function<bool(const caf::config_value* value, node_config& cfg)> read;
+  std::function<caf::config_value(const node_config& cfg)> show;
+  /// For a middleman option (no `show`: it is not part of node_config): its
+  /// default, shown when it is not set.
+  caf::timespan fallback{};
+};
+
+// Reads a T from a config value; a number without a fraction is a valid
+// real too (a config file says `client-rate = 100`).
+template <class T>
+std::optional<T> value_of(const caf::config_value& v) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto i = caf::get_if<caf::config_value::integer>(&v))
+      return static_cast<double>(*i);
+  }
+  if (auto x = caf::get_if<T>(&v))
+    return T{*x};
+  return std::nullopt;
+}
+
+template <class T>
+caf::config_value to_config_value(const T& x) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return caf::config_value{static_cast<caf::config_value::integer>(x)};
+  else
+    return caf::config_value{x};
+}
+
+// An option of type T that is a field of node_config (`field` returns a
+// reference to it from a node_config, const or not).
+template <class T>
+constexpr const char* expected_of() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "a whole number in range";
+  else if constexpr (std::is_same_v<T, double>)
+    return "a number";
+  else if constexpr (std::is_same_v<T, caf::timespan>)
+    return "a duration such as 500ms or 2s";
+  else
+    return "a string";
+}
+
+template <class T, class Field>
+option field(const char* name, const char* help, Field get) {
+  return {name, help, expected_of<T>(),
+          [](caf::config_option_adder& g, const option& o) { g.add<T>(o.name, o.help); },
+          [get](const caf::config_value* v, node_config& cfg) {
+            if (v == nullptr)
+              return true;
+            auto x = value_of<T>(*v);
+            if (!x)
+              return false;
+            get(cfg) = std::move(*x);
+            return true;
+          },
+          [get](const node_config& cfg) { return to_config_value<T>(get(cfg)); }};
+}
+
+// "a, b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_list(std::string_view rest) {
+  std::vector<std::string> result;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto first = item.find_first_not_of(' ');
+    if (first != std::string_view::npos)
+      result.emplace_back(item.substr(first, item.find_last_not_of(' ') + 1 - first));
+  }
+  return result;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string result;
+  for (auto& x : items)
+    result += (result.empty() ? "" : ",") + x;
+  return result;
+}
+
+// A comma-separated option kept as a list in node_config.
+template <class Field>
+option list(const char* name, const char* help, Field get) {
+  return {name, help, "a comma-separated list",
+          [](caf::config_option_adder& g, const option& o) { g.add<std::string>(o.name, o.help); },
+          [get](const caf::config_value* v, node_config& cfg) {
+            if (v == nullptr)
+              return true;
+            auto x = caf::get_if<std::string>(v);
+            if (!x)
+              return false;
+            get(cfg) = split_list(*x);
+            return true;
+          },
+          [get](const node_config& cfg) { return caf::config_value{join_list(get(cfg))}; }};
+}
+
+// A switch as a word (on/off, true/false): CAF's boolean flags cannot be
+// turned off on the command line.
+template <class Field>
+option word_switch(const char* name, const char* help, Field get) {
+  return {name, help, "on or off",
+          [](caf::config_option_adder& g, const option& o) { g.add<std::string>(o.name, o.help); },
+          [get](const caf::config_value* v, node_config& cfg) {
+            if (v == nullptr)
+              return true;
+            if (auto b = caf::get_if<bool>(v)) {
+              get(cfg) = *b;
+              return true;
+            }
+            auto x = caf::get_if<std::string>(v);
+            if (!x || (*x != "on" && *x != "off" && *x != "true" && *x != "false"))
+              return false;
+            get(cfg) = *x == "on" || *x == "true";
+            return true;
+          },
+          [get](const node_config& cfg) {
+            return caf::config_value{std::string{get(cfg) ? "on" : "off"}};
+          }};
+}
+
+// A secret: read like a string, never shown.
+template <class Field>
+option secret(const char* name, const char* help, Field get) {
+  auto o = field<std::string>(name, help, get);
+  o.show = [get](const node_config& cfg) {
+    return caf::config_value{std::string{get(cfg).empty() ? "" : "(set, not shown)"}};
+  };
+  return o;
+}
+
+// The cluster's own settings: node_config has them only when clustered
+// (cluster-port not 0), so they are collected here until the end.
+cluster_settings& cluster_of(node_config& cfg) {
+  if (!cfg.cluster)
+    cfg.cluster.emplace();
+  return *cfg.cluster;
+}
+const cluster_settings& cluster_of(const node_config& cfg) {
+  static const cluster_settings defaults;
+  return cfg.cluster ? *cfg.cluster : defaults;
+}
+
+// Middleman settings (prepare_node_options applies them to the config):
+// not part of node_config, shown as set or as their default.
+constexpr caf::timespan heartbeat_default = std::chrono::milliseconds(500);
+constexpr caf::timespan connection_timeout_default = std::chrono::seconds(3);
+
+option middleman_span(const char* name, const char* help, caf::timespan fallback) {
+  return {name, help, expected_of<caf::timespan>(),
+          [](caf::config_option_adder& g, const option& o) { g.add<caf::timespan>(o.name, o.help); },
+          // Only checked here: prepare_node_options applies it.
+          [](const caf::config_value* v, node_config&) {
+            return v == nullptr || value_of<caf::timespan>(*v).has_value();
+          },
+          nullptr, fallback};
+}
+
+// The value of a middleman option: as set, or its default.
+caf::timespan span_of(const caf::config_value* v, caf::timespan fallback) {
+  if (v == nullptr)
+    return fallback;
+  return value_of<caf::timespan>(*v).value_or(fallback);
+}
+
+const std::vector<option>& table() {
+  using namespace std::string_literals;
+  static const std::vector<option> options = {
+    field<std::string>("host", "address to listen on (default 127.0.0.1)",
+                       [](auto& c) -> auto& { return c.host; }),
+    field<std::uint16_t>("port", "port to listen on, 0 picks a free one (default 8080)",
+                         [](auto& c) -> auto& { return c.port; }),
+    field<caf::timespan>("ping-interval", "server ping period (default 25s)",
+                         [](auto& c) -> auto& { return c.connection.ping_interval; }),
+    field<caf::timespan>("pong-timeout",
+                         "drop a client that sends nothing this long after a ping (default 10s)",
+                         [](auto& c) -> auto& { return c.connection.pong_timeout; }),
+    field<std::size_t>("max-message-size", "largest inbound message in bytes (default 65536)",
+                       [](auto& c) -> auto& { return c.max_message_size; }),
+    field<std::size_t>("send-queue", "outbound queue bound in frames (default 256)",
+                       [](auto& c) -> auto& { return c.connection.send_queue_frames; }),
+    field<std::size_t>("send-buffer", "outbound queue bound in bytes (default 1048576)",
+                       [](auto& c) -> auto& { return c.connection.send_buffer_bytes; }),
+    field<caf::timespan>("handshake-timeout", "time allowed for the HTTP upgrade (default 10s)",
+                         [](auto& c) -> auto& { return c.handshake_timeout; }),
+    field<caf::timespan>("close-timeout",
+                         "a server-initiated close waits this long for the client's close "
+                         "(default 2s)",
+                         [](auto& c) -> auto& { return c.close_timeout; }),
+    field<caf::timespan>("shutdown-timeout",
+                         "on a stop, flush queues for at most this long (default 5s)",
+                         [](auto& c) -> auto& { return c.connection.shutdown_timeout; }),
+    field<std::size_t>("io-threads",
+                       "I/O threads, each an event loop (default one per core, at most 16)",
+                       [](auto& c) -> auto& { return c.io_threads; }),
+    field<std::size_t>("max-topics-per-connection",
+                       "topics one connection may subscribe to (default 128)",
+                       [](auto& c) -> auto& { return c.hub.max_topics_per_connection; }),
+    field<std::size_t>("max-topics", "topics on the node (default 1000000)",
+                       [](auto& c) -> auto& { return c.hub.max_topics; }),
+    word_switch("client-send",
+                "on|off: let clients send direct messages to each other (default on)",
+                [](auto& c) -> auto& { return c.hub.client_send; }),
+    field<double>("client-rate", "commands per second per connection, 0 for no limit (default 100)",
+                  [](auto& c) -> auto& { return c.connection.client_rate; }),
+    field<std::size_t>("client-burst",
+                       "commands a connection may send at once above the rate (default 200)",
+                       [](auto& c) -> auto& { return c.connection.client_burst; }),
+    field<caf::timespan>("client-rate-grace",
+                         "disconnect a connection over the rate this long (default 10s)",
+                         [](auto& c) -> auto& { return c.connection.client_rate_grace; }),
+    // Admission limits, checked on every WebSocket upgrade (docs/protocol.md).
+    field<std::size_t>("max-connections",
+                       "WebSocket connections per node; past it 503 (default 50000)",
+                       [](auto& c) -> auto& { return c.admission.max_connections; }),
+    field<std::size_t>("max-connections-per-address",
+                       "WebSocket connections per source address (IPv6: per /64); past it 429 "
+                       "(default 4096)",
+                       [](auto& c) -> auto& { return c.admission.max_connections_per_address; }),
+    field<double>("handshake-rate",
+                  "WebSocket upgrade attempts per second and source address, refilled "
+                  "continuously; past it 429 (default 100)",
+                  [](auto& c) -> auto& { return c.admission.handshake_rate; }),
+    field<std::size_t>("handshake-burst",
+                       "upgrade attempts a source address may make at once (default 4096)",
+                       [](auto& c) -> auto& { return c.admission.handshake_burst; }),
+    // Who may connect (docs/security.md).
+    list("allowed-origins",
+         "comma-separated scheme://host[:port] a browser's upgrade may come from; past it "
+         "403 (default any)",
+         [](auto& c) -> auto& { return c.allowed_origins; }),
+    // The server API under /api/ (docs/api.md).
+    secret("api-key",
+           "key of the HTTP server API (Authorization: apikey KEY); empty: no API (default "
+           "empty; prefer the config file, a command line is visible to other users)",
+           [](auto& c) -> auto& { return c.api_key; }),
+    field<std::size_t>("api-max-body",
+                       "largest body of an API request in bytes; past it 413 (default 1048576)",
+                       [](auto& c) -> auto& { return c.api_max_body; }),
+    // The cluster (docs/cluster.md).
+    field<std::uint16_t>("cluster-port",
+                         "port peers reach this node's cluster actor on; 0: no cluster "
+                         "(default 0)",
+                         [](auto& c) -> auto& { return c.cluster_port; }),
+    field<std::string>("cluster-host",
+                       "address the cluster port is bound to and announced as (default: "
+                       "--host)",
+                       [](auto& c) -> auto& { return c.cluster_host; }),
+    list("cluster-seeds", "comma-separated host:port of other nodes' cluster ports (default none)",
+         [](auto& c) -> auto& { return cluster_of(c).seeds; }),
+    field<std::size_t>("cluster-backlog",
+                       "publishes a peer may leave unacknowledged before it is dropped and "
+                       "rejoined (default 10000)",
+                       [](auto& c) -> auto& { return cluster_of(c).backlog; }),
+    middleman_span("cluster-heartbeat-interval",
+                   "CAF middleman heartbeat between nodes (default 500ms)", heartbeat_default),
+    middleman_span("cluster-connection-timeout",
+                   "a peer silent this long is dropped (default 3s)", connection_timeout_default),
+    // TLS on the node's port (docs/security.md); SIGHUP reloads the files.
+    field<std::string>("tls-cert",
+                       "PEM certificate chain: the port then speaks TLS only, wss:// and "
+                       "https:// (with --tls-key; default none)",
+                       [](auto& c) -> auto& { return c.tls_cert; }),
+    field<std::string>("tls-key", "PEM private key of --tls-cert",
+                       [](auto& c) -> auto& { return c.tls_key; }),
+    field<std::string>("tls-ca",
+                       "PEM CA bundle: clients must present a certificate it verifies "
+                       "(mutual TLS; default none)",
+                       [](auto& c) -> auto& { return c.tls_ca; }),
+    field<bool>("compression",
+                "permessage-deflate (RFC 7692) for clients that offer it (default off)",
+                [](auto& c) -> auto& { return c.compression; }),
+  };
+  return options;
+}
+
+std::string key_of(caf::string_view category, const char* name) {
+  // CAF keeps the "global" category's options at the top level.
+  if (category == "global")
+    return name;
+  return std::string{category.begin(), category.end()} + "." + name;
+}
+
+const caf::config_value* lookup(const caf::actor_system_config& cfg, caf::string_view category,
+                                const char* name) {
+  return caf::get_if(&caf::content(cfg), key_of(category, name));
+}
+
+} // namespace
+
+void add_node_options(caf::config_option_set& options, caf::string_view category) {
+  caf::config_option_adder adder{options, category};
+  for (auto& o : table())
+    o.declare(adder, o);
+}
+
+node_config node_config_from(const caf::actor_system_config& cfg,
+                             std::vector<std::string>& problems, caf::string_view category) {
+  node_config result;
+  for (auto& o : table())
+    if (o.read && !o.read(lookup(cfg, category, o.name), result))
+      problems.push_back(std::string{o.name} + " must be " + o.expected + " (got "
+                         + caf::to_string(*lookup(cfg, category, o.name)) + ")");
+  auto heartbeat = span_of(lookup(cfg, category, "cluster-heartbeat-interval"),
+                           heartbeat_default);
+  if (heartbeat < std::chrono::milliseconds(10))
+    problems.emplace_back("cluster-heartbeat-interval must be at least 10ms");
+  if (span_of(lookup(cfg, category, "cluster-connection-timeout"), connection_timeout_default)
+      <= heartbeat)
+    problems.emplace_back("cluster-connection-timeout must be longer than "
+                          "cluster-heartbeat-interval");
+  // The cluster settings were collected whether clustered or not.
+  if (result.cluster_port == 0) {
+    if ((result.cluster && !result.cluster->seeds.empty()) || !result.cluster_host.empty())
+      problems.emplace_back("cluster-seeds and cluster-host need cluster-port");
+    result.cluster.reset();
+  } else {
+    cluster_of(result);
+  }
+  return result;
+}
+
+void prepare_node_options(caf::actor_system_config& cfg, caf::string_view category) {
+  auto port = lookup(cfg, category, "cluster-port");
+  if (port == nullptr || value_of<std::uint16_t>(*port).value_or(0) == 0)
+    return;
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval",
+          span_of(lookup(cfg, category, "cluster-heartbeat-interval"), heartbeat_default));
+  cfg.set("middleman.connection-timeout",
+          span_of(lookup(cfg, category, "cluster-connection-timeout"),
+                  connection_timeout_default));
+}
+
+void dump_node_options(const caf::actor_system_config& cfg, caf::settings& out,
+                       caf::string_view category) {
+  std::vector<std::string> ignored;
+  auto effective = node_config_from(cfg, ignored, category);
+  for (auto& o : table()) {
+    auto value = o.show ? o.show(effective)
+                        : caf::config_value{span_of(lookup(cfg, category, o.name),
+                                                    o.fallback)};
+    caf::put(out, key_of(category, o.name), std::move(value));
+  }
+}
+
+} // namespace switchboard
