@@ -6,8 +6,9 @@ import json
 import unittest
 import uuid
 
-from harness import (RawWS, Server, ServerTestCase, expect_nothing, recv_json, recv_raw,
-                     run_async, send_json, subscribe, ws_connect, OP_BINARY)
+from harness import (SLACK, RawWS, Server, ServerTestCase, async_wait_until, expect_nothing,
+                     recv_json, recv_raw, run_async, send_json, subscribe, ws_connect,
+                     OP_BINARY)
 
 QUIET = 0.3  # how long "nothing arrives" is watched
 
@@ -145,10 +146,14 @@ class Commands(SharedServer):
             pairs = await self.clients(2)
             (a, _), (b, bid) = pairs
             await b.close()
-            await asyncio.sleep(0.2)
-            await send_json(a, {"type": "send", "to": bid, "data": 1, "id": "gone"})
-            reply = await recv_json(a)
-            self.assertEqual(reply.get("type"), "error", reply)
+
+            # The hub forgets b once its close is through: until then a send
+            # to it is acked; then it is unknown.
+            async def refused():
+                await send_json(a, {"type": "send", "to": bid, "data": 1, "id": "gone"})
+                reply = await recv_json(a)
+                return reply if reply.get("type") == "error" else None
+            reply = await async_wait_until(refused, 5 * SLACK, message="b forgotten")
             self.assertEqual(reply.get("code"), "unknown_connection", reply)
             self.assertEqual(reply.get("id"), "gone", reply)
             await a.close()
