@@ -98,6 +98,9 @@ http_response error_answer(const http_request& req, const api_call& call,
                          "the hub refused the request as invalid");
       case hub_errc::not_found:
         return not_found(req, call);
+      case hub_errc::not_enabled:
+        return api_error(req, http::status::bad_request, "not_enabled",
+                         "the topic's namespace does not enable this");
       case hub_errc::shutting_down:
         return api_error(req, http::status::service_unavailable, "shutting_down",
                          "the node is stopping");
