@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "namespaces.hpp"
+
 #include <caf/io/middleman.hpp>
 
 #include <cstdint>
@@ -109,7 +111,35 @@ config::config() {
          "default none)")
     .add(compression, "compression",
          "permessage-deflate (RFC 7692) for clients that offer it (default off)");
+  // History and presence (docs/protocol.md v1.1); per namespace in the
+  // config file's `namespaces` section.
+  opt_group{custom_options_, "global"}
+    .add(history_size, "history-size",
+         "messages kept per topic outside namespaces; 0: no history (default 0)")
+    .add(history_ttl, "history-ttl", "a kept message older than this is dropped (default 5min)")
+    .add(presence, "presence", "true|false: presence queries on topics (default false)")
+    .add(join_leave, "join-leave",
+         "true|false: join/leave events for subscribers that ask (default false)")
+    .add(history_max_bytes, "history-max-bytes",
+         "bytes all histories may hold; past it the oldest messages of the largest go "
+         "(default 268435456)")
+    .add(recovery_max, "recovery-max",
+         "missed messages one recovery may replay (default 300)")
+    .add(join_leave_max_subscribers, "join-leave-max-subscribers",
+         "no join/leave events on topics with more subscribers (default 1000)");
 }
+
+namespace {
+
+bool yes(const std::string& word) {
+  return word == "true" || word == "on";
+}
+
+bool is_word(const std::string& word) {
+  return word == "true" || word == "false" || word == "on" || word == "off";
+}
+
+} // namespace
 
 namespace {
 
@@ -165,6 +195,14 @@ node_config config::node() const {
   result.tls_key = tls_key;
   result.tls_ca = tls_ca;
   result.compression = compression;
+  auto& h = result.hub;
+  h.topic_defaults = {history_size, history_ttl, yes(presence), yes(join_leave)};
+  h.namespaces = read_namespaces(content).namespaces;
+  h.history_max_bytes = history_max_bytes;
+  h.recovery_max = recovery_max;
+  h.join_leave_max_subscribers = join_leave_max_subscribers;
+  // A replay never takes more than half the connection's send buffer.
+  h.replay_max_bytes = send_buffer / 2;
   return result;
 }
 
@@ -219,6 +257,13 @@ caf::settings config::dump_content() const {
   put("tls-key", tls_key);
   put("tls-ca", tls_ca);
   put("compression", compression);
+  put("history-size", history_size);
+  put("history-ttl", history_ttl);
+  put("presence", presence);
+  put("join-leave", join_leave);
+  put("history-max-bytes", history_max_bytes);
+  put("recovery-max", recovery_max);
+  put("join-leave-max-subscribers", join_leave_max_subscribers);
   return result;
 }
 
@@ -256,6 +301,11 @@ std::vector<std::string> config::problems() const {
                             std::pair{"tls-ca", &tls_ca}})
     if (!file->empty() && !std::ifstream{*file})
       result.push_back(std::string{name} + ": cannot read " + *file);
+  for (auto [name, word] : {std::pair{"presence", &presence}, std::pair{"join-leave", &join_leave}})
+    if (!is_word(*word))
+      result.push_back(std::string{name} + " must be true or false (got '" + *word + "')");
+  for (auto& p : read_namespaces(content).problems)
+    result.push_back(p);
   for (auto& p : node().problems())
     result.push_back(p);
   return result;

@@ -80,6 +80,16 @@ public:
   std::string tls_ca;
   /// permessage-deflate for clients that offer it (docs/protocol.md).
   bool compression = false;
+  /// History and presence of topics outside namespaces (docs/protocol.md
+  /// v1.1); namespaces come from the config file (app/namespaces.hpp).
+  /// presence and join-leave are words (true/false, on/off), as client-send.
+  std::size_t history_size = 0;
+  caf::timespan history_ttl = std::chrono::minutes(5);
+  std::string presence = "false";
+  std::string join_leave = "false";
+  std::size_t history_max_bytes = std::size_t{256} << 20;
+  std::size_t recovery_max = 300;
+  std::size_t join_leave_max_subscribers = 1000;
 };
 
 } // namespace switchboard::app
