@@ -6,9 +6,11 @@ a restarted node answers `recovered:false` with a new epoch."""
 import asyncio
 import json
 import os
+import subprocess
 import unittest
 
-from harness import SLACK, ServerTestCase, recv_json, run_async, send_json, ws_connect
+from harness import (SLACK, ServerTestCase, recv_json, run_async, send_json, server_binary,
+                     ws_connect)
 
 TOPIC = "chat:e2e"
 NAMESPACES = ("[namespaces]\n"
@@ -26,11 +28,13 @@ class History(ServerTestCase):
         return path
 
     def node(self, *flags):
-        # No command rate limit (the publisher runs at full speed), a send
-        # buffer that holds a long replay (the replay budget is half of it).
+        # No command rate limit (the publisher runs at full speed); a send
+        # queue that a Python reader behind a full-speed publisher does not
+        # overflow, and a send buffer that holds a long replay (the replay
+        # budget is half of it).
         return self.start_server(f"--config-file={self.config_file()}", "--client-rate=0",
-                                 "--recovery-max=100000", "--send-buffer=67108864",
-                                 *flags)
+                                 "--recovery-max=100000", "--send-queue=100000",
+                                 "--send-buffer=67108864", *flags)
 
     def test_a_dropped_client_recovers_every_offset_exactly_once(self):
         server = self.node()
@@ -154,6 +158,54 @@ class History(ServerTestCase):
         stats = server.stats()
         self.assertEqual(stats["join_leave"]["sent"], 2)
         self.assertEqual(stats["presence_queries"], 2)
+
+    def test_the_server_api_reads_and_removes_history(self):
+        key = "history-e2e-key-0123456789"
+        server = self.node(f"--api-key={key}")
+        auth = {"Authorization": f"apikey {key}", "Content-Type": "application/json"}
+
+        def api(path, body):
+            status, _, data = server.http("POST", path, json.dumps(body), auth)
+            return status, data.decode()
+
+        status, body = api("/api/publish", {"topic": TOPIC, "data": {"n": 1.0}})
+        self.assertEqual(status, 200, body)
+        published = json.loads(body)
+        self.assertEqual(published["offset"], 1)
+        self.assertEqual(api("/api/publish", {"topic": "plain", "data": 1}),
+                         (200, '{"delivered":0}\n'))
+        status, body = api("/api/history", {"topic": TOPIC, "limit": 10})
+        self.assertEqual(status, 200, body)
+        # The data as published, verbatim (1.0 stays 1.0).
+        self.assertIn('"messages":[{"offset":1,"data":{"n": 1.0}}]', body)
+        self.assertEqual(json.loads(body)["epoch"], published["epoch"])
+        status, body = api("/api/history_remove", {"topic": TOPIC})
+        self.assertEqual(status, 200, body)
+        status, body = api("/api/history", {"topic": TOPIC})
+        self.assertEqual(json.loads(body)["messages"], [])
+        status, body = api("/api/presence_stats", {"topic": TOPIC})
+        self.assertEqual(json.loads(body), {"topic": TOPIC, "clients": 0, "users": 0})
+        status, body = api("/api/history", {"topic": "plain"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(json.loads(body)["error"], "not_enabled")
+
+    def test_impossible_options_exit_2_with_a_message(self):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            f"test-history-bad-{os.getpid()}.ini")
+        with open(path, "w") as f:
+            f.write("[namespaces]\nchat={history-size=-1, colour=1}\n")
+        self.addCleanup(os.remove, path)
+        for flags, expected in [
+                ([f"--config-file={path}"], "namespace chat: unknown option colour"),
+                ([f"--config-file={path}"], "namespace chat: history-size must be a count"),
+                (["--history-ttl=0s"], "history-ttl must be 1s-7d"),
+                (["--recovery-max=0"], "recovery-max must be 1-100000"),
+                (["--history-max-bytes=1000"], "history-max-bytes must be at least 1 MiB"),
+                (["--presence=maybe"], "presence must be true or false")]:
+            p = subprocess.run([server_binary(), "--port=0", *flags], capture_output=True,
+                               timeout=10 * SLACK)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(expected, p.stderr.decode())
 
 
 if __name__ == "__main__":
