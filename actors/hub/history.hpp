@@ -108,9 +108,10 @@ public:
   /// then outlives its messages, so that its offsets go on.
   using in_use_fn = std::function<bool(const std::string&)>;
 
-  /// What one kept message costs on top of its data (its entry, the
-  /// string's allocation), counted against `max_bytes`.
-  static constexpr std::size_t message_overhead = 64;
+  /// What one kept message costs on top of its data (its deque entry, the
+  /// string's allocation rounded up, the deque's blocks), counted against
+  /// `max_bytes`: close to the RSS a kept message costs (docs/benchmarks.md).
+  static constexpr std::size_t message_overhead = 80;
 
   memory_history(std::size_t max_bytes, in_use_fn in_use);
   ~memory_history() override;

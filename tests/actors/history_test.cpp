@@ -191,6 +191,34 @@ TEST_CASE("replay and live delivery meet without gap or duplicate, whatever the 
   }
 }
 
+TEST_CASE("a recovery and publishes already queued in the hub's mailbox meet exactly") {
+  // Two publishers' commands and the recovering subscribe reach the hub's
+  // mailbox before it runs (A's, the subscribe, B's): the hub then handles
+  // them in one go, and the replay must still sit between A's and B's.
+  for (int ahead = 0; ahead <= 3; ++ahead) {
+    history_fixture f;
+    auto a = f.fresh();
+    auto b = f.fresh();
+    for (int i = 1; i <= 4; ++i)
+      f.publish(a, "chat:x", i);
+    auto epoch = f.state().history->top("chat:x", {10, 5min}, {}).epoch;
+    auto c = f.fresh();
+    auto say = [&](const hub_fixture::client& who, const std::string& text) {
+      caf::anon_send(caf::actor_cast<caf::actor>(who.reader), text);
+    };
+    for (int i = 1; i <= ahead; ++i)
+      say(a, R"({"type":"publish","topic":"chat:x","data":0})");
+    say(c, subscribe("chat:x", since(2, epoch)));
+    for (int i = ahead + 1; i <= 3; ++i)
+      say(b, R"({"type":"publish","topic":"chat:x","data":0})");
+    f.run();
+    INFO(ahead << " publishes ahead of the subscribe");
+    auto frames = c.transport->take();
+    CHECK(parse(frames.at(0)).at("offset") == 4 + ahead);
+    CHECK(offsets(frames) == range(3, 7));
+  }
+}
+
 TEST_CASE_METHOD(history_fixture, "an emptied topic keeps its history until the TTL") {
   auto c = fresh();
   send(c, subscribe("chat:x"));
