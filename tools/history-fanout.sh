@@ -4,7 +4,7 @@
 # and on a history topic, alternated REPS times. Loopback only; the node runs in a session of
 # its own (setsid, see "Machine and method") and is stopped at the end.
 #
-#   tools/bench/history_fanout.sh [REPS] [SUBS] [MESSAGES] > results.jsonl
+#   tools/history-fanout.sh [REPS] [SUBS] [MESSAGES] > results.jsonl
 #   (defaults 3, 10, 200000; e.g. 2 1000 20000 for the 1000-subscriber fan-out)
 set -euo pipefail
 REPS=${1:-3} SUBS=${2:-10} MESSAGES=${3:-200000}
