@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import subprocess
+import tempfile
 import unittest
 
 from harness import (SLACK, ServerTestCase, recv_json, run_async, send_json, server_binary,
@@ -19,11 +20,10 @@ NAMESPACES = ("[namespaces]\n"
 
 
 class History(ServerTestCase):
-    def config_file(self):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            f"test-history-{os.getpid()}.ini")
-        with open(path, "w") as f:
-            f.write(NAMESPACES)
+    def config_file(self, text=NAMESPACES):
+        fd, path = tempfile.mkstemp(prefix="test-history-", suffix=".ini")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         self.addCleanup(os.remove, path)
         return path
 
@@ -190,11 +190,7 @@ class History(ServerTestCase):
         self.assertEqual(json.loads(body)["error"], "not_enabled")
 
     def test_impossible_options_exit_2_with_a_message(self):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            f"test-history-bad-{os.getpid()}.ini")
-        with open(path, "w") as f:
-            f.write("[namespaces]\nchat={history-size=-1, colour=1}\n")
-        self.addCleanup(os.remove, path)
+        path = self.config_file("[namespaces]\nchat={history-size=-1, colour=1}\n")
         for flags, expected in [
                 ([f"--config-file={path}"], "namespace chat: unknown option colour"),
                 ([f"--config-file={path}"], "namespace chat: history-size must be a count"),
