@@ -119,6 +119,11 @@ using request_id = std::string;
 struct client_subscribe {
   std::string topic = {};
   request_id id = {};
+  /// v1.1: `since` was given (recovery from `since`).
+  bool recover = false;
+  stream_position since = {};
+  /// v1.1: the connection asks for join/leave events on the topic.
+  bool join_leave = false;
 };
 
 struct client_unsubscribe {
@@ -140,6 +145,23 @@ struct client_send {
   std::string service = {};
   std::string user = {};
   std::string data = {}; ///< raw JSON text of the value, kept verbatim
+  request_id id = {};
+};
+
+/// v1.1: `{"type":"history",...}`: the last `limit` messages, or those
+/// after `since`.
+struct client_history {
+  std::string topic = {};
+  std::uint64_t limit = 0;
+  bool has_since = false;
+  stream_position since = {};
+  request_id id = {};
+};
+
+/// v1.1: `{"type":"presence"}` (or `presence_stats` when `stats`).
+struct client_presence {
+  std::string topic = {};
+  bool stats = false;
   request_id id = {};
 };
 
@@ -190,5 +212,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_unsubscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_publish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_send)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_history)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_presence)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_error)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::farewell)

@@ -71,6 +71,8 @@ const char* to_string(hub_errc x) {
       return "shutting_down";
     case hub_errc::not_found:
       return "not_found";
+    case hub_errc::not_enabled:
+      return "not_enabled";
   }
   return "unknown";
 }
@@ -121,6 +123,17 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<topic_info>("switchboard::topic_info");
   cfg.add_message_type<topic_list>("switchboard::topic_list");
   cfg.add_message_type<connection_info>("switchboard::connection_info");
+  cfg.add_message_type<stream_position>("switchboard::stream_position");
+  cfg.add_message_type<history_message>("switchboard::history_message");
+  cfg.add_message_type<publish_numbered>("switchboard::publish_numbered");
+  cfg.add_message_type<publish_result>("switchboard::publish_result");
+  cfg.add_message_type<query_history>("switchboard::query_history");
+  cfg.add_message_type<history_page>("switchboard::history_page");
+  cfg.add_message_type<remove_history>("switchboard::remove_history");
+  cfg.add_message_type<query_presence>("switchboard::query_presence");
+  cfg.add_message_type<presence_info>("switchboard::presence_info");
+  cfg.add_message_type<query_presence_stats>("switchboard::query_presence_stats");
+  cfg.add_message_type<presence_counts>("switchboard::presence_counts");
   // A cluster's nodes must all know what crosses between them (unknown
   // types arrive empty, and their error would kill the sender).
   add_cluster_message_types(cfg);

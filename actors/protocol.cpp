@@ -1,4 +1,5 @@
 #include "protocol.hpp"
+#include "protocol_commands.hpp"
 
 #include <boost/json.hpp>
 
@@ -231,13 +232,17 @@ command parse(std::string_view text) {
   if (!type)
     return reject("bad_request", "type must be a string", id);
   if (*type == "subscribe")
-    return topic_command<client_subscribe>(*obj, std::move(id));
+    return subscribe_command(*obj, std::move(id));
   if (*type == "unsubscribe")
     return topic_command<client_unsubscribe>(*obj, std::move(id));
   if (*type == "publish")
     return publish_command(*obj, raw, std::move(id));
   if (*type == "send")
     return send_command(*obj, raw, std::move(id));
+  if (*type == "history")
+    return history_command(*obj, std::move(id));
+  if (*type == "presence" || *type == "presence_stats")
+    return presence_command(*obj, *type == "presence_stats", std::move(id));
   return reject("unknown_type", "unknown type", id);
 }
 

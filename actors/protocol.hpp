@@ -42,7 +42,8 @@ bool valid_close_code(std::uint16_t code);
 /// One parsed client frame: a command for the hub, or the error frame to send
 /// back when the frame is not a valid command.
 using command = std::variant<client_subscribe, client_unsubscribe,
-                             client_publish, client_send, client_error>;
+                             client_publish, client_send, client_error,
+                             client_history, client_presence>;
 
 /// Parses one client text frame. Never throws.
 command parse(std::string_view text);
@@ -93,6 +94,32 @@ std::string ack(const request_id& id);
 /// `code` names the error (docs/protocol.md, Errors).
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id);
+
+// -- v1.1: history and presence (protocol_history.cpp) -------------------------
+
+/// The longest epoch a client may name (ours are 16 hex digits).
+constexpr std::size_t max_epoch_size = 64;
+
+/// message(...) with the message's offset in its topic's history.
+frame_ptr message_frame(std::string_view quoted_topic, std::uint64_t offset,
+                        std::string_view data, stamped_frame::time_point framed_at = {});
+/// The frames of `messages` (a replay), back to back in one buffer that
+/// takes one place in the connection's queue; never compressed.
+frame_ptr replay_frames(std::string_view quoted_topic,
+                        const std::vector<history_message>& messages);
+/// subscribed(...) on a topic with history; `recovered` only for a
+/// subscribe with `since` (0: no, 1: false, 2: true).
+std::string subscribed(std::string_view quoted_topic, const stream_position& top,
+                       int recovered, const request_id& id);
+std::string history(std::string_view quoted_topic, const stream_position& top,
+                    const std::vector<history_message>& messages, const request_id& id);
+std::string presence(std::string_view quoted_topic, const presence_info& info,
+                     const request_id& id);
+std::string presence_stats(std::string_view quoted_topic, const presence_counts& counts,
+                           const request_id& id);
+/// `{"type":"join"|"leave","topic":T,"id":ID[,"user":U]}`.
+std::string join_leave(bool join, std::string_view quoted_topic, conn_id conn,
+                       const std::string& user);
 
 /// error(...) wrapped as the reader's rejection of a frame.
 client_error reject(std::string_view code, std::string_view reason,

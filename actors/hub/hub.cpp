@@ -103,6 +103,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
 
 void remove_connection(hub_pointer self, hub_connection& conn, const caf::error& reason) {
   auto& st = self->state;
+  presence_left_all(self, conn); // leave events, before the topics forget it
   st.topics.unsubscribe_all(conn.topics);
   unindex_user(st, conn);
   if (conn.dirty) {
@@ -250,6 +251,7 @@ hub_stats stats(hub_pointer self) {
   for (auto& kvp : st.app_actors)
     if (!kvp.second.topics.empty())
       ++result.listeners;
+  add_history_stats(self, result);
   return result;
 }
 
@@ -294,25 +296,34 @@ void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
 }
 
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
-                         const std::string& data, conn_id from) {
+                         const std::string& data, conn_id from,
+                         stream_position* numbered) {
   ++self->state.stats.messages_in;
   // The cluster actor forwards it to the nodes with subscribers on the topic
   // (an unclustered hub copies nothing).
   if (self->state.cluster)
     to_cluster(self, {cluster_item::publish, topic, data, from, 0, {}, 0});
-  return publish_local(self, topic, data, from);
+  return publish_local(self, topic, data, from, numbered);
 }
 
 std::uint64_t publish_local(hub_pointer self, const std::string& topic,
-                            const std::string& data, conn_id from) {
+                            const std::string& data, conn_id from,
+                            stream_position* numbered) {
   auto& st = self->state;
+  // Stored and numbered whether anyone listens or not: a client that
+  // reconnects to an emptied topic still recovers (hub_history.cpp).
+  auto pos = append_history(self, topic, data);
+  if (numbered != nullptr)
+    *numbered = pos;
   auto t = st.topics.find(topic);
   if (t == nullptr)
     return 0;
   if (!t->subscribers.empty()) {
     // Stamped once per publish: the I/O loops measure publish-to-write
     // latency from here (docs/operations.md).
-    auto frame = protocol::message_frame(t->quoted, data, std::chrono::steady_clock::now());
+    auto now = std::chrono::steady_clock::now();
+    auto frame = pos.offset == 0 ? protocol::message_frame(t->quoted, data, now)
+                                 : protocol::message_frame(t->quoted, pos.offset, data, now);
     for (auto s : t->subscribers)
       enqueue(self, *s->conn, frame);
   }
@@ -332,6 +343,7 @@ std::uint64_t publish_local(hub_pointer self, const std::string& topic,
 
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
   self->state.settings = std::move(settings);
+  init_history(self);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   // A message nobody expects (from a peer node, say) is logged and dropped:
   // it must never take the hub down (and the node with it).
@@ -373,6 +385,11 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](query_topics& q) { return list_topics(self, q); },
     [self](query_topic& q) { return describe_topic(self, q); },
     [self](query_connection& q) { return describe_connection(self, q); },
+    [self](publish_numbered& cmd) { return publish_numbered_request(self, cmd); },
+    [self](query_history& q) { return history_request(self, q); },
+    [self](remove_history& cmd) { return remove_history_request(self, cmd); },
+    [self](query_presence& q) { return presence_request(self, q); },
+    [self](query_presence_stats& q) { return presence_stats_request(self, q); },
     // -- the internal interface
     [self](enroll_atom, reader_actor& r, writer_actor& w, transport_ptr& t,
            std::string& user, topic_filter& allowed) {
@@ -384,6 +401,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_publish& cmd) { return command(self, cmd); },
     [self](client_send& cmd) { return command(self, cmd); },
     [self](client_error& cmd) { return command(self, cmd); },
+    [self](client_history& cmd) { return command(self, cmd); },
+    [self](client_presence& cmd) { return command(self, cmd); },
+    [self](expire_atom) { expire_history(self); },
     [self](shutdown_atom) { shutdown(self); },
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },

@@ -31,12 +31,26 @@ void refuse(hub_pointer self, hub_connection& conn, const char* code, const char
 
 void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& cmd) {
   auto& st = self->state;
+  // v1.1 asks only what the topic's namespace enables; nothing changes else.
+  auto& opts = st.settings.options_for(cmd.topic);
+  if ((cmd.recover && opts.history_size == 0) || (cmd.join_leave && !opts.join_leave)) {
+    enqueue(self, conn,
+            share(protocol::error("not_enabled",
+                                  cmd.recover ? "this topic has no history"
+                                              : "this topic has no join/leave events",
+                                  cmd.id)));
+    return;
+  }
   topic_table::limits lim{st.settings.max_topics_per_connection, st.settings.max_topics};
   auto [result, t] = st.topics.subscribe(conn, conn.topics, cmd.topic, lim);
   switch (result) {
     case topic_table::outcome::subscribed:
     case topic_table::outcome::already:
-      enqueue(self, conn, share(protocol::subscribed(t->quoted, cmd.id)));
+      // The reply (and a recovery's replay) in this same handler as the
+      // subscription: hub_history.cpp says why that leaves no gap.
+      reply_subscribed(self, conn, *t, cmd);
+      presence_joined(self, conn, *t, result == topic_table::outcome::subscribed,
+                      cmd.join_leave);
       break;
     case topic_table::outcome::connection_limit:
       refuse(self, conn, "limit_exceeded",
@@ -50,6 +64,10 @@ void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& c
 }
 
 void unsubscribe(hub_pointer self, hub_connection& conn, const client_unsubscribe& cmd) {
+  if (!self->state.presence.empty())
+    if (auto t = self->state.topics.find(cmd.topic); t != nullptr)
+      if (self->state.topics.subscribed(conn, *t))
+        presence_leaving(self, conn, *t);
   self->state.topics.unsubscribe(conn, conn.topics, cmd.topic);
   enqueue(self, conn, share(protocol::unsubscribed(protocol::quote(cmd.topic), cmd.id)));
 }
@@ -148,6 +166,10 @@ void run(hub_pointer self, hub_connection& conn, client_command& cmd) {
         publish(self, conn, x);
       else if constexpr (std::is_same_v<type, client_send>)
         send(self, conn, x);
+      else if constexpr (std::is_same_v<type, client_history>)
+        history_command(self, conn, x);
+      else if constexpr (std::is_same_v<type, client_presence>)
+        presence_command(self, conn, x);
       else {
         if (!x.counted_as.empty())
           ++st.stats.rejections[x.counted_as];
@@ -166,6 +188,11 @@ std::optional<access_request> question(const hub_connection& conn,
     return access_request{conn.id, conn.user, access::subscribe, sub->topic};
   if (auto pub = std::get_if<client_publish>(&cmd))
     return access_request{conn.id, conn.user, access::publish, pub->topic};
+  // Reading a topic's history or presence takes what subscribing takes.
+  if (auto h = std::get_if<client_history>(&cmd))
+    return access_request{conn.id, conn.user, access::subscribe, h->topic};
+  if (auto p = std::get_if<client_presence>(&cmd))
+    return access_request{conn.id, conn.user, access::subscribe, p->topic};
   return std::nullopt;
 }
 
@@ -175,6 +202,10 @@ const std::string* topic_of(const client_command& cmd) {
     return &sub->topic;
   if (auto pub = std::get_if<client_publish>(&cmd))
     return &pub->topic;
+  if (auto h = std::get_if<client_history>(&cmd))
+    return &h->topic;
+  if (auto p = std::get_if<client_presence>(&cmd))
+    return &p->topic;
   return nullptr;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
+#include "hub/history.hpp"
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
 #include "hub/topic_table.hpp"
@@ -15,6 +16,7 @@
 #include "switchboard/settings.hpp"
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +24,9 @@
 #include <vector>
 
 namespace switchboard {
+
+/// The hub's history expiry round (to itself, on the actor clock).
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 using hub_internal_actor = hub_actor::extend<
   /// A new pair, its transport, its authenticated user (empty: anonymous)
@@ -34,6 +39,10 @@ using hub_internal_actor = hub_actor::extend<
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
   caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
   caf::reacts_to<client_error>,
+  /// v1.1 client commands (hub_history.cpp, hub_presence.cpp), and the
+  /// history's expiry round.
+  caf::reacts_to<client_history>, caf::reacts_to<client_presence>,
+  caf::reacts_to<expire_atom>,
   /// The node stops: refuse publishes, flush every writer, quit once the last
   /// pair is down.
   caf::reacts_to<shutdown_atom>,
@@ -48,7 +57,7 @@ using hub_internal_actor = hub_actor::extend<
 
 using client_command =
   std::variant<client_subscribe, client_unsubscribe, client_publish, client_send,
-               client_error>;
+               client_error, client_history, client_presence>;
 
 /// A command that waits behind an authorizer's answer, and its reader.
 struct waiting_command {
@@ -106,6 +115,15 @@ struct hub_app_actor {
   }
 };
 
+/// Who is subscribed to a topic with presence or join/leave
+/// (hub_presence.cpp): kept from the first subscriber to the last.
+struct topic_presence {
+  /// Authenticated users -> their connections subscribed.
+  std::unordered_map<std::string, std::uint32_t> users;
+  /// Subscribers that asked for join/leave events.
+  std::unordered_set<hub_connection*> watchers;
+};
+
 struct hub_state {
   hub_settings settings;
   std::unordered_map<conn_id, hub_connection> connections;
@@ -134,6 +152,14 @@ struct hub_state {
   std::size_t remote_items = 0;  ///< items waiting in `remote`
   std::size_t remote_waits = 0;  ///< pauses in a row for congested sockets
   bool remote_paused = false;    ///< a cluster_resume_atom is on its way
+  /// Topic histories (hub_history.cpp); every publish on a topic with
+  /// history goes through it.
+  std::unique_ptr<history_store> history;
+  /// No topic can have history (no option sets a history-size).
+  bool history_off = true;
+  bool expiry_armed = false; ///< an expire_atom is on its way
+  /// Per topic with presence or join/leave (hub_presence.cpp).
+  std::unordered_map<const hub_topic*, topic_presence> presence;
 
   hub_state() = default;
   hub_state(const hub_state&) = delete;
@@ -163,7 +189,8 @@ void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
 
 /// Delivers `data` on `topic` to every subscriber; returns the receivers.
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
-                         const std::string& data, conn_id from);
+                         const std::string& data, conn_id from,
+                         stream_position* numbered = nullptr);
 
 /// Sends `msg` to a server-side actor, or drops the actor (slow_listener)
 /// when it has actor_backlog deliveries unhandled.
@@ -211,14 +238,49 @@ bool remote_id(const hub_state& st, conn_id id);
 /// or, when `sender` is set, from that name.
 std::string direct_frame(conn_id from, const std::string& sender, const std::string& data);
 /// Delivers `data` on `topic` to this node's subscribers and listeners only.
+/// `numbered` (if given) is set to the message's place in the topic's
+/// history (offset 0: none).
 std::uint64_t publish_local(hub_pointer self, const std::string& topic,
-                            const std::string& data, conn_id from);
+                            const std::string& data, conn_id from,
+                            stream_position* numbered = nullptr);
 
 // Queries (hub_queries.cpp).
 topic_list list_topics(hub_pointer self, const query_topics& q);
 caf::result<topic_info> describe_topic(hub_pointer self, const query_topic& q);
 caf::result<connection_info> describe_connection(hub_pointer self,
                                                  const query_connection& q);
+
+// History (hub_history.cpp).
+/// Makes the store (from the settings) when the hub starts.
+void init_history(hub_pointer self);
+/// Stores a publish on a topic with history; offset 0 when it has none.
+stream_position append_history(hub_pointer self, const std::string& topic,
+                               const std::string& data);
+/// The reply to a subscribe that `conn` got (now subscribed to `t`): on a
+/// topic with history with its position, after a recovery the replay.
+void reply_subscribed(hub_pointer self, hub_connection& conn, const hub_topic& t,
+                      const client_subscribe& cmd);
+void history_command(hub_pointer self, hub_connection& conn, const client_history& cmd);
+void expire_history(hub_pointer self);
+void add_history_stats(hub_pointer self, hub_stats& out);
+caf::result<publish_result> publish_numbered_request(hub_pointer self,
+                                                     const publish_numbered& cmd);
+caf::result<history_page> history_request(hub_pointer self, const query_history& q);
+caf::result<stream_position> remove_history_request(hub_pointer self,
+                                                    const remove_history& cmd);
+
+// Presence and join/leave (hub_presence.cpp).
+/// `conn` subscribed to `t` (`added`: a new subscription, not a repeat).
+void presence_joined(hub_pointer self, hub_connection& conn, hub_topic& t, bool added,
+                     bool wants_events);
+/// `conn`'s subscription to `t` is about to end.
+void presence_leaving(hub_pointer self, hub_connection& conn, hub_topic& t);
+/// Every subscription of `conn` is about to end (it disconnected).
+void presence_left_all(hub_pointer self, hub_connection& conn);
+void presence_command(hub_pointer self, hub_connection& conn, const client_presence& cmd);
+caf::result<presence_info> presence_request(hub_pointer self, const query_presence& q);
+caf::result<presence_counts> presence_stats_request(hub_pointer self,
+                                                    const query_presence_stats& q);
 
 // Client commands (hub_commands.cpp). The connection of the current
 // message's sender (null: none), found before a response promise takes the

@@ -88,6 +88,11 @@ public:
   /// The topic named `name`, or null.
   hub_topic* find(const std::string& name);
 
+  /// Whether `conn` is subscribed to `t`.
+  bool subscribed(const hub_connection& conn, const hub_topic& t) const {
+    return subscriptions_.count(key{&conn, &t}) != 0;
+  }
+
   /// Forgets `t` if it has neither subscribers nor listeners.
   void drop_if_empty(hub_topic& t);
 

@@ -29,6 +29,12 @@ using hub_actor = caf::typed_actor<
   caf::replies_to<disconnect_user>::with<std::uint64_t>,
   caf::replies_to<query_topics>::with<topic_list>,
   caf::replies_to<query_topic>::with<topic_info>,
-  caf::replies_to<query_connection>::with<connection_info>>;
+  caf::replies_to<query_connection>::with<connection_info>,
+  // History and presence (docs/protocol.md v1.1).
+  caf::replies_to<publish_numbered>::with<publish_result>,
+  caf::replies_to<query_history>::with<history_page>,
+  caf::replies_to<remove_history>::with<stream_position>,
+  caf::replies_to<query_presence>::with<presence_info>,
+  caf::replies_to<query_presence_stats>::with<presence_counts>>;
 
 } // namespace switchboard

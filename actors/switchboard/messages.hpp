@@ -74,6 +74,7 @@ enum class hub_errc : std::uint8_t {
   limit_exceeded,    ///< the node holds its maximum number of topics
   shutting_down,     ///< the node is stopping: no new publishes or sends
   not_found,         ///< no such topic or connection (the queries)
+  not_enabled,       ///< the topic's namespace has no history or no presence
 };
 
 /// The error category of hub_errc.
@@ -326,6 +327,98 @@ struct connection_info {
   caf::timespan connected_since{0};
 };
 
+// -- history and presence (docs/embedding.md, docs/protocol.md v1.1) ----------------
+
+/// A place in a topic's history: after the message numbered `offset` (0:
+/// before the first) of the history called `epoch`. A history gets a new
+/// epoch whenever it is lost (node restart, TTL-emptied and recreated,
+/// remove_history), so an offset means something only with its epoch.
+struct stream_position {
+  std::uint64_t offset = 0;
+  std::string epoch = {};
+};
+
+/// One kept message of a topic's history.
+struct history_message {
+  std::uint64_t offset = 0;
+  std::string data = {}; ///< raw JSON text, as published
+};
+
+/// publish, and tells where the message went: on a topic with history it
+/// is stored and numbered like a client's publish. Reply: publish_result;
+/// the errors of publish.
+struct publish_numbered {
+  std::string topic = {};
+  std::string data = {};
+};
+
+/// The reply to publish_numbered.
+struct publish_result {
+  std::uint64_t receivers = 0; ///< as publish's reply
+  std::uint64_t offset = 0;    ///< the message's offset; 0: the topic has no history
+  std::string epoch = {};      ///< its history's epoch; empty without history
+};
+
+/// The last `limit` kept messages of `topic` (capped at
+/// hub_settings::recovery_max), or with `since` the first `limit` after it
+/// (from the oldest kept when its epoch is not the current one). Reply:
+/// history_page; not_enabled (no history on that topic), invalid_topic.
+struct query_history {
+  std::string topic = {};
+  std::uint32_t limit = 100;
+  caf::optional<stream_position> since = caf::none;
+};
+
+/// A topic's history, oldest message first.
+struct history_page {
+  std::string topic = {};
+  std::string epoch = {};   ///< empty: the topic holds no history now
+  std::uint64_t offset = 0; ///< the last offset given out (0: none)
+  std::vector<history_message> messages = {};
+};
+
+/// Drops `topic`'s history: its next message starts a new epoch at offset
+/// 1. Reply: the new position (offset 0; the new epoch while the topic has
+/// subscribers, else empty); not_enabled, invalid_topic.
+struct remove_history {
+  std::string topic = {};
+};
+
+/// The most connections one presence answer lists.
+constexpr std::size_t max_presence_listed = 1000;
+
+/// Who is subscribed to `topic`. Reply: presence_info; not_enabled (no
+/// presence on that topic), invalid_topic.
+struct query_presence {
+  std::string topic = {};
+};
+
+/// One subscribed connection.
+struct presence_client {
+  conn_id id = 0;
+  std::string user = {}; ///< empty when anonymous
+};
+
+/// The answer to query_presence: at most max_presence_listed connections.
+struct presence_info {
+  std::string topic = {};
+  std::vector<presence_client> clients = {};
+  bool truncated = false; ///< more are subscribed than listed
+};
+
+/// How many are subscribed to `topic`. Reply: presence_counts;
+/// not_enabled, invalid_topic.
+struct query_presence_stats {
+  std::string topic = {};
+};
+
+/// The answer to query_presence_stats.
+struct presence_counts {
+  std::string topic = {};
+  std::uint64_t clients = 0; ///< subscribed connections
+  std::uint64_t users = 0;   ///< distinct authenticated users among them
+};
+
 // -- statistics ---------------------------------------------------------------------
 
 struct hub_stats {
@@ -343,6 +436,20 @@ struct hub_stats {
   /// Messages waiting in the hub's mailbox when it answered (a hub that
   /// falls behind shows here first).
   std::uint64_t mailbox = 0;
+  /// History (docs/protocol.md v1.1): topics holding one, the messages and
+  /// bytes they hold, messages evicted for --history-max-bytes.
+  std::uint64_t history_topics = 0;
+  std::uint64_t history_messages = 0;
+  std::uint64_t history_bytes = 0;
+  std::uint64_t history_evicted = 0;
+  /// Subscribes with `since`, by outcome.
+  std::uint64_t recovered = 0;
+  std::uint64_t not_recovered = 0;
+  /// presence and presence_stats queries answered (clients and server).
+  std::uint64_t presence_queries = 0;
+  /// join/leave frames sent, and events not sent for the subscriber cap.
+  std::uint64_t join_leave_sent = 0;
+  std::uint64_t join_leave_suppressed = 0;
 };
 
 // -- inspect ----------------------------------------------------------------------------
@@ -484,7 +591,69 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hub_stats& x) {
   return f(caf::meta::type_name("hub_stats"), x.connections, x.topics, x.messages_in,
            x.messages_out, x.disconnects, x.rejections, x.listeners, x.services,
-           x.slow_listeners, x.mailbox);
+           x.slow_listeners, x.mailbox, x.history_topics, x.history_messages,
+           x.history_bytes, x.history_evicted, x.recovered, x.not_recovered,
+           x.presence_queries, x.join_leave_sent, x.join_leave_suppressed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_position& x) {
+  return f(caf::meta::type_name("stream_position"), x.offset, x.epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_message& x) {
+  return f(caf::meta::type_name("history_message"), x.offset, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_numbered& x) {
+  return f(caf::meta::type_name("publish_numbered"), x.topic, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_result& x) {
+  return f(caf::meta::type_name("publish_result"), x.receivers, x.offset, x.epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_history& x) {
+  return f(caf::meta::type_name("query_history"), x.topic, x.limit, x.since);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_page& x) {
+  return f(caf::meta::type_name("history_page"), x.topic, x.epoch, x.offset, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remove_history& x) {
+  return f(caf::meta::type_name("remove_history"), x.topic);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_presence& x) {
+  return f(caf::meta::type_name("query_presence"), x.topic);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, presence_client& x) {
+  return f(caf::meta::type_name("presence_client"), x.id, x.user);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, presence_info& x) {
+  return f(caf::meta::type_name("presence_info"), x.topic, x.clients, x.truncated);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_presence_stats& x) {
+  return f(caf::meta::type_name("query_presence_stats"), x.topic);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, presence_counts& x) {
+  return f(caf::meta::type_name("presence_counts"), x.topic, x.clients, x.users);
 }
 
 // -- registration ------------------------------------------------------------------------

@@ -10,7 +10,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace switchboard {
 
@@ -38,6 +41,23 @@ struct connection_settings {
   caf::timespan client_rate_grace = std::chrono::seconds(10);
 };
 
+/// A topic's options (docs/protocol.md v1.1): the top-level ones, or its
+/// namespace's (hub_settings::namespaces).
+struct topic_options {
+  /// Messages kept per topic; 0: no history and no offsets.
+  std::size_t history_size = 0;
+  /// A kept message older than this is dropped.
+  caf::timespan history_ttl = std::chrono::minutes(5);
+  /// Whether `presence` and `presence_stats` are answered.
+  bool presence = false;
+  /// Whether subscribers may ask for join/leave events.
+  bool join_leave = false;
+};
+
+/// The bounds of topic_options (node_config::problems() checks them).
+constexpr std::size_t max_history_size = 100'000;
+constexpr std::size_t max_recovery = 100'000;
+
 /// Limits the hub enforces on membership and commands, and its hooks.
 struct hub_settings {
   /// Topics one connection may be subscribed to at once.
@@ -61,6 +81,34 @@ struct hub_settings {
   /// null: nowhere. node::start sets it to node_config::logger's; set it
   /// yourself only for a hub you spawn yourself (testing::hub_fixture).
   std::shared_ptr<spdlog::logger> logger;
+
+  // -- history and presence (docs/protocol.md v1.1) --------------------------------
+
+  /// The options of topics outside every namespace.
+  topic_options topic_defaults;
+  /// A topic `NS:REST` whose NS is a key here takes that namespace's
+  /// options. Names: 1-64 bytes of [A-Za-z0-9_-].
+  std::map<std::string, topic_options> namespaces;
+  /// Bytes all histories together may hold (data plus a fixed overhead per
+  /// message); past it the oldest messages of the largest histories go.
+  std::size_t history_max_bytes = std::size_t{256} << 20;
+  /// Missed messages one recovery may replay, and the cap of a history
+  /// query's limit.
+  std::size_t recovery_max = 300;
+  /// Bytes one recovery may replay (more: recovered:false, so that a replay
+  /// never passes the connection's send buffer). node::start caps it at
+  /// half of connection_settings::send_buffer_bytes.
+  std::size_t replay_max_bytes = std::size_t{512} << 10;
+  /// On a topic with more subscribers than this, no join/leave events are
+  /// sent (they cost N frames per join).
+  std::size_t join_leave_max_subscribers = 1000;
+
+  /// The options of `topic`.
+  const topic_options& options_for(const std::string& topic) const;
+
+  /// What is impossible about the options above (named after the CLI
+  /// options), empty when they can run.
+  std::vector<std::string> topic_option_problems() const;
 };
 
 } // namespace switchboard

@@ -36,10 +36,32 @@ void fake_socket::complete_frames(std::size_t n) {
     caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
 }
 
+namespace {
+
+// Appends the payload of every WebSocket frame in `bytes` (a buffer may hold
+// several: a recovery's replay, protocol::replay_frames).
+void split_frames(std::string_view bytes, std::vector<std::string>& out) {
+  while (bytes.size() >= 2) {
+    std::size_t len = static_cast<unsigned char>(bytes[1]) & 0x7f;
+    std::size_t header = 2;
+    if (len >= 126) {
+      header = len == 126 ? 4 : 10;
+      len = 0;
+      for (std::size_t i = 2; i < header && i < bytes.size(); ++i)
+        len = (len << 8) | static_cast<unsigned char>(bytes[i]);
+    }
+    auto payload = bytes.substr(std::min(header, bytes.size()), len);
+    out.emplace_back(payload);
+    bytes.remove_prefix(std::min(bytes.size(), header + len));
+  }
+}
+
+} // namespace
+
 std::vector<std::string> fake_socket::take() {
   std::vector<std::string> result;
   for (auto& f : delivered)
-    result.emplace_back(protocol::payload_of(*f));
+    split_frames(*f, result);
   delivered.clear();
   return result;
 }

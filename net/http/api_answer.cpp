@@ -19,6 +19,11 @@ http_response ok(const http_request& req, const json::value& body) {
                        "application/json");
 }
 
+// A body made by hand (it holds raw JSON data verbatim).
+http_response ok_text(const http_request& req, std::string body) {
+  return make_response(req, http::status::ok, std::move(body) + "\n", "application/json");
+}
+
 json::object topic_json(const topic_info& t) {
   json::object obj;
   obj["name"] = t.name;
@@ -98,6 +103,9 @@ http_response error_answer(const http_request& req, const api_call& call,
                          "the hub refused the request as invalid");
       case hub_errc::not_found:
         return not_found(req, call);
+      case hub_errc::not_enabled:
+        return api_error(req, http::status::bad_request, "not_enabled",
+                         "the topic's namespace does not enable this");
       case hub_errc::shutting_down:
         return api_error(req, http::status::service_unavailable, "shutting_down",
                          "the node is stopping");
@@ -119,8 +127,20 @@ struct answer_of {
     return std::get_if<T>(&reply);
   }
 
-  http_response operator()(const publish&) const {
-    return ok(req, count("delivered", *get<std::uint64_t>()));
+  http_response operator()(const publish_numbered&) const {
+    return ok_text(req, publish_body(*get<publish_result>()));
+  }
+  http_response operator()(const query_history&) const {
+    return ok_text(req, history_body(*get<history_page>()));
+  }
+  http_response operator()(const remove_history& c) const {
+    return ok_text(req, position_body(c.topic, *get<stream_position>()));
+  }
+  http_response operator()(const query_presence&) const {
+    return ok_text(req, presence_body(*get<presence_info>()));
+  }
+  http_response operator()(const query_presence_stats&) const {
+    return ok_text(req, presence_stats_body(*get<presence_counts>()));
   }
   http_response operator()(const broadcast&) const {
     json::object counts;

@@ -7,6 +7,7 @@
 
 #include <caf/error.hpp>
 
+#include <string>
 #include <variant>
 
 namespace switchboard::net {
@@ -15,7 +16,15 @@ namespace switchboard::net {
 /// (api_reply_t), or an error (its own, or the request's: a timeout, a hub
 /// that is gone).
 using api_reply = std::variant<caf::error, std::uint64_t, bool, delivery_counts, topic_list,
-                               topic_info, connection_info>;
+                               topic_info, connection_info, publish_result, history_page,
+                               stream_position, presence_info, presence_counts>;
+
+// The v1.1 answers (api_history_answer.cpp): the JSON body of each.
+std::string publish_body(const publish_result& r);
+std::string history_body(const history_page& page);
+std::string position_body(const std::string& topic, const stream_position& pos);
+std::string presence_body(const presence_info& info);
+std::string presence_stats_body(const presence_counts& counts);
 
 /// The answer to `req` (only its version, keep-alive and method count),
 /// which asked for `call` and got `reply`: 200 with a JSON body; 404 for an

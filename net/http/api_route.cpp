@@ -3,6 +3,8 @@
 #include "protocol.hpp"
 #include "http/url_decode.hpp"
 
+#include "switchboard/settings.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -131,7 +133,7 @@ api_decision publish_route(const http_request& req, const api_settings& api) {
     return bad(req, std::string{"topic "} + topic_rule);
   if (auto answer = check_data(req, b, api))
     return std::move(*answer);
-  return call(publish{std::move(*topic), std::string{b.data}});
+  return call(publish_numbered{std::move(*topic), std::string{b.data}});
 }
 
 api_decision broadcast_route(const http_request& req, const api_settings& api) {
@@ -212,6 +214,54 @@ api_decision disconnect_route(const http_request& req) {
   if (name == nullptr || !protocol::valid_user(*name))
     return bad(req, "user must be a string of 1-256 bytes");
   return call(disconnect_user{std::string{*name}, code, std::move(reason)});
+}
+
+// -- history and presence (v1.1) ---------------------------------------------------
+
+// A body of {"topic":T} plus `extra` members; the topic, or the answer.
+std::variant<std::string, api_decision> topic_body(const http_request& req, body& b,
+                                                   std::initializer_list<std::string_view> known) {
+  b = parse_body(req, known);
+  if (!b.error.empty())
+    return bad(req, b.error);
+  auto topic = topic_of(b.obj.if_contains("topic"));
+  if (!topic)
+    return bad(req, std::string{"topic "} + topic_rule);
+  return std::move(*topic);
+}
+
+api_decision history_route(const http_request& req) {
+  body b;
+  auto topic = topic_body(req, b, {"topic", "limit", "since"});
+  if (auto answer = std::get_if<api_decision>(&topic))
+    return std::move(*answer);
+  query_history q{std::move(std::get<std::string>(topic)), max_recovery, caf::none};
+  if (auto v = b.obj.if_contains("limit")) {
+    auto n = conn_id_of(v);
+    if (!n || *n > max_recovery)
+      return bad(req, "limit must be 0-" + std::to_string(max_recovery));
+    q.limit = static_cast<std::uint32_t>(*n);
+  }
+  if (auto v = b.obj.if_contains("since")) {
+    auto obj = v->if_object();
+    auto offset = obj ? conn_id_of(obj->if_contains("offset")) : std::nullopt;
+    auto epoch = obj ? obj->if_contains("epoch") : nullptr;
+    auto text = epoch ? epoch->if_string() : nullptr;
+    if (!offset || text == nullptr || obj->size() != 2
+        || text->size() > protocol::max_epoch_size)
+      return bad(req, R"(since must be {"offset":N,"epoch":E})");
+    q.since = stream_position{*offset, std::string{*text}};
+  }
+  return call(std::move(q));
+}
+
+template <class Query>
+api_decision topic_query_route(const http_request& req) {
+  body b;
+  auto topic = topic_body(req, b, {"topic"});
+  if (auto answer = std::get_if<api_decision>(&topic))
+    return std::move(*answer);
+  return call(Query{std::move(std::get<std::string>(topic))});
 }
 
 // -- queries -----------------------------------------------------------------------
@@ -336,6 +386,14 @@ api_decision route_api(const http_request& req, const api_settings& api) {
     return post ? send_route(req, api) : wrong_method(req, "POST");
   if (path == "/api/disconnect")
     return post ? disconnect_route(req) : wrong_method(req, "POST");
+  if (path == "/api/history")
+    return post ? history_route(req) : wrong_method(req, "POST");
+  if (path == "/api/history_remove")
+    return post ? topic_query_route<remove_history>(req) : wrong_method(req, "POST");
+  if (path == "/api/presence")
+    return post ? topic_query_route<query_presence>(req) : wrong_method(req, "POST");
+  if (path == "/api/presence_stats")
+    return post ? topic_query_route<query_presence_stats>(req) : wrong_method(req, "POST");
   constexpr std::string_view topics = "/api/topics", topic = "/api/topics/",
                              connection = "/api/connections/";
   if (path == topics)

@@ -34,15 +34,16 @@ bool is_api_target(boost::beast::string_view target);
 std::size_t body_limit_for(const http_request& header, const api_settings& api);
 
 /// What a request under /api asks of the hub.
-using api_call = std::variant<publish, broadcast, send_direct, send_to_user,
+using api_call = std::variant<publish_numbered, broadcast, send_direct, send_to_user,
                               close_connection, disconnect_user, query_topics,
-                              query_topic, query_connection>;
+                              query_topic, query_connection, query_history,
+                              remove_history, query_presence, query_presence_stats>;
 
 /// The hub's reply type for each call.
 template <class Call>
 struct api_reply_of;
 template <>
-struct api_reply_of<publish> { using type = std::uint64_t; };
+struct api_reply_of<publish_numbered> { using type = publish_result; };
 template <>
 struct api_reply_of<broadcast> { using type = delivery_counts; };
 template <>
@@ -59,6 +60,14 @@ template <>
 struct api_reply_of<query_topic> { using type = topic_info; };
 template <>
 struct api_reply_of<query_connection> { using type = connection_info; };
+template <>
+struct api_reply_of<query_history> { using type = history_page; };
+template <>
+struct api_reply_of<remove_history> { using type = stream_position; };
+template <>
+struct api_reply_of<query_presence> { using type = presence_info; };
+template <>
+struct api_reply_of<query_presence_stats> { using type = presence_counts; };
 
 template <class Call>
 using api_reply_t = typename api_reply_of<Call>::type;

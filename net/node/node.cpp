@@ -184,6 +184,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     c.logger = spdlog::default_logger();
   if (!c.hub.logger)
     c.hub.logger = c.logger;
+  // A replay never takes more than half a connection's send buffer: more
+  // would cut the recovering client off as a slow consumer.
+  c.hub.replay_max_bytes = std::min(c.hub.replay_max_bytes, c.connection.send_buffer_bytes / 2);
   p->internal_hub = sys.spawn(switchboard::hub, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);

@@ -81,6 +81,8 @@ std::vector<std::string> node_config::problems() const {
   need(tls_ca.empty() || !tls_cert.empty(), "tls-ca needs tls-cert and tls-key");
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
+  for (auto& p : hub.topic_option_problems())
+    result.push_back(std::move(p));
   if (cluster) {
     need(cluster->backlog >= 1, "cluster-backlog must be at least 1");
     need(cluster->redial_min >= 1ms && cluster->redial_max >= cluster->redial_min,

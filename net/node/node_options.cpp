@@ -1,5 +1,7 @@
 #include "switchboard/node_options.hpp"
 
+#include "node/namespaces.hpp"
+
 #include <caf/config_option_adder.hpp>
 #include <caf/io/middleman.hpp>
 
@@ -124,9 +126,18 @@ option list(const char* name, const char* help, Field get) {
 
 // A switch as a word (on/off, true/false): CAF's boolean flags cannot be
 // turned off on the command line.
+// (`words`: how it is spelled in messages and dumps; either spelling is read.)
+struct switch_words {
+  const char* expected;
+  const char* yes;
+  const char* no;
+};
+constexpr switch_words on_off{"on or off", "on", "off"};
+constexpr switch_words true_false{"true or false", "true", "false"};
+
 template <class Field>
-option word_switch(const char* name, const char* help, Field get) {
-  return {name, help, "on or off",
+option word_switch(const char* name, const char* help, Field get, switch_words words = on_off) {
+  return {name, help, words.expected,
           [](caf::config_option_adder& g, const option& o) { g.add<std::string>(o.name, o.help); },
           [get](const caf::config_value* v, node_config& cfg) {
             if (v == nullptr)
@@ -141,8 +152,8 @@ option word_switch(const char* name, const char* help, Field get) {
             get(cfg) = *x == "on" || *x == "true";
             return true;
           },
-          [get](const node_config& cfg) {
-            return caf::config_value{std::string{get(cfg) ? "on" : "off"}};
+          [get, words](const node_config& cfg) {
+            return caf::config_value{std::string{get(cfg) ? words.yes : words.no}};
           }};
 }
 
@@ -297,6 +308,29 @@ const std::vector<option>& table() {
     field<bool>("compression",
                 "permessage-deflate (RFC 7692) for clients that offer it (default off)",
                 [](auto& c) -> auto& { return c.compression; }),
+    // History and presence (docs/protocol.md v1.1) of topics outside
+    // namespaces; namespaces come from the `namespaces` section
+    // (node/namespaces.hpp).
+    field<std::size_t>("history-size",
+                       "messages kept per topic outside namespaces; 0: no history (default 0)",
+                       [](auto& c) -> auto& { return c.hub.topic_defaults.history_size; }),
+    field<caf::timespan>("history-ttl",
+                         "a kept message older than this is dropped (default 5min)",
+                         [](auto& c) -> auto& { return c.hub.topic_defaults.history_ttl; }),
+    word_switch("presence", "true|false: presence queries on topics (default false)",
+                [](auto& c) -> auto& { return c.hub.topic_defaults.presence; }, true_false),
+    word_switch("join-leave",
+                "true|false: join/leave events for subscribers that ask (default false)",
+                [](auto& c) -> auto& { return c.hub.topic_defaults.join_leave; }, true_false),
+    field<std::size_t>("history-max-bytes",
+                       "bytes all histories may hold; past it the oldest messages of the "
+                       "largest go (default 268435456)",
+                       [](auto& c) -> auto& { return c.hub.history_max_bytes; }),
+    field<std::size_t>("recovery-max", "missed messages one recovery may replay (default 300)",
+                       [](auto& c) -> auto& { return c.hub.recovery_max; }),
+    field<std::size_t>("join-leave-max-subscribers",
+                       "no join/leave events on topics with more subscribers (default 1000)",
+                       [](auto& c) -> auto& { return c.hub.join_leave_max_subscribers; }),
   };
   return options;
 }
@@ -328,6 +362,11 @@ node_config node_config_from(const caf::actor_system_config& cfg,
     if (o.read && !o.read(lookup(cfg, category, o.name), result))
       problems.push_back(std::string{o.name} + " must be " + o.expected + " (got "
                          + caf::to_string(*lookup(cfg, category, o.name)) + ")");
+  // A replay may take half of the send buffer (node::start caps it there).
+  result.hub.replay_max_bytes = result.connection.send_buffer_bytes / 2;
+  auto ns = net::read_namespaces(lookup(cfg, category, "namespaces"));
+  result.hub.namespaces = std::move(ns.namespaces);
+  problems.insert(problems.end(), ns.problems.begin(), ns.problems.end());
   auto heartbeat = span_of(lookup(cfg, category, "cluster-heartbeat-interval"),
                            heartbeat_default);
   if (heartbeat < std::chrono::milliseconds(10))

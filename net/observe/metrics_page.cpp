@@ -121,6 +121,30 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
           "Server-side actors dropped for falling behind their deliveries.",
           hub.slow_listeners);
 
+  // -- history and presence (docs/protocol.md v1.1)
+  gauge(out, "switchboard_history_topics", "Topics holding a history.", hub.history_topics);
+  gauge(out, "switchboard_history_messages", "Messages held by all histories.",
+        hub.history_messages);
+  gauge(out, "switchboard_history_bytes",
+        "Bytes held by all histories (data plus a fixed overhead per message).",
+        hub.history_bytes);
+  counter(out, "switchboard_history_evicted_total",
+          "Messages dropped from histories for --history-max-bytes.", hub.history_evicted);
+  out.family("switchboard_recoveries_total", "counter",
+             "Subscribes with since, by outcome (recovered=\"false\": the client reloads).");
+  out.sample("switchboard_recoveries_total", {{"recovered", "true"}}, hub.recovered);
+  out.sample("switchboard_recoveries_total", {{"recovered", "false"}}, hub.not_recovered);
+  counter(out, "switchboard_presence_queries_total",
+          "presence and presence_stats queries answered (clients and the server API).",
+          hub.presence_queries);
+  out.family("switchboard_join_leave_events_total", "counter",
+             "join/leave frames sent, and events not sent past "
+             "--join-leave-max-subscribers.");
+  out.sample("switchboard_join_leave_events_total", {{"outcome", "sent"}},
+             hub.join_leave_sent);
+  out.sample("switchboard_join_leave_events_total", {{"outcome", "suppressed"}},
+             hub.join_leave_suppressed);
+
   // -- limits
   out.family("switchboard_rejections_total", "counter",
              "Requests refused: WebSocket upgrades (stage=\"upgrade\": a limit, 429 or 503; "

@@ -33,6 +33,20 @@ std::string stats_json(const hub_stats& hub, const rejection_counts& rejections)
   obj["messages_out"] = hub.messages_out;
   obj["disconnects"] = std::move(disconnects);
   obj["rejections"] = std::move(rejected);
+  // v1.1 (docs/protocol.md): histories, recoveries, presence, join/leave.
+  boost::json::object history;
+  history["topics"] = hub.history_topics;
+  history["messages"] = hub.history_messages;
+  history["bytes"] = hub.history_bytes;
+  history["evicted"] = hub.history_evicted;
+  history["recovered"] = hub.recovered;
+  history["not_recovered"] = hub.not_recovered;
+  obj["history"] = std::move(history);
+  obj["presence_queries"] = hub.presence_queries;
+  boost::json::object join_leave;
+  join_leave["sent"] = hub.join_leave_sent;
+  join_leave["suppressed"] = hub.join_leave_suppressed;
+  obj["join_leave"] = std::move(join_leave);
   return boost::json::serialize(obj) + "\n";
 }
 

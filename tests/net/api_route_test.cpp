@@ -163,13 +163,13 @@ TEST_CASE("api: unknown routes are 404, wrong methods 405 with Allow") {
 // -- POST bodies -------------------------------------------------------------------------
 
 TEST_CASE("api: publish carries the topic and the raw data") {
-  auto p = call_of<publish>(
+  auto p = call_of<publish_numbered>(
     route_api(post("/api/publish", R"({"topic":"news","data": {"n": 1.0, "s":"x"} })"),
               settings()));
   CHECK(p.topic == "news");
   CHECK(p.data == R"({"n": 1.0, "s":"x"})");
   // The query string is ignored.
-  CHECK(call_of<publish>(route_api(post("/api/publish?x=1", R"({"data":1,"topic":"t"})"),
+  CHECK(call_of<publish_numbered>(route_api(post("/api/publish?x=1", R"({"data":1,"topic":"t"})"),
                                    settings()))
           .data
         == "1");
@@ -203,7 +203,7 @@ TEST_CASE("api: data larger than max-message-size is 413") {
   check_error(route_api(post("/api/publish", body), settings()),
               http::status::payload_too_large, "payload_too_large");
   body = R"({"topic":"t","data":")" + std::string(98, 'x') + R"("})"; // 100 with quotes
-  CHECK(call_of<publish>(route_api(post("/api/publish", body), settings())).data.size()
+  CHECK(call_of<publish_numbered>(route_api(post("/api/publish", body), settings())).data.size()
         == 100);
 }
 
@@ -346,7 +346,7 @@ TEST_CASE("url_decode") {
 
 TEST_CASE("api: hub replies become JSON answers") {
   auto req = request(http::verb::post, "/api/publish");
-  auto res = api_answer(req, publish{"t", "1"}, std::uint64_t{3});
+  auto res = api_answer(req, publish_numbered{"t", "1"}, publish_result{3, 0, {}});
   CHECK(res.result() == http::status::ok);
   CHECK(header(res, http::field::content_type) == "application/json");
   CHECK(res.body() == "{\"delivered\":3}\n");
@@ -381,14 +381,14 @@ TEST_CASE("api: a stopping, gone or silent hub is 503; a refusal 400") {
   auto req = request(http::verb::post, "/api/publish");
   for (auto err : {make_error(hub_errc::shutting_down), caf::make_error(caf::sec::request_timeout),
                    caf::make_error(caf::sec::request_receiver_down)}) {
-    auto res = api_answer(req, publish{"t", "1"}, err);
+    auto res = api_answer(req, publish_numbered{"t", "1"}, err);
     CHECK(res.result() == http::status::service_unavailable);
   }
-  auto res = api_answer(req, publish{"t", "1"}, make_error(hub_errc::invalid_data));
+  auto res = api_answer(req, publish_numbered{"t", "1"}, make_error(hub_errc::invalid_data));
   CHECK(res.result() == http::status::bad_request);
   CHECK(body_of(res).at("error") == "invalid_data");
   // A reply of the wrong type (never sent by the hub) is no crash.
-  CHECK(api_answer(req, publish{"t", "1"}, true).result()
+  CHECK(api_answer(req, publish_numbered{"t", "1"}, true).result()
         == http::status::internal_server_error);
 }
 

@@ -123,3 +123,32 @@ TEST_CASE("node options: the dump shows every option's effective value, secrets 
   CHECK(caf::get_or(dump, "switchboard.client-send", std::string{}) == "on");
   CHECK(caf::get_or(dump, "switchboard.cluster-heartbeat-interval", caf::timespan{0}) == 500ms);
 }
+
+TEST_CASE("node options: history and presence, namespaces in the options' category") {
+  app_config cfg;
+  parse(cfg, {"--switchboard.history-size=10", "--switchboard.presence=true",
+              "--switchboard.send-buffer=200000"},
+        "switchboard {\n  namespaces {\n    chat {\n      history-size = 100\n"
+        "      history-ttl = 10min\n      join-leave = true\n    }\n  }\n}\n");
+  std::vector<std::string> problems;
+  auto n = switchboard::node_config_from(cfg, problems);
+  CHECK(problems.empty());
+  CHECK(n.hub.topic_defaults.history_size == 10);
+  CHECK(n.hub.topic_defaults.presence);
+  REQUIRE(n.hub.namespaces.count("chat") == 1);
+  auto& chat = n.hub.namespaces.at("chat");
+  CHECK(chat.history_size == 100);
+  CHECK(chat.history_ttl == 10min);
+  CHECK(chat.join_leave);
+  CHECK(!chat.presence);
+  // A replay may take half the send buffer.
+  CHECK(n.hub.replay_max_bytes == 100000);
+  app_config bad;
+  parse(bad, {"--switchboard.presence=maybe"},
+        "switchboard {\n  namespaces {\n    chat {\n      colour = 1\n    }\n  }\n}\n");
+  problems.clear();
+  switchboard::node_config_from(bad, problems);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] == R"(presence must be true or false (got "maybe"))");
+  CHECK(problems[1].find("namespace chat: unknown option colour") == 0);
+}
