@@ -112,7 +112,8 @@ frame_ptr replay_frames(std::string_view quoted_topic,
 std::string subscribed(std::string_view quoted_topic, const stream_position& top,
                        int recovered, const request_id& id);
 std::string history(std::string_view quoted_topic, const stream_position& top,
-                    const std::vector<history_message>& messages, const request_id& id);
+                    const std::vector<history_message>& messages, const request_id& id,
+                    bool truncated = false);
 std::string presence(std::string_view quoted_topic, const presence_info& info,
                      const request_id& id);
 std::string presence_stats(std::string_view quoted_topic, const presence_counts& counts,

@@ -191,7 +191,8 @@ std::string subscribed(std::string_view quoted_topic, const stream_position& top
 }
 
 std::string history(std::string_view quoted_topic, const stream_position& top,
-                    const std::vector<history_message>& messages, const request_id& id) {
+                    const std::vector<history_message>& messages, const request_id& id,
+                    bool truncated) {
   auto frame = head("history", quoted_topic);
   append_position(frame, top);
   frame += R"(,"messages":[)";
@@ -205,6 +206,8 @@ std::string history(std::string_view quoted_topic, const stream_position& top,
     frame += '}';
   }
   frame += ']';
+  if (truncated)
+    frame += R"(,"truncated":true)";
   return with_id(std::move(frame), id);
 }
 

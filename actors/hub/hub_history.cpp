@@ -48,20 +48,56 @@ void arm_expiry(hub_pointer self) {
   self->delayed_send(self, expiry_period, expire_atom::value);
 }
 
-// What a replay of `messages` adds to the connection's queue, about.
+// What one message of a replay or a history reply adds to the connection's
+// queue, about (its data, the topic and the envelope).
+std::size_t replay_bytes(const std::string& quoted, const history_message& m) {
+  return m.data.size() + quoted.size() + 64;
+}
+
 std::size_t replay_bytes(const std::string& quoted, const std::vector<history_message>& ms) {
   std::size_t n = 0;
   for (auto& m : ms)
-    n += m.data.size() + quoted.size() + 64;
+    n += replay_bytes(quoted, m);
   return n;
+}
+
+// What the connection's queue may still take from a replay or a history
+// reply: the budget, less what is queued already.
+std::size_t replay_room(hub_pointer self, const hub_connection& conn) {
+  auto queued = conn.transport->queued().bytes + conn.pending_bytes;
+  auto budget = self->state.settings.replay_max_bytes;
+  return queued < budget ? budget - queued : 0;
 }
 
 // A recovery whose replay would not fit the budget answers recovered:false
 // (the client reloads), never a replay the writer would have to refuse.
 bool fits(hub_pointer self, const hub_connection& conn, const hub_topic& t,
           const history_result& r) {
-  auto queued = conn.transport->queued().bytes + conn.pending_bytes;
-  return queued + replay_bytes(t.quoted, r.messages) <= self->state.settings.replay_max_bytes;
+  return replay_bytes(t.quoted, r.messages) <= replay_room(self, conn);
+}
+
+// Cuts a history reply down to what fits the budget: the oldest messages
+// after `since` (the client pages on from the last one), or else the
+// newest. Returns whether it cut anything.
+bool trim_to_room(std::vector<history_message>& ms, const std::string& quoted,
+                  std::size_t room, bool keep_oldest) {
+  std::size_t n = 0;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    auto& m = keep_oldest ? ms[i] : ms[ms.size() - 1 - i];
+    n += replay_bytes(quoted, m);
+    if (n > room)
+      break;
+    ++kept;
+  }
+  if (kept == ms.size())
+    return false;
+  auto drop = static_cast<std::ptrdiff_t>(ms.size() - kept);
+  if (keep_oldest)
+    ms.erase(ms.end() - drop, ms.end());
+  else
+    ms.erase(ms.begin(), ms.begin() + drop);
+  return true;
 }
 
 void refuse_not_enabled(hub_pointer self, hub_connection& conn, const request_id& id) {
@@ -142,8 +178,11 @@ void history_command(hub_pointer self, hub_connection& conn, const client_histor
   auto limit = static_cast<std::size_t>(
     std::min<std::uint64_t>(cmd.limit, st.settings.recovery_max));
   auto r = st.history->read(cmd.topic, limit, since, limits_of(opts), self->clock().now());
-  enqueue(self, conn,
-          share(protocol::history(protocol::quote(cmd.topic), r.top, r.messages, cmd.id)));
+  // A reply the connection's queue cannot take would cut the client off as
+  // a slow consumer for asking: it gets what fits, marked truncated.
+  auto quoted = protocol::quote(cmd.topic);
+  auto truncated = trim_to_room(r.messages, quoted, replay_room(self, conn), cmd.has_since);
+  enqueue(self, conn, share(protocol::history(quoted, r.top, r.messages, cmd.id, truncated)));
 }
 
 void expire_history(hub_pointer self) {

@@ -32,7 +32,7 @@ namespace switchboard {
 /// The category the node's options live in unless the caller says
 /// otherwise. With "global" the options are top-level (`--port`), as in the
 /// CLI.
-constexpr const char* default_option_category = "switchboard";
+constexpr caf::string_view default_option_category = "switchboard";
 
 /// Declares every node option (host, port, timers, limits, TLS, cluster ...)
 /// in `options` under `category`. Call it from your config's constructor

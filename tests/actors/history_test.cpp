@@ -359,3 +359,43 @@ TEST_CASE("history and presence take what subscribing takes") {
   CHECK(parse(frames[1]).at("code") == "forbidden");
   CHECK(parse(frames[2]).at("type") == "history");
 }
+
+TEST_CASE("a history reply larger than the budget is cut down and marked truncated") {
+  auto h = with_history(100);
+  h.replay_max_bytes = 400;
+  history_fixture f{h};
+  auto pub = f.fresh();
+  for (int i = 1; i <= 10; ++i)
+    f.publish(pub, "chat:x", i);
+  auto epoch = f.state().history->top("chat:x", {100, 5min}, {}).epoch;
+  auto c = f.fresh();
+  auto offsets_of = [](const json::object& reply) {
+    std::vector<std::uint64_t> result;
+    for (auto& m : reply.at("messages").as_array())
+      result.push_back(m.as_object().at("offset").to_number<std::uint64_t>());
+    return result;
+  };
+  // Some fit (not all ten): the newest ones, or the first ones after `since`,
+  // without a gap.
+  f.send(c, R"({"type":"history","topic":"chat:x","limit":10})");
+  auto last = parse(f.pop_one(c));
+  auto newest = offsets_of(last);
+  REQUIRE(!newest.empty());
+  CHECK(newest.size() < 10);
+  CHECK(newest == range(11 - newest.size(), 10));
+  CHECK(last.at("truncated") == true);
+  f.send(c, R"({"type":"history","topic":"chat:x","limit":10)" + since(2, epoch) + "}");
+  auto after = parse(f.pop_one(c));
+  auto oldest = offsets_of(after);
+  REQUIRE(!oldest.empty());
+  CHECK(oldest.size() < 8);
+  CHECK(oldest == range(3, 2 + oldest.size()));
+  CHECK(after.at("truncated") == true);
+  // What fits is not marked.
+  f.send(c, R"({"type":"history","topic":"chat:x","limit":2})");
+  auto small = parse(f.pop_one(c));
+  CHECK(offsets_of(small) == range(9, 10));
+  CHECK(small.count("truncated") == 0);
+  // The client stays.
+  CHECK(!c.transport->closed);
+}
