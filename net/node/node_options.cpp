@@ -19,8 +19,9 @@ namespace {
 // it is read into a node_config and how its effective value is shown.
 
 struct option {
-  const char* name;
-  const char* help;
+  // std::string_view: clang cannot convert a const char* to caf::string_view.
+  std::string_view name;
+  std::string_view help;
   /// What a valid value is, for the problem a wrong one makes.
   const char* expected;
   std::function<void(caf::config_option_adder&, const option&)> declare;
@@ -335,15 +336,15 @@ const std::vector<option>& table() {
   return options;
 }
 
-std::string key_of(caf::string_view category, const char* name) {
+std::string key_of(caf::string_view category, std::string_view name) {
   // CAF keeps the "global" category's options at the top level.
   if (category == "global")
-    return name;
-  return std::string{category.begin(), category.end()} + "." + name;
+    return std::string{name};
+  return std::string{category.begin(), category.end()} + "." + std::string{name};
 }
 
 const caf::config_value* lookup(const caf::actor_system_config& cfg, caf::string_view category,
-                                const char* name) {
+                                std::string_view name) {
   return caf::get_if(&caf::content(cfg), key_of(category, name));
 }
 
