@@ -79,9 +79,14 @@ void deliver_remote(hub_pointer self, cluster_delivery& msg) {
   // (hub_holding.cpp): one slow socket never delays anybody else.
   auto& st = self->state;
   st.remote_delivery = true;
-  for (auto& item : msg.items)
+  std::size_t n = 0;
+  for (auto& item : msg.items) {
     deliver_item(self, item);
-  // The rest of the batches under the same rule.
+    // What every max_batch items collected goes out at once: a socket that
+    // gets a frame now and then need not wait for the whole delivery.
+    if (++n % max_batch == 0)
+      drain(self);
+  }
   drain(self);
   st.remote_delivery = false;
 }

@@ -63,7 +63,8 @@ bool release(hub_connection& conn, bool all) {
       bytes += (*i)->size();
     done += n;
     conn.pending_bytes -= bytes;
-    if (!conn.out.send({std::make_move_iterator(first), std::make_move_iterator(last)}, bytes)) {
+    frame_batch slice(std::make_move_iterator(first), std::make_move_iterator(last));
+    if (!conn.out.send(std::move(slice), bytes)) {
       // Refused: the writer cuts the client off, nothing more goes out.
       done = held.size();
       conn.pending_bytes = 0;

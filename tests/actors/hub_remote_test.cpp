@@ -153,6 +153,30 @@ TEST_CASE("remote burst: a client that does not read is cut off after max_waits,
   CHECK(stuck.transport->in_flight.size() <= 256);
 }
 
+TEST_CASE("remote burst: frames held for a socket go out before its farewell") {
+  remote_fixture f;
+  auto c = f.connect();
+  f.send(c, subscribe_t);
+  c.transport->delivered.clear();
+  c.transport->auto_complete = false;
+  f.burst(200);
+  // 192 handed over (the socket is congested after them), 8 held.
+  REQUIRE(c.transport->in_flight.size() == 192);
+  REQUIRE(f.state().holding.size() == 1);
+  // An application closes it: what was held came first, so the writer
+  // flushes it too before it says goodbye.
+  CHECK(f.request<bool>(close_connection{c.id, 4001, "bye"}) == true);
+  CHECK(f.state().holding.empty());
+  CHECK(c.transport->in_flight.size() == 200);
+  REQUIRE(f.alive(c.writer));
+  c.transport->complete_write();
+  f.run();
+  check_in_order(c.transport->take(), 1, 200);
+  CHECK_FALSE(f.alive(c.writer));
+  CHECK(c.transport->closed == exit_code::disconnected);
+  CHECK(c.transport->close_code == 4001);
+}
+
 // -- defect 8: one stalled socket, 100 healthy ones ------------------------------------
 // (Only what the clients see is checked here, so that the same test runs
 // against a hub that paused every remote delivery for one congested socket.)
