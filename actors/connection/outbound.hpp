@@ -1,6 +1,7 @@
 #pragma once
 
-// The writer's outbound path as the hub holds it. Not installed.
+// The writer's outbound path as the hub holds it (inline: it runs once per
+// batch on the hub's fast path). Not installed.
 
 #include "commands.hpp"
 #include "connection/transport.hpp"
@@ -28,7 +29,19 @@ public:
   /// Hands `frames` (`bytes` in all, headers included) to the transport if
   /// the policy admits them, in order behind what came before. Returns
   /// false if it refused them (now or before): they are dropped.
-  bool send(frame_batch frames, std::size_t bytes);
+  bool send(frame_batch frames, std::size_t bytes) {
+    auto& policy = *transport_->policy_;
+    if (policy.refused())
+      return false;
+    if (!policy.admit(frames.size(), bytes)) {
+      // The first refusal: the client is a slow consumer, and its writer
+      // says so (it exits; the hub learns it from the down message).
+      caf::anon_send(writer_, over_bound_atom::value);
+      return false;
+    }
+    transport_->hand_over(std::move(frames));
+    return true;
+  }
 
   /// More than half of the bound is queued: a sender that can wait should.
   bool congested() const noexcept {

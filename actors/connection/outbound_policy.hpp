@@ -52,17 +52,45 @@ public:
 
   /// Admits a batch of `frames` frames, `bytes` in all, if the queue stays
   /// within the bound with it; otherwise refuses it, and every later batch.
-  bool admit(std::size_t frames, std::size_t bytes) noexcept;
+  bool admit(std::size_t frames, std::size_t bytes) noexcept {
+    if (refused_.load(std::memory_order_relaxed))
+      return false;
+    // Our own counters need no ordering; the socket's are read with
+    // acquire, and a stale value only overstates the queue.
+    auto in_frames = admitted_frames_.load(std::memory_order_relaxed);
+    auto in_bytes = admitted_bytes_.load(std::memory_order_relaxed);
+    auto queued_frames = in_frames - written_frames_.load(std::memory_order_acquire);
+    auto queued_bytes = in_bytes - written_bytes_.load(std::memory_order_acquire);
+    // (Compared as room left, so that a huge batch cannot overflow a sum.)
+    if (queued_frames > bound_.frames || frames > bound_.frames - queued_frames
+        || queued_bytes > bound_.bytes || bytes > bound_.bytes - queued_bytes) {
+      refused_.store(true, std::memory_order_release);
+      return false;
+    }
+    // Release: whoever sees these counts sees the frames handed over before
+    // them, so the socket's counts never pass ours.
+    admitted_frames_.store(in_frames + frames, std::memory_order_release);
+    admitted_bytes_.store(in_bytes + bytes, std::memory_order_release);
+    return true;
+  }
 
   // -- the socket's side (one thread at a time) -------------------------------------
 
   /// `frames` admitted frames, `bytes` in all, left the queue: written, or
   /// dropped because the socket is done.
-  void written(std::size_t frames, std::size_t bytes) noexcept;
+  void written(std::size_t frames, std::size_t bytes) noexcept {
+    written_frames_.store(written_frames_.load(std::memory_order_relaxed) + frames,
+                          std::memory_order_release);
+    written_bytes_.store(written_bytes_.load(std::memory_order_relaxed) + bytes,
+                         std::memory_order_release);
+  }
 
   /// Frames still queued shrank by `bytes` (compressed for the client):
   /// from now on they count at the size they go out with.
-  void shrunk(std::size_t bytes) noexcept;
+  void shrunk(std::size_t bytes) noexcept {
+    written_bytes_.store(written_bytes_.load(std::memory_order_relaxed) + bytes,
+                         std::memory_order_release);
+  }
 
   // -- any thread ---------------------------------------------------------------
 

@@ -19,14 +19,12 @@ namespace switchboard {
 /// Its outbound queue is under the writer's outbound policy (policy()): the
 /// hub hands frames over through the writer's `outbound` handle, which
 /// admits them under the policy, and the implementation tells the policy
-/// what left the queue. The policy lives here, with the queue it counts,
-/// because the socket goes on writing (or dropping) after the pair is gone.
+/// what left the queue. The implementation keeps the policy object next to
+/// its queue: the socket goes on writing (or dropping) after the pair is
+/// gone, and the hub's thread and the socket's touch both on every batch
+/// (kept on the same cache lines).
 class transport {
 public:
-  /// `bound`: the writer's send bound (connection_settings).
-  explicit transport(outbound_policy::limits bound) noexcept : policy_(bound) {
-  }
-
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
   virtual ~transport() = default;
@@ -35,7 +33,7 @@ public:
   /// only the `outbound` handle admits, only the implementation reports
   /// writes).
   const outbound_policy& policy() const noexcept {
-    return policy_;
+    return *policy_;
   }
 
   /// `writer` gets one (write_done_atom) once every frame admitted so far
@@ -62,10 +60,15 @@ public:
   }
 
 protected:
+  /// `policy`: the implementation's, constructed with the writer's send
+  /// bound (send_bound(settings)), living as long as the implementation.
+  explicit transport(outbound_policy& policy) noexcept : policy_(&policy) {
+  }
+
   /// For the implementation: it reports what left the queue
   /// (outbound_policy::written, shrunk) from one thread at a time.
   outbound_policy& mutable_policy() noexcept {
-    return policy_;
+    return *policy_;
   }
 
 private:
@@ -77,7 +80,7 @@ private:
   /// fails ends the connection: (closed_atom, code) to the writer.
   virtual void hand_over(frame_batch frames) = 0;
 
-  outbound_policy policy_;
+  outbound_policy* policy_;
 };
 
 using transport_ptr = std::shared_ptr<transport>;

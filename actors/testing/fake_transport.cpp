@@ -6,7 +6,7 @@ namespace switchboard::testing {
 
 fake_transport::fake_transport(std::shared_ptr<fake_socket> socket,
                                std::shared_ptr<const connection_settings> settings)
-  : transport(send_bound(*settings)), socket_(std::move(socket)) {
+  : transport(send_policy_), socket_(std::move(socket)), send_policy_(send_bound(*settings)) {
 }
 
 void fake_transport::writer(caf::actor w) {

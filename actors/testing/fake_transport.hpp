@@ -33,6 +33,7 @@ private:
   void hand_over(frame_batch frames) override;
 
   std::shared_ptr<fake_socket> socket_;
+  outbound_policy send_policy_;
   caf::actor drain_waiter_;      ///< notify_when_drained
   std::uint64_t drain_target_ = 0; ///< ...once the policy is drained to this mark
 };

@@ -64,13 +64,14 @@ char* read_buffer() {
 template <class Stream>
 basic_ws_session<Stream>::basic_ws_session(Stream&& socket, std::shared_ptr<node_context> ctx,
                                            admission_ticket ticket)
-  : transport(send_bound(*ctx->settings)),
+  : transport(send_policy_),
     ctx_(std::move(ctx)),
     socket_(std::move(socket)),
     metrics_(ctx_->loops->metrics_of(socket_.get_executor().context())),
     codec_(ws_codec::limits{ctx_->max_message_size}),
     out_(socket_, *this, &metrics_),
     batch_(ctx_->loops->batch_of(socket_.get_executor().context())),
+    send_policy_(send_bound(*ctx_->settings)),
     ticket_(std::move(ticket)) {
   error_code ec;
   peer_ = socket_.remote_endpoint(ec);

@@ -131,6 +131,9 @@ private:
   std::atomic_flag outbox_lock_ = ATOMIC_FLAG_INIT;
   frame_batch outbox_; ///< guarded by outbox_lock_
   std::atomic<bool> flush_posted_{false};
+  /// The writer's outbound policy on the outbox (transport::policy()): the
+  /// hub's thread admits, the strand counts what it wrote.
+  outbound_policy send_policy_;
   /// The writer's drained notice is due once the policy is drained to this
   /// mark; 0: none (strand only).
   std::uint64_t drain_target_ = 0;
