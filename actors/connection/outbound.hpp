@@ -14,7 +14,7 @@ namespace switchboard {
 
 /// A connection's outbound path, held by the hub: the hub hands each batch
 /// through it straight into the transport's queue (no CAF message per
-/// batch: that message was the largest cost of a delivery), and the
+/// batch: such a message cost measurably, docs/benchmarks.md), and the
 /// writer's outbound policy decides there whether the batch is taken. The
 /// decision is the writer's: on the first refusal the handle tells the
 /// writer (over_bound_atom), which exits with slow_consumer; the hub never
