@@ -90,10 +90,12 @@ using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// The hub sends the batches it collected in this round.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-/// The transport wrote what the writer waits for (notify_when_drained).
+/// The transport wrote everything admitted before the writer asked
+/// (transport::notify_when_drained): a closing writer may exit.
 using write_done_atom = caf::atom_constant<caf::atom("write_done")>;
-/// Frames for the connection would have passed the writer's bound: the
-/// transport took none of them (the hub tells the writer).
+/// The writer's outbound policy refused a batch the hub handed through the
+/// writer's `outbound` handle (it would have passed the send bound): the
+/// client is a slow consumer. Sent once, by the handle, on the hub's thread.
 using over_bound_atom = caf::atom_constant<caf::atom("over_bound")>;
 /// The socket is done (read or write failed, or closed), with an exit_code.
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
@@ -105,7 +107,7 @@ using give_up_atom = caf::atom_constant<caf::atom("give_up")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// A ping's answer is due (the reader's pong deadline).
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
-/// The reader asks the writer to ping.
+/// The reader's heartbeat asks the writer to have the transport ping.
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 /// The client answered (a pong or another control frame after our ping).
 using alive_atom = caf::atom_constant<caf::atom("alive")>;
@@ -197,7 +199,11 @@ using reader_actor = caf::typed_actor<
   caf::reacts_to<heartbeat_atom>, caf::reacts_to<deadline_atom, std::int64_t>,
   caf::reacts_to<closed_atom, std::uint8_t>>;
 
-/// The outbound policy: the bound, pings, the flush before a farewell.
+/// The writer: it acts on its outbound policy's refusal (over_bound: exit
+/// with slow_consumer), a failed write (closed), the reader's ping request
+/// (probe), and a farewell (flush, then exit; give_up bounds the wait). The
+/// batches themselves never reach it: the hub hands them through the
+/// writer's `outbound` handle (connection/outbound.hpp).
 using writer_actor = caf::typed_actor<
   caf::reacts_to<over_bound_atom>, caf::reacts_to<write_done_atom>,
   caf::reacts_to<closed_atom, std::uint8_t>, caf::reacts_to<probe_atom>,

@@ -1,12 +1,15 @@
 #pragma once
 
 // A connection is a pair of actors: a reader (inbound frames -> protocol ->
-// hub, the rate limit and the read deadline) and a writer (bounded outbound
-// queue, pings, slow-consumer policy, write completions). They are linked,
-// so one exit takes both, and the hub monitors both. Not installed.
+// hub, the rate limit, the heartbeat schedule and the read deadline) and a
+// writer (the outbound policy: the send bound and the slow-consumer
+// decision, pings on the reader's request, the flush before a farewell).
+// They are linked, so one exit takes both, and the hub monitors both. Not
+// installed.
 
 #include "commands.hpp"
 #include "hub/hub_state.hpp"
+#include "connection/outbound.hpp"
 #include "connection/transport.hpp"
 
 #include "switchboard/settings.hpp"
@@ -17,21 +20,37 @@ namespace switchboard {
 
 // -- writer ---------------------------------------------------------------------
 
-/// The writer owns the outbound policy: the queue bound (frames and bytes
-/// the transport has not written yet: its settings, applied by the
-/// transport where the hub hands frames over), the slow-consumer decision,
-/// pings, and the flush before a farewell. The queue itself is the
-/// transport's: the hub hands frames straight to it, and no message goes to
-/// the writer per batch nor comes back per write.
 /// One copy of the settings for all connections.
 using settings_ptr = std::shared_ptr<const connection_settings>;
 
+/// The send bound of the settings (send_queue_frames, send_buffer_bytes),
+/// for a transport's outbound policy.
+inline outbound_policy::limits send_bound(const connection_settings& s) noexcept {
+  return {s.send_queue_frames, s.send_buffer_bytes};
+}
+
+/// The writer's job is the connection's outbound policy (outbound_policy:
+/// the send bound in frames and in bytes, WebSocket headers included, on
+/// what is handed to the transport and not written yet; the slow-consumer
+/// decision; congestion). The policy object lives in the transport
+/// (transport::policy()), next to the queue it counts, and the writer's
+/// `outbound` handle (outbound.hpp) applies it: the hub hands each batch
+/// through the handle, which admits it on the hub's thread straight into
+/// the transport's queue, so that no message goes to the writer per batch
+/// nor comes back per write. The writer acts on what needs an actor:
+/// - a refused batch (over_bound_atom, once): it exits with slow_consumer;
+/// - a failed write (closed_atom): it exits with the failure's reason;
+/// - the reader's heartbeat (probe_atom): it asks the transport to ping
+///   (the reader schedules pings and judges the answers);
+/// - a farewell: it waits until everything admitted before it is written
+///   (at most shutdown_timeout), then exits with the farewell's reason.
+/// On any exit it hands the farewell to `transport::close`.
 struct writer_state {
   transport_ptr transport;
   settings_ptr settings;
   /// Set by a farewell (the node stops, close_connection): the writer exits
-  /// with it once what was queued before it is written, dropping what comes
-  /// after it.
+  /// with it once what was admitted before it is written; what comes after
+  /// it is not waited for.
   std::optional<farewell> closing;
 
   static inline const char* name = "switchboard.writer";
@@ -39,9 +58,7 @@ struct writer_state {
 
 using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 
-/// Exits with slow_consumer, the write failure's reason, or its farewell's
-/// (at the latest shutdown_timeout after the farewell); on any exit it hands
-/// the farewell to `transport::close`.
+/// The writer of a new connection (see writer_state).
 writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
                                    settings_ptr settings);
 

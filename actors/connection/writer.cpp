@@ -15,7 +15,7 @@ void on_farewell(writer_pointer self, farewell& how) {
   auto& st = self->state;
   if (st.closing)
     return;
-  if (st.transport->queued().frames == 0) {
+  if (st.transport->policy().queued().frames == 0) {
     self->quit(reason_of(how));
     return;
   }
@@ -35,10 +35,11 @@ writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
     transport->close(farewell_of(reason));
   });
   return {
-    // The hub could not hand frames over without passing the bound (frames
-    // or bytes not written yet): a client that does not keep up is cut off
-    // instead of growing its queue, and the hub never waits on it. (Once
-    // closing, the farewell's reason stands: give_up bounds the wait.)
+    // The policy refused a batch the hub handed through this writer's
+    // outbound handle (it would have passed the bound): a client that does
+    // not keep up is cut off instead of growing its queue, and the hub
+    // never waits on it. (Once closing, the farewell's reason stands:
+    // give_up bounds the wait.)
     [self](over_bound_atom) {
       if (!self->state.closing)
         self->quit(make_error(exit_code::slow_consumer));

@@ -25,22 +25,22 @@ frame_ptr share(std::string_view payload) {
   return protocol::make_frame(payload);
 }
 
-// A batch goes out early once it holds this many frames: a burst of
-// publishes then reaches a fast writer while the hub is still working, instead
-// of landing on it all at once and passing its queue bound.
-constexpr std::size_t max_batch = 64;
-
-// Hands the connection's batch to its transport. Past the writer's bound the
-// transport takes nothing, and the writer (whose decision it is) is told.
+// Hands the connection's batch through its writer's outbound handle: the
+// writer's policy takes it or refuses it (then the writer cuts the client
+// off, and the batch is dropped). While a delivery from another node is
+// handed out, a congested socket gets nothing more: its frames are held
+// back (hub_holding.cpp) and everybody else goes on.
 void send_pending(hub_pointer self, hub_connection& conn) {
-  auto bytes = std::exchange(conn.pending_bytes, 0);
-  auto frames = std::exchange(conn.pending, {});
-  if (conn.over_bound)
+  if (conn.holding) {
+    hold_more(self, conn);
     return;
-  if (!conn.transport->send(std::move(frames), bytes)) {
-    conn.over_bound = true;
-    self->send(conn.writer, over_bound_atom::value);
   }
+  if (self->state.remote_delivery && conn.out.congested() && !conn.out.refused()) {
+    hold(self, conn);
+    return;
+  }
+  auto bytes = std::exchange(conn.pending_bytes, 0);
+  conn.out.send(std::exchange(conn.pending, {}), bytes);
 }
 
 
@@ -54,7 +54,7 @@ std::string quoted_or_dash(const std::string& user) {
 
 // The client's address in a log line, "-" when the transport cannot tell.
 std::string remote_of(const hub_connection& conn) {
-  auto peer = conn.transport->peer();
+  auto peer = conn.out.peer();
   return peer.empty() ? std::string{"-"} : peer;
 }
 
@@ -85,7 +85,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.id = id;
   conn.reader = std::move(reader);
   conn.writer = std::move(writer);
-  conn.transport = std::move(transport);
+  conn.out = outbound{std::move(transport), conn.writer};
   conn.user = std::move(user);
   conn.allowed = std::move(allowed);
   conn.joined = self->clock().now();
@@ -97,7 +97,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   notify_observers(self, {connection_event::joined, id, conn.user, {}});
   if (st.shutting_down) {
     drain(self);
-    self->send(conn.writer, farewell{exit_code::shutdown, 0, {}});
+    farewell_to(self, conn, farewell{exit_code::shutdown, 0, {}});
   }
 }
 
@@ -111,6 +111,7 @@ void remove_connection(hub_pointer self, hub_connection& conn, const caf::error&
     *i = st.dirty.back();
     st.dirty.pop_back();
   }
+  forget_held(st, conn);
   auto code = exit_code_of(reason);
   ++st.stats.disconnects[to_string(code)];
   log_disconnect(st.settings.logger.get(), conn, code);
@@ -150,7 +151,7 @@ void shutdown(hub_pointer self) {
   st.shutting_down = true;
   drain(self); // queued frames go before the shutdown notice
   for (auto& kvp : st.connections)
-    self->send(kvp.second.writer, farewell{exit_code::shutdown, 0, {}});
+    farewell_to(self, kvp.second, farewell{exit_code::shutdown, 0, {}});
   quit_if_done(self);
 }
 
@@ -170,7 +171,7 @@ caf::result<bool> close(hub_pointer self, const close_connection& cmd) {
     return false;
   // Frames collected so far go first; the writer flushes them, then exits.
   drain(self);
-  self->send(i->second.writer, farewell{exit_code::disconnected, cmd.code, cmd.reason});
+  farewell_to(self, i->second, farewell{exit_code::disconnected, cmd.code, cmd.reason});
   return true;
 }
 
@@ -186,7 +187,7 @@ caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& c
   drain(self);
   std::uint64_t n = 0;
   for (auto c = first; c != nullptr; c = c->user_next, ++n)
-    self->send(c->writer, farewell{exit_code::disconnected, cmd.code, cmd.reason});
+    farewell_to(self, *c, farewell{exit_code::disconnected, cmd.code, cmd.reason});
   return n;
 }
 
@@ -408,7 +409,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
-    [self](cluster_resume_atom) { deliver_remote(self); },
+    [self](cluster_resume_atom) { resume_held(self); },
   };
 }
 

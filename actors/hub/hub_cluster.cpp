@@ -10,9 +10,6 @@
 
 #include <spdlog/logger.h>
 
-#include <algorithm>
-#include <chrono>
-
 namespace switchboard {
 
 namespace {
@@ -38,7 +35,7 @@ void deliver_item(hub_pointer self, cluster_item& item) {
       if (first_of_user(st, item.topic) != nullptr)
         drain(self);
       for (auto c = first_of_user(st, item.topic); c != nullptr; c = c->user_next)
-        self->send(c->writer, farewell{exit_code::disconnected, item.code, item.data});
+        farewell_to(self, *c, farewell{exit_code::disconnected, item.code, item.data});
       break;
     default:
       // Interest is the cluster actor's business; anything else is no item
@@ -71,53 +68,27 @@ void on_cluster_delivery(hub_pointer self, cluster_delivery& msg) {
   if (!st.cluster || !sender || sender->address() != st.cluster.address()
       || msg.items.empty())
     return;
-  st.remote_items += msg.items.size();
-  st.remote.push_back(std::move(msg));
-  if (!st.remote_paused)
-    deliver_remote(self);
+  deliver_remote(self, msg);
 }
 
-void deliver_remote(hub_pointer self) {
-  // A batch from another node holds up to hundreds of publishes that a
-  // local publisher would have sent one by one, paced by its own reads.
-  // Handed over at once they could pass a healthy client's bound before its
-  // I/O thread wrote any (slow_consumer for nobody's fault). So they go in
-  // chunks, and while a socket that got frames is congested (half its bound
-  // queued) the hub pauses for a millisecond, serving everything else
-  // meanwhile. It never waits for long: after max_waits pauses in a row, or
-  // with more than max_held items waiting, it goes on regardless, and a
-  // client that really does not read meets its bound as always.
-  constexpr std::size_t chunk = 64;
-  constexpr std::size_t max_waits = 20;
-  constexpr std::size_t max_held = 64 * 1024;
+void deliver_remote(hub_pointer self, cluster_delivery& msg) {
+  // A delivery holds up to hundreds of publishes that a local publisher
+  // would have sent one by one, paced by its own reads. While it is handed
+  // out, a socket it congests (half its bound queued) gets its next frames
+  // held back, in order, and every other connection is served at once
+  // (hub_holding.cpp): one slow socket never delays anybody else.
   auto& st = self->state;
-  st.remote_paused = false;
-  std::size_t done = 0;
-  while (!st.remote.empty()) {
-    auto& items = st.remote.front().items;
-    while (st.remote_next < items.size()) {
-      deliver_item(self, items[st.remote_next++]);
-      --st.remote_items;
-      if (++done % chunk != 0)
-        continue;
-      // Hand over what the chunk collected, then look at those sockets.
-      auto touched = st.dirty;
+  st.remote_delivery = true;
+  std::size_t n = 0;
+  for (auto& item : msg.items) {
+    deliver_item(self, item);
+    // What every max_batch items collected goes out at once: a socket that
+    // gets a frame now and then need not wait for the whole delivery.
+    if (++n % max_batch == 0)
       drain(self);
-      auto congested = std::any_of(touched.begin(), touched.end(), [](hub_connection* c) {
-        return !c->over_bound && c->transport->congested();
-      });
-      if (!congested) {
-        st.remote_waits = 0;
-      } else if (st.remote_waits < max_waits && st.remote_items < max_held) {
-        ++st.remote_waits;
-        st.remote_paused = true;
-        self->delayed_send(self, std::chrono::milliseconds(1), cluster_resume_atom::value);
-        return;
-      }
-    }
-    st.remote.pop_front();
-    st.remote_next = 0;
   }
+  drain(self);
+  st.remote_delivery = false;
 }
 
 void to_cluster(hub_pointer self, cluster_item item) {

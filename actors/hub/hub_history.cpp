@@ -62,10 +62,11 @@ std::size_t replay_bytes(const std::string& quoted, const std::vector<history_me
 }
 
 // What the connection's queue may still take from a replay or a history
-// reply: the budget, less what is queued already.
+// reply: the budget (at most half of the writer's bound, so that live
+// messages behind it still fit), less what is queued already.
 std::size_t replay_room(hub_pointer self, const hub_connection& conn) {
-  auto queued = conn.transport->queued().bytes + conn.pending_bytes;
-  auto budget = self->state.settings.replay_max_bytes;
+  auto queued = conn.out.queued().bytes + conn.pending_bytes;
+  auto budget = std::min(self->state.settings.replay_max_bytes, conn.out.bound().bytes / 2);
   return queued < budget ? budget - queued : 0;
 }
 

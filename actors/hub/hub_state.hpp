@@ -10,12 +10,11 @@
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
 #include "hub/topic_table.hpp"
-#include "connection/transport.hpp"
+#include "connection/outbound.hpp"
 
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -69,9 +68,10 @@ struct hub_connection {
   conn_id id = 0;
   reader_actor reader;
   writer_actor writer;
-  /// Where the frames go: straight to the connection's outbox, no message
-  /// per delivery (the writer keeps the policy: its bound applies there).
-  transport_ptr transport;
+  /// Where the frames go: through the writer's outbound handle straight
+  /// into the transport's queue, no message per batch (the writer's policy
+  /// admits or refuses them there).
+  outbound out;
   std::string user;
   /// The topics it may subscribe to and publish on (its authenticator's
   /// verdict), checked before any authorizer.
@@ -83,14 +83,17 @@ struct hub_connection {
   /// When it joined (the actor clock, virtual in tests).
   caf::actor_clock::time_point joined{};
   subscription_list topics;
-  /// Frames collected since the last drain, handed over as one batch.
+  /// Frames collected since the last drain, handed over as one batch; and
+  /// while `holding`, the frames held back (hub.cpp, hold).
   frame_batch pending;
   std::size_t pending_bytes = 0;
-  /// The transport refused frames (over the writer's bound): the writer is
-  /// told, and nothing more is handed over.
-  bool over_bound = false;
   /// Whether the connection is in hub_state::dirty.
   bool dirty = false;
+  /// Its socket was congested by a burst from another node: its frames wait
+  /// in `pending` (it is in hub_state::holding) until the socket catches up.
+  bool holding = false;
+  /// Checks in a row that found it still congested.
+  std::uint8_t waits = 0;
   /// An authorizer's answer is outstanding: the connection's later commands
   /// wait in `waiting`, so that every command applies in order. (At most
   /// the reader's read credit of them: a vector, which costs nothing while
@@ -145,13 +148,12 @@ struct hub_state {
   /// connection ids.
   cluster_inbox_actor cluster;
   std::uint16_t tag = 0;
-  /// Deliveries from other nodes not handled yet: the front one from item
-  /// remote_next on (hub_cluster.cpp, deliver_remote).
-  std::deque<cluster_delivery> remote;
-  std::size_t remote_next = 0;
-  std::size_t remote_items = 0;  ///< items waiting in `remote`
-  std::size_t remote_waits = 0;  ///< pauses in a row for congested sockets
-  bool remote_paused = false;    ///< a cluster_resume_atom is on its way
+  /// Connections whose frames are held back for a congested socket.
+  std::vector<hub_connection*> holding;
+  /// A delivery from another node is being handed out: a socket it
+  /// congests holds its next frames back (hub.cpp, send_pending).
+  bool remote_delivery = false;
+  bool resume_due = false; ///< a cluster_resume_atom is on its way
   /// Topic histories (hub_history.cpp); every publish on a topic with
   /// history goes through it.
   std::unique_ptr<history_store> history;
@@ -181,8 +183,32 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
 
-/// Hands every connection's collected frames to its transport.
+/// A batch goes out early once it holds this many frames: a burst of
+/// publishes then reaches a fast socket while the hub is still working,
+/// instead of landing on it all at once and passing its bound.
+inline constexpr std::size_t max_batch = 64;
+
+/// Hands every connection's collected frames to its transport (those of a
+/// holding connection stay held).
 void drain(hub_pointer self);
+
+// Frames held back for congested sockets (hub_holding.cpp).
+/// `conn`'s socket is congested while a delivery from another node is
+/// handed out: its frames wait in `pending` from now on.
+void hold(hub_pointer self, hub_connection& conn);
+/// More frames for a holding `conn` arrived (they stay in `pending`).
+void hold_more(hub_pointer self, hub_connection& conn);
+
+/// Tells the writer of `conn` to say goodbye, after handing over the
+/// frames held back for it: the writer flushes them first.
+void farewell_to(hub_pointer self, hub_connection& conn, farewell how);
+
+/// Goes on with the frames held back for congested sockets
+/// (cluster_resume_atom).
+void resume_held(hub_pointer self);
+
+/// Forgets the frames held back for `conn` (it is gone).
+void forget_held(hub_state& st, hub_connection& conn);
 
 /// One frame for one connection, sent with the others of this round.
 void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
@@ -228,8 +254,9 @@ caf::result<std::uint64_t> send_to_user_request(hub_pointer self, const send_to_
 // The cluster (hub_cluster.cpp). Each is a no-op when not clustered.
 void attach_cluster(hub_pointer self, cluster_attach& msg);
 void on_cluster_delivery(hub_pointer self, cluster_delivery& msg);
-/// Goes on with the deliveries on hold (cluster_resume_atom).
-void deliver_remote(hub_pointer self);
+/// Delivers what another node sent to this node's connections and
+/// listeners; a socket it congests holds its next frames back.
+void deliver_remote(hub_pointer self, cluster_delivery& msg);
 /// Tells the cluster actor about `item` (a publish, a send to another node).
 void to_cluster(hub_pointer self, cluster_item item);
 /// Whether a connection id names a connection on another node.

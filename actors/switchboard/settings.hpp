@@ -19,17 +19,22 @@ namespace switchboard {
 
 /// Per-connection limits and timers, shared by every reader/writer pair.
 struct connection_settings {
-  /// The writer pings this often.
+  /// The reader's heartbeat: this often it has the writer ask the
+  /// transport for a ping.
   caf::timespan ping_interval = std::chrono::seconds(25);
   /// After a ping, the reader exits with heartbeat_timeout unless something
   /// (any frame or a pong) arrives within this time.
   caf::timespan pong_timeout = std::chrono::seconds(10);
-  /// Bound of the writer's queue in frames (queued and in flight).
+  /// The writer's send bound in frames: handed to the transport and not
+  /// written yet (in its outbox or in a write). A batch that would pass it
+  /// is refused and the client cut off (slow_consumer).
   std::size_t send_queue_frames = 256;
-  /// Bound of the writer's queue in payload bytes (queued and in flight).
+  /// The writer's send bound in bytes, counted as for send_queue_frames:
+  /// whole frames, WebSocket headers included (a compressed frame counts
+  /// at its compressed size once its I/O thread compressed it).
   std::size_t send_buffer_bytes = 1024 * 1024;
-  /// On shutdown (or close_connection), a writer flushes its queue for at
-  /// most this long.
+  /// On shutdown (or close_connection), a writer waits at most this long
+  /// for what was handed over before the farewell to be written.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   /// Commands per second a connection may send on average (token bucket);
   /// 0 turns the limit off.

@@ -21,10 +21,12 @@ struct hub_state;
 
 namespace testing {
 
+class fake_transport;
+
 // -- fake socket ------------------------------------------------------------------
 
-/// The socket of a fake client: records what the connection's writer hands
-/// it and how the connection ended. Meant for the single-threaded
+/// The socket of a fake client: records what the hub hands it through the
+/// writer's outbound policy (the node's own) and how the connection ended. Meant for the single-threaded
 /// test_coordinator: not thread-safe.
 class fake_socket {
 public:
@@ -62,12 +64,15 @@ public:
 
 private:
   friend class fake_transport;
-  caf::actor writer_;       ///< the pair's writer (for failures)
-  caf::actor drain_waiter_; ///< notify_when_drained
-  std::size_t drain_target_ = 0; ///< ...once written_ reaches this
-  std::size_t handed_over_ = 0;  ///< frames taken by send(), in all
-  std::size_t written_ = 0;      ///< frames written, in all
-  std::size_t queued_bytes_ = 0;
+  friend std::shared_ptr<fake_transport>
+  make_fake_transport(std::shared_ptr<fake_socket>, std::shared_ptr<const connection_settings>);
+  /// Takes the frames that left the queue off the writer's bound.
+  void left_queue(std::vector<frame>::iterator begin, std::vector<frame>::iterator end);
+
+  caf::actor writer_; ///< the pair's writer (for failures)
+  /// The connection's transport, which counts what left the queue in the
+  /// writer's outbound policy (gone with the pair: then nobody counts).
+  std::weak_ptr<fake_transport> transport_;
 };
 
 // -- fixture ----------------------------------------------------------------------
@@ -119,7 +124,8 @@ public:
   caf::error exit_reason(const caf::actor& a);
 
   /// Whether the hub still holds any trace of `c`: its connection, an entry
-  /// in the actor index, a topic membership or frames waiting for a drain.
+  /// in the actor index, a topic membership or frames waiting for a drain
+  /// or held back for its socket.
   bool remembers(const client& c);
 
   /// The hub's statistics.

@@ -1,51 +1,42 @@
 #include "testing/fake_transport.hpp"
 
+#include "connection/connection.hpp"
+
 namespace switchboard::testing {
 
 fake_transport::fake_transport(std::shared_ptr<fake_socket> socket,
                                std::shared_ptr<const connection_settings> settings)
-  : socket_(std::move(socket)), settings_(std::move(settings)) {
+  : transport(send_policy_), socket_(std::move(socket)), send_policy_(send_bound(*settings)) {
 }
 
 void fake_transport::writer(caf::actor w) {
   socket_->writer_ = std::move(w);
 }
 
-transport::backlog fake_transport::queued() const {
-  return {socket_->in_flight.size(), socket_->queued_bytes_};
-}
-
-bool fake_transport::congested() const {
-  return socket_->in_flight.size() * 2 > settings_->send_queue_frames
-         || socket_->queued_bytes_ * 2 > settings_->send_buffer_bytes;
-}
-
-bool fake_transport::send(frame_batch frames, std::size_t bytes) {
+void fake_transport::hand_over(frame_batch frames) {
   auto& s = *socket_;
-  if (refused_ || s.in_flight.size() + frames.size() > settings_->send_queue_frames
-      || s.queued_bytes_ + bytes > settings_->send_buffer_bytes) {
-    refused_ = true;
-    return false;
-  }
   if (s.closed)
-    return true; // like a socket that is closing: taken, never written
+    return; // like a socket that is closing: taken, never written
   ++s.writes;
-  s.handed_over_ += frames.size();
   s.in_flight.insert(s.in_flight.end(), frames.begin(), frames.end());
-  s.queued_bytes_ += bytes;
   if (s.auto_complete)
     s.complete_write();
-  return true;
+}
+
+void fake_transport::left_queue(std::size_t frames, std::size_t bytes) {
+  mutable_policy().written(frames, bytes);
+  if (drain_waiter_ && policy().drained(drain_target_))
+    caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
 }
 
 void fake_transport::notify_when_drained(writer_actor writer) {
-  // Waits for what was handed over until now, not for what comes later.
-  auto& s = *socket_;
-  if (s.written_ >= s.handed_over_) {
+  // Waits for what was admitted until now, not for what comes later.
+  auto target = policy().mark();
+  if (policy().drained(target)) {
     caf::anon_send(writer, write_done_atom::value);
   } else {
-    s.drain_target_ = s.handed_over_;
-    s.drain_waiter_ = caf::actor_cast<caf::actor>(writer);
+    drain_target_ = target;
+    drain_waiter_ = caf::actor_cast<caf::actor>(writer);
   }
 }
 
@@ -61,6 +52,14 @@ void fake_transport::close(farewell how) {
   socket_->closed = how.reason;
   socket_->close_code = how.code;
   socket_->close_text = std::move(how.text);
+}
+
+std::shared_ptr<fake_transport>
+make_fake_transport(std::shared_ptr<fake_socket> socket,
+                    std::shared_ptr<const connection_settings> settings) {
+  auto result = std::make_shared<fake_transport>(socket, std::move(settings));
+  socket->transport_ = result;
+  return result;
 }
 
 } // namespace switchboard::testing

@@ -1,7 +1,9 @@
 #pragma once
 
 // The transport of a fake client (switchboard::testing): it records what the
-// pair asks of it into a fake_socket. Internal to the testing library and
+// pair asks of it into a fake_socket. Its outbound queue is under the
+// writer's real outbound policy (transport::policy()), as a session's is:
+// the fake keeps no rule of its own. Internal to the testing library and
 // switchboard's own tests.
 
 #include "connection/transport.hpp"
@@ -18,24 +20,27 @@ public:
   /// The pair's writer, told about failed writes.
   void writer(caf::actor w);
 
-  backlog queued() const override;
-  bool congested() const override;
-  bool send(frame_batch frames, std::size_t bytes) override;
+  /// `frames` frames (`bytes` in all) left the socket's queue: written, or
+  /// dropped by a failed write (the fake_socket calls it).
+  void left_queue(std::size_t frames, std::size_t bytes);
+
   void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
   void close(farewell how) override;
 
 private:
+  void hand_over(frame_batch frames) override;
+
   std::shared_ptr<fake_socket> socket_;
-  std::shared_ptr<const connection_settings> settings_;
-  bool refused_ = false;
+  outbound_policy send_policy_;
+  caf::actor drain_waiter_;      ///< notify_when_drained
+  std::uint64_t drain_target_ = 0; ///< ...once the policy is drained to this mark
 };
 
-inline std::shared_ptr<fake_transport>
+/// A fake transport on `socket`, which reports its writes to it.
+std::shared_ptr<fake_transport>
 make_fake_transport(std::shared_ptr<fake_socket> socket,
-                    std::shared_ptr<const connection_settings> settings) {
-  return std::make_shared<fake_transport>(std::move(socket), std::move(settings));
-}
+                    std::shared_ptr<const connection_settings> settings);
 
 } // namespace switchboard::testing

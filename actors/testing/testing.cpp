@@ -14,8 +14,9 @@ namespace switchboard::testing {
 
 void fake_socket::complete_write(bool ok) {
   if (!ok) {
+    // The frames are dropped, as a session drops them on a failed write.
+    left_queue(in_flight.begin(), in_flight.end());
     in_flight.clear();
-    queued_bytes_ = 0;
     if (writer_)
       caf::anon_send(writer_, closed_atom::value,
                      static_cast<std::uint8_t>(exit_code::socket_error));
@@ -27,13 +28,18 @@ void fake_socket::complete_write(bool ok) {
 void fake_socket::complete_frames(std::size_t n) {
   n = std::min(n, in_flight.size());
   auto end = in_flight.begin() + static_cast<std::ptrdiff_t>(n);
-  for (auto i = in_flight.begin(); i != end; ++i)
-    queued_bytes_ -= (*i)->size();
+  left_queue(in_flight.begin(), end);
   delivered.insert(delivered.end(), in_flight.begin(), end);
   in_flight.erase(in_flight.begin(), end);
-  written_ += n;
-  if (drain_waiter_ && written_ >= drain_target_)
-    caf::anon_send(std::exchange(drain_waiter_, nullptr), write_done_atom::value);
+}
+
+void fake_socket::left_queue(std::vector<frame>::iterator begin,
+                             std::vector<frame>::iterator end) {
+  std::size_t bytes = 0;
+  for (auto i = begin; i != end; ++i)
+    bytes += (*i)->size();
+  if (auto t = transport_.lock())
+    t->left_queue(static_cast<std::size_t>(end - begin), bytes);
 }
 
 namespace {
@@ -196,7 +202,8 @@ bool hub_fixture::remembers(const client& c) {
     return std::none_of(st.connections.begin(), st.connections.end(),
                         [&](const auto& kvp) { return &kvp.second == conn; });
   };
-  if (std::any_of(st.dirty.begin(), st.dirty.end(), gone))
+  if (std::any_of(st.dirty.begin(), st.dirty.end(), gone)
+      || std::any_of(st.holding.begin(), st.holding.end(), gone))
     return true;
   bool found = false;
   st.topics.for_each([&](const hub_topic& t) {

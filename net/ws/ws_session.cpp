@@ -64,12 +64,14 @@ char* read_buffer() {
 template <class Stream>
 basic_ws_session<Stream>::basic_ws_session(Stream&& socket, std::shared_ptr<node_context> ctx,
                                            admission_ticket ticket)
-  : ctx_(std::move(ctx)),
+  : transport(send_policy_),
+    ctx_(std::move(ctx)),
     socket_(std::move(socket)),
     metrics_(ctx_->loops->metrics_of(socket_.get_executor().context())),
     codec_(ws_codec::limits{ctx_->max_message_size}),
     out_(socket_, *this, &metrics_),
     batch_(ctx_->loops->batch_of(socket_.get_executor().context())),
+    send_policy_(send_bound(*ctx_->settings)),
     ticket_(std::move(ticket)) {
   error_code ec;
   peer_ = socket_.remote_endpoint(ec);
@@ -233,33 +235,9 @@ void basic_ws_session<Stream>::consumed() {
 // -- writing ------------------------------------------------------------------------
 
 template <class Stream>
-transport::backlog basic_ws_session<Stream>::queued() const {
-  return {queued_frames_.load(std::memory_order_acquire),
-          queued_bytes_.load(std::memory_order_acquire)};
-}
-
-template <class Stream>
-bool basic_ws_session<Stream>::congested() const {
-  auto& s = *ctx_->settings;
-  return queued_frames_.load(std::memory_order_acquire) * 2 > s.send_queue_frames
-         || queued_bytes_.load(std::memory_order_acquire) * 2 > s.send_buffer_bytes;
-}
-
-template <class Stream>
-bool basic_ws_session<Stream>::send(frame_batch frames, std::size_t bytes) {
-  // One caller at a time (the hub); the loop only ever lowers the counts, so
-  // a check that passes stays true until the counts are raised here.
-  if (refused_.load(std::memory_order_relaxed))
-    return false;
-  auto& s = *ctx_->settings;
-  if (queued_frames_.load(std::memory_order_acquire) + frames.size() > s.send_queue_frames
-      || queued_bytes_.load(std::memory_order_acquire) + bytes > s.send_buffer_bytes) {
-    refused_.store(true, std::memory_order_relaxed);
-    return false;
-  }
-  handed_over_.fetch_add(frames.size(), std::memory_order_acq_rel);
-  queued_frames_ += frames.size();
-  queued_bytes_ += bytes;
+void basic_ws_session<Stream>::hand_over(frame_batch frames) {
+  // One caller at a time (the hub), and the writer's policy admitted (and
+  // counted) the frames before they got here.
   {
     spin_guard guard{outbox_lock_};
     if (outbox_.empty())
@@ -274,7 +252,6 @@ bool basic_ws_session<Stream>::send(frame_batch frames, std::size_t bytes) {
   // batch: one wake-up of the loop's thread, not one per connection.
   if (!flush_posted_.exchange(true, std::memory_order_acq_rel))
     batch_.schedule([self = this->shared_from_this()] { self->flush_outbox(); });
-  return true;
 }
 
 template <class Stream>
@@ -297,7 +274,7 @@ void basic_ws_session<Stream>::flush_outbox() {
   }
   // The queue depth is sampled here, once per flush: what the writer's
   // bound sees (handed over, not yet on the socket).
-  metrics_.queue_depth.observe(queued_frames_.load(std::memory_order_relaxed));
+  metrics_.queue_depth.observe(policy().queued().frames);
   if (deflate_)
     deflate_all(frames);
   for (auto& f : frames)
@@ -314,8 +291,8 @@ void basic_ws_session<Stream>::deflate_all(frame_batch& frames) {
     f = std::move(d);
   }
   // From here on the frames are counted at the size they go out with, as
-  // the writer's progress reports them.
-  queued_bytes_ -= saved;
+  // the frame_writer's progress reports them.
+  mutable_policy().shrunk(saved);
   metrics_.deflate_saved_bytes.add(saved);
 }
 
@@ -342,10 +319,8 @@ template <class Stream>
 void basic_ws_session<Stream>::account(progress done) {
   if (done.frames == 0)
     return;
-  queued_frames_ -= done.frames;
-  queued_bytes_ -= done.bytes;
-  written_ += done.frames;
-  if (drain_target_ != 0 && written_ >= drain_target_ && writer_) {
+  mutable_policy().written(done.frames, done.bytes);
+  if (drain_target_ != 0 && policy().drained(drain_target_) && writer_) {
     drain_target_ = 0;
     caf::anon_send(writer_, write_done_atom::value);
   }
@@ -353,11 +328,11 @@ void basic_ws_session<Stream>::account(progress done) {
 
 template <class Stream>
 void basic_ws_session<Stream>::notify_when_drained(writer_actor writer) {
-  // What was handed over until now is waited for, not what comes later.
-  auto target = handed_over_.load(std::memory_order_acquire);
+  // What was admitted until now is waited for, not what comes later.
+  auto target = policy().mark();
   asio::post(socket_.get_executor(),
              [self = this->shared_from_this(), writer = std::move(writer), target] {
-               if (self->written_ >= target)
+               if (self->policy().drained(target))
                  caf::anon_send(writer, write_done_atom::value);
                else
                  self->drain_target_ = target;

@@ -63,9 +63,6 @@ public:
 
   // -- transport ------------------------------------------------------------------
 
-  backlog queued() const override;
-  bool congested() const override;
-  bool send(frame_batch frames, std::size_t bytes) override;
   void notify_when_drained(writer_actor writer) override;
   void ping() override;
   void consumed() override;
@@ -85,6 +82,8 @@ private:
   void drop_held();
 
   // -- writing ---------------------------------------------------------------------
+  /// Frames the writer's policy admitted (the hub's thread): into the outbox.
+  void hand_over(frame_batch frames) override;
   void flush_outbox();
   /// Swaps each frame for the one a compressing client gets.
   void deflate_all(frame_batch& frames);
@@ -125,21 +124,19 @@ private:
   bool awaiting_pong_ = false;   ///< a ping went out, nothing came back
   bool deflate_ = false;         ///< permessage-deflate negotiated (set before start)
 
-  // -- the outbox: the writer appends, the strand takes everything at once ------
+  // -- the outbox: the hub appends (through the writer's outbound handle, which
+  // counts it in policy()), the strand takes everything at once --------------
   /// Guards outbox_ for the few instructions of an append or a swap (a
   /// spinlock: a mutex would cost every connection 40 bytes).
   std::atomic_flag outbox_lock_ = ATOMIC_FLAG_INIT;
   frame_batch outbox_; ///< guarded by outbox_lock_
   std::atomic<bool> flush_posted_{false};
-  std::atomic<std::size_t> queued_frames_{0}; ///< handed over, not on the socket yet
-  std::atomic<std::size_t> queued_bytes_{0};
-  std::atomic<bool> refused_{false}; ///< send() passed the bound once: no more
-  /// Frames handed over in all (by send()) and written or dropped in all
-  /// (strand only): the writer's drained notice waits for the first to be
-  /// reached by the second.
-  std::atomic<std::size_t> handed_over_{0};
-  std::size_t written_ = 0;
-  std::size_t drain_target_ = 0; ///< the notice is due at this; 0: none (strand only)
+  /// The writer's outbound policy on the outbox (transport::policy()): the
+  /// hub's thread admits, the strand counts what it wrote.
+  outbound_policy send_policy_;
+  /// The writer's drained notice is due once the policy is drained to this
+  /// mark; 0: none (strand only).
+  std::uint64_t drain_target_ = 0;
 
   // -- closing (strand only) ---------------------------------------------------
   bool reported_ = false;    ///< the pair knows the socket is done

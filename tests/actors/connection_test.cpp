@@ -124,6 +124,9 @@ TEST_CASE("a client that stays silent from the start times out after one ping") 
 }
 
 // -- slow consumer ----------------------------------------------------------------
+// The bound is the writer's outbound_policy, the class the node's sessions
+// use: the fake socket keeps no rule of its own, so these are the product's
+// decisions.
 
 TEST_CASE("a client past the frame bound is cut off while others get everything") {
   hub_fixture f{bounded(4, 1 << 20)};
@@ -172,6 +175,32 @@ TEST_CASE("a client past the byte bound is cut off, one reaching it is not") {
   fast.transport->delivered.clear();
   f.send(pub, publish_t(5));
   CHECK(fast.transport->take() == std::vector<std::string>{message_t(5)});
+}
+
+TEST_CASE("a batch that would pass the bound is refused whole, and nothing is taken after it") {
+  hub_fixture f{bounded(4, 1 << 20)};
+  auto pub = f.connect();
+  auto slow = f.connect();
+  f.send(slow, subscribe_t);
+  slow.transport->delivered.clear();
+  slow.transport->auto_complete = false;
+  for (int i = 1; i <= 3; ++i)
+    f.send(pub, publish_t(i));
+  REQUIRE(slow.transport->in_flight.size() == 3);
+  auto writes = slow.transport->writes;
+  // Two publishes in one round: one batch of two frames, one more than the
+  // bound has room for. Neither is taken (not even the one that would fit).
+  caf::anon_send(pub.reader, publish_t(4));
+  caf::anon_send(pub.reader, publish_t(5));
+  f.run();
+  CHECK(slow.transport->writes == writes);
+  CHECK(slow.transport->in_flight.size() == 3);
+  check_gone(f, slow, exit_code::slow_consumer);
+  // Cut off: the socket catching up brings nothing more.
+  slow.transport->complete_write();
+  f.send(pub, publish_t(6));
+  CHECK(slow.transport->writes == writes);
+  CHECK(slow.transport->delivered.size() == 3);
 }
 
 TEST_CASE("frames count against the bound until they are written") {

@@ -274,13 +274,16 @@ TEST_CASE_METHOD(hub_fixture, "a pair that dies before its join leaves no trace"
   CHECK(state().stats.disconnects.at("protocol_error") == 1);
 }
 
-TEST_CASE("a burst goes to the writer in slices") {
+TEST_CASE("a burst is handed over in slices that each fit the bound") {
   // The reader hands all 200 publishes over before the hub runs, so they
-  // make one flush round. The hub still sends them to the writer in slices
-  // (at most 64 frames each), so the writer can write the first while the
-  // hub works on the rest, and a burst of 200 stays under the default bound
-  // of 256 frames even though it is all queued at once.
-  hub_fixture f;
+  // make one flush round. The hub still hands them over in slices of at
+  // most 64 frames, so the socket can write the first while the hub works
+  // on the rest. With a bound of 64 frames, one batch of more would be
+  // refused by the writer's policy (slow_consumer): the client surviving
+  // with everything, in order, shows no slice passed the bound.
+  connection_settings s;
+  s.send_queue_frames = 64;
+  hub_fixture f{s};
   auto pub = f.connect();
   auto sub = f.connect();
   f.send(sub, subscribe("burst"));
@@ -291,10 +294,38 @@ TEST_CASE("a burst goes to the writer in slices") {
   f.run();
   INFO(caf::to_string(f.exit_reason(sub.writer)));
   REQUIRE(f.alive(sub.writer));
-  // Unsliced, the 200 frames would arrive as one batch and go out in one write.
-  CHECK(sub.transport->writes - writes_before >= 2);
+  CHECK(f.state().stats.disconnects.empty());
+  // 64 + 64 + 64 + 8: as few slices as the bound allows.
+  CHECK(sub.transport->writes - writes_before == 4);
   auto frames = sub.transport->take();
   REQUIRE(frames.size() == 200);
   for (int i = 0; i < 200; ++i)
+    CHECK(frames[i] == message("burst", std::to_string(i)));
+}
+
+TEST_CASE("a burst that stays queued stays within the bound, and one frame more does not") {
+  // Nothing is written: every frame handed over stays queued and counts.
+  connection_settings s; // the default bound: 256 frames
+  s.client_rate = 0;     // (the publisher's burst is larger than its default)
+  hub_fixture f{s};
+  auto pub = f.connect();
+  auto sub = f.connect();
+  f.send(sub, subscribe("burst"));
+  sub.transport->take();
+  sub.transport->auto_complete = false;
+  for (int i = 0; i < 256; ++i)
+    caf::anon_send(pub.reader, publish_frame("burst", std::to_string(i)));
+  f.run();
+  REQUIRE(f.alive(sub.writer));
+  CHECK(sub.transport->in_flight.size() == 256); // the whole bound, nothing lost
+  f.send(pub, publish_frame("burst", "256"));
+  CHECK_FALSE(f.alive(sub.writer));
+  CHECK(f.exit_reason(sub.writer) == make_error(exit_code::slow_consumer));
+  // Nothing beyond the bound was ever handed over, and what was is in order.
+  REQUIRE(sub.transport->in_flight.size() == 256);
+  sub.transport->complete_write();
+  auto frames = sub.transport->take();
+  REQUIRE(frames.size() == 256);
+  for (int i = 0; i < 256; ++i)
     CHECK(frames[i] == message("burst", std::to_string(i)));
 }

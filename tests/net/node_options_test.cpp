@@ -14,7 +14,7 @@ namespace {
 
 // An application's config: its own option next to the node's.
 struct app_config : caf::actor_system_config {
-  explicit app_config(const char* category = switchboard::default_option_category) {
+  explicit app_config(caf::string_view category = switchboard::default_option_category) {
     opt_group{custom_options_, "app"}.add(greeting, "greeting", "the app's own option");
     switchboard::add_node_options(custom_options_, category);
   }
