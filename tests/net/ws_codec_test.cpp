@@ -52,6 +52,40 @@ void operator delete(void* p, std::size_t) noexcept {
   ::operator delete(p);
 }
 
+// The other forms too: ASan's runtime defines every form, so a block of its
+// nothrow new (Catch2 uses it) would reach free() through the delete above
+// (alloc-dealloc-mismatch), and arrays would go uncounted.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p != nullptr)
+    ++live_blocks;
+  return p;
+}
+
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  ::operator delete(p);
+}
+
+void* operator new[](std::size_t n) {
+  return ::operator new(n);
+}
+
+void operator delete[](void* p) noexcept {
+  ::operator delete(p);
+}
+
+void operator delete[](void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
+
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+  return ::operator new(n, tag);
+}
+
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  ::operator delete(p);
+}
+
 namespace {
 
 constexpr std::uint8_t op_cont = 0x0;
