@@ -14,6 +14,9 @@
 // `Stream` carries the bytes: the socket itself (ws_session), or a
 // tls_stream (tls_ws_session), which reads each connection into a buffer of
 // its own (tls_stream.hpp). Everything else is one code path.
+//
+// The members are defined by concern: ws_session.cpp (life and writing),
+// ws_session_read.cpp, ws_session_close.cpp (the close state machine).
 
 #include "admission/admission.hpp"
 #include "ws/frame_writer.hpp"
@@ -92,6 +95,8 @@ private:
   void account(progress done);
 
   // -- closing ---------------------------------------------------------------------
+  /// Why the pair ends when reading or writing failed with `ec`.
+  static exit_code exit_code_of(boost::system::error_code ec);
   void do_close(const farewell& how);
   /// The pair is told why the socket is done (once).
   void report(exit_code reason);
@@ -99,6 +104,9 @@ private:
   /// last frame is written, wait for the peer for at most close-timeout,
   /// then close.
   void finish();
+  /// Closes the socket after close-timeout, unless already armed: one bound
+  /// for the whole close.
+  void arm_close_timer();
   void close_socket();
 
   /// Inbound messages the reader may have unhandled before reading pauses.
