@@ -170,6 +170,10 @@ void basic_ws_session<Stream>::on_written(error_code ec, progress done) {
   }
   if (!out_.empty()) {
     out_.flush(this->shared_from_this());
+  } else if (abandoning_) {
+    // The close frame of a peer that missed its heartbeat is out; its
+    // answer is not waited for.
+    close_socket();
   } else if (finishing_) {
     // The last frame (our close, or the answer to the peer's) is out.
     error_code ignored;

@@ -72,25 +72,20 @@ void basic_ws_session<Stream>::do_close(const farewell& how) {
     cr.code = how.code;
     text = how.text;
   }
-  // A peer that missed its heartbeat is gone as far as we can tell: it gets
-  // its close frame if the socket takes it right now, and nobody waits.
-  if (how.reason == exit_code::heartbeat_timeout) {
-    if (!out_.writing() && out_.empty()) {
-      auto frame = ws_codec::close_frame(cr.code, text);
-      error_code ignored;
-      metrics_.bytes_out.add(socket_.send(asio::buffer(frame), 0, ignored));
-    }
-    close_socket();
-    return;
-  }
-  // A slow consumer will not read what is still queued: its close frame goes
-  // right behind the write in flight.
-  if (how.reason == exit_code::slow_consumer)
+  // A slow consumer will not read what is still queued, and a peer that
+  // missed its heartbeat is gone as far as we can tell: their close frame
+  // goes right behind the write in flight. Nobody waits for the answer of
+  // the latter: its socket closes once the close frame is out (on_written).
+  if (how.reason == exit_code::slow_consumer || how.reason == exit_code::heartbeat_timeout)
     account(out_.discard_data());
+  abandoning_ = how.reason == exit_code::heartbeat_timeout;
+  // Like every other byte, the close frame goes through the one
+  // asynchronous write path: for TLS, no write ever runs beside the
+  // engine's pending read.
   out_.push_control(codec_.start_close(cr.code, text));
   out_.flush(this->shared_from_this());
   // The peer's close frame ends it (handle -> finish); at the latest, the
-  // close timeout does.
+  // close timeout does (also for a close frame the socket never takes).
   arm_close_timer();
   if (!waiting_)
     on_readable({});
