@@ -1,6 +1,8 @@
 #include "protocol.hpp"
 #include "protocol_commands.hpp"
 
+#include "frame_header.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -321,18 +323,7 @@ frame_ptr message_frame(std::string_view quoted_topic, std::string_view data,
 }
 
 void text_header(std::size_t payload_size, std::string& out) {
-  out.push_back(static_cast<char>(0x81)); // FIN, text
-  if (payload_size < 126) {
-    out.push_back(static_cast<char>(payload_size));
-  } else if (payload_size < 65536) {
-    out.push_back(static_cast<char>(126));
-    out.push_back(static_cast<char>((payload_size >> 8) & 0xff));
-    out.push_back(static_cast<char>(payload_size & 0xff));
-  } else {
-    out.push_back(static_cast<char>(127));
-    for (int shift = 56; shift >= 0; shift -= 8)
-      out.push_back(static_cast<char>((static_cast<std::uint64_t>(payload_size) >> shift) & 0xff));
-  }
+  frame_header(0x1, payload_size, out); // text
 }
 
 frame_ptr make_frame(std::string_view payload) {

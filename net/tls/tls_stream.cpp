@@ -66,13 +66,6 @@ std::size_t tls_stream::read_some(asio::mutable_buffer buf, error_code& ec) {
   return 0;
 }
 
-std::size_t tls_stream::send(asio::const_buffer buf, int, error_code& ec) {
-  channel_->tcp.socket().non_blocking(true, ec);
-  if (ec)
-    return 0;
-  return channel_->ssl.write_some(buf, ec);
-}
-
 void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec) {
   if (what != asio::socket_base::shutdown_send) {
     channel_->tcp.socket().shutdown(what, ec);

@@ -57,16 +57,13 @@ public:
   /// that closed, with or without its close_notify: eof), else would_block.
   std::size_t read_some(boost::asio::mutable_buffer buf, boost::system::error_code& ec);
 
+  /// The only way bytes go out: one asynchronous TLS write at a time, beside
+  /// the one read (no synchronous write ever uses the engine while its read
+  /// is pending).
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     channel_->ssl.async_write_some(buffers, std::forward<Handler>(handler));
   }
-
-  /// Writes `buf` as one TLS record if the socket takes it right now (the
-  /// socket turns non-blocking: never waits). Only right before close():
-  /// ciphertext the socket did not take is lost (a heartbeat timeout's close
-  /// frame, when no write is in flight).
-  std::size_t send(boost::asio::const_buffer buf, int, boost::system::error_code& ec);
 
   /// shutdown_send (called when no write is in flight): our close_notify
   /// (a read in flight is cancelled first), then the TCP FIN; a read wait

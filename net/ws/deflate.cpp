@@ -1,7 +1,6 @@
 #include "ws/deflate.hpp"
 
 #include "protocol.hpp"
-#include "ws/ws_codec.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -335,7 +334,7 @@ frame_ptr deflated(const frame_ptr& frame) {
       std::string bytes;
       if (body.size() + 4 < payload.size()) {
         bytes.reserve(body.size() + 10);
-        ws_codec::text_header(body.size(), bytes);
+        protocol::text_header(body.size(), bytes);
         bytes[0] = static_cast<char>(bytes[0] | 0x40); // RSV1: compressed
         bytes += body;
         compressed = std::make_unique<const stamped_frame>(std::move(bytes), frame->framed_at);

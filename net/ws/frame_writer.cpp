@@ -19,7 +19,7 @@ void basic_frame_writer<Stream>::push(frame_ptr frame) {
   if (failed_)
     return;
   pending_bytes_ += frame->size();
-  items_.push_back({std::move(frame), {}});
+  items_.push_back({std::move(frame), nullptr});
 }
 
 template <class Stream>
@@ -27,7 +27,9 @@ void basic_frame_writer<Stream>::push_control(std::string bytes) {
   if (failed_)
     return;
   pending_bytes_ += bytes.size();
-  items_.push_back({nullptr, std::move(bytes)});
+  // On the heap, not in the item: a short string keeps its bytes inside
+  // itself, and the item moves whenever the queue grows.
+  items_.push_back({nullptr, std::make_unique<const std::string>(std::move(bytes))});
 }
 
 template <class Stream>

@@ -5,6 +5,12 @@
 // (writev), and frames shared by many receivers are written from where they
 // are, never copied. One write in flight at a time keeps the bytes in order.
 // Strand only (the connection's).
+//
+// A write in flight points into the queued bytes until it completes, while
+// frames keep being queued (and the queue reallocated) behind it: so every
+// queued byte lives on the heap, held by pointer (a data frame's shared
+// frame, the connection's own control bytes in a string of their own), and
+// the queue only moves the pointers.
 
 #include "commands.hpp"
 #include "io/io_types.hpp"
@@ -87,10 +93,10 @@ public:
 
 private:
   struct item {
-    frame_ptr shared; ///< a data frame, or null
-    std::string own;  ///< control bytes when `shared` is null
+    frame_ptr shared;                       ///< a data frame, or null
+    std::unique_ptr<const std::string> own; ///< control bytes when `shared` is null
     std::string_view bytes() const noexcept {
-      return shared ? std::string_view{*shared} : std::string_view{own};
+      return shared ? std::string_view{*shared} : std::string_view{*own};
     }
   };
 

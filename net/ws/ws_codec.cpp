@@ -2,6 +2,8 @@
 
 #include "ws/deflate.hpp"
 
+#include "frame_header.hpp"
+
 #include <boost/beast/websocket/detail/frame.hpp>
 
 #include <algorithm>
@@ -22,28 +24,6 @@ constexpr std::uint8_t op_ping = 0x9;
 constexpr std::uint8_t op_pong = 0xA;
 
 constexpr std::size_t max_control = 125;
-
-// Appends an unmasked frame header with FIN set, in the shortest encoding.
-void put_header(std::string& out, std::uint8_t opcode, std::size_t size) {
-  char head[10];
-  std::size_t n = 2;
-  head[0] = static_cast<char>(0x80 | opcode);
-  if (size < 126) {
-    head[1] = static_cast<char>(size);
-  } else if (size <= 0xffff) {
-    head[1] = 126;
-    head[2] = static_cast<char>(size >> 8);
-    head[3] = static_cast<char>(size);
-    n = 4;
-  } else {
-    head[1] = 127;
-    auto len = static_cast<std::uint64_t>(size);
-    for (int i = 0; i < 8; ++i)
-      head[2 + i] = static_cast<char>(len >> (56 - 8 * i));
-    n = 10;
-  }
-  out.append(head, n);
-}
 
 // XORs `n` bytes at `p` with the mask `key`, whose bytes in memory are the
 // mask bytes in the order they apply from `p` on. Eight bytes at a time: a
@@ -295,7 +275,7 @@ void ws_codec::on_control(std::string_view payload, output& out) {
     case op_ping:
       out.alive = true;
       if (!closing_) {
-        put_header(out.to_send, op_pong, payload.size());
+        protocol::frame_header(op_pong, payload.size(), out.to_send);
         out.to_send.append(payload);
       }
       break;
@@ -363,14 +343,10 @@ std::string ws_codec::start_close(std::uint16_t code, std::string_view reason) {
 
 // -- server frames -------------------------------------------------------------
 
-void ws_codec::text_header(std::size_t payload_size, std::string& out) {
-  put_header(out, op_text, payload_size);
-}
-
 std::string ws_codec::close_frame(std::uint16_t code, std::string_view reason) {
   std::string frame;
   if (code == 0) {
-    put_header(frame, op_close, 0);
+    protocol::frame_header(op_close, 0, frame);
     return frame;
   }
   auto cut = std::min(reason.size(), max_control - 2);
@@ -379,7 +355,7 @@ std::string ws_codec::close_frame(std::uint16_t code, std::string_view reason) {
          && (static_cast<unsigned char>(reason[cut]) & 0xc0) == 0x80)
     --cut;
   frame.reserve(4 + cut);
-  put_header(frame, op_close, 2 + cut);
+  protocol::frame_header(op_close, 2 + cut, frame);
   frame += static_cast<char>(code >> 8);
   frame += static_cast<char>(code & 0xff);
   frame.append(reason.data(), cut);

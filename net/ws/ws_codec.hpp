@@ -102,10 +102,6 @@ public:
 
   // -- server frames (unmasked, FIN set) ----------------------------------------
 
-  /// Appends the header of a text frame of `payload_size` bytes to `out`,
-  /// for a message built once and shared by many receivers.
-  static void text_header(std::size_t payload_size, std::string& out);
-
   /// A close frame with `code` and `reason` (see start_close).
   static std::string close_frame(std::uint16_t code, std::string_view reason);
 

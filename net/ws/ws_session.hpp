@@ -13,7 +13,11 @@
 //
 // `Stream` carries the bytes: the socket itself (ws_session), or a
 // tls_stream (tls_ws_session), which reads each connection into a buffer of
-// its own (tls_stream.hpp). Everything else is one code path.
+// its own (tls_stream.hpp). Everything else is one code path, and every
+// byte goes out through the one asynchronous write (the frame_writer).
+//
+// The members are defined by concern: ws_session.cpp (life and writing),
+// ws_session_read.cpp, ws_session_close.cpp (the close state machine).
 
 #include "admission/admission.hpp"
 #include "ws/frame_writer.hpp"
@@ -91,6 +95,12 @@ private:
   void account(progress done);
 
   // -- closing ---------------------------------------------------------------------
+  /// Why the pair ends when reading or writing failed with `ec`.
+  static exit_code exit_code_of(boost::system::error_code ec);
+  /// The pair is gone: our close frame goes out (behind the write in flight,
+  /// and for a slow consumer or a missed heartbeat without what is still
+  /// queued), then the peer's answer is awaited, except after a missed
+  /// heartbeat (the socket closes once the close frame is out).
   void do_close(const farewell& how);
   /// The pair is told why the socket is done (once).
   void report(exit_code reason);
@@ -98,6 +108,9 @@ private:
   /// last frame is written, wait for the peer for at most close-timeout,
   /// then close.
   void finish();
+  /// Closes the socket after close-timeout, unless already armed: one bound
+  /// for the whole close.
+  void arm_close_timer();
   void close_socket();
 
   /// Inbound messages the reader may have unhandled before reading pauses.
@@ -142,6 +155,7 @@ private:
   bool reported_ = false;    ///< the pair knows the socket is done
   bool closing_ = false;     ///< do_close ran: the pair is gone
   bool finishing_ = false;   ///< waiting for the last write, then the peer's EOF
+  bool abandoning_ = false;  ///< a missed heartbeat: close once the close frame is out
   bool closed_ = false;      ///< the socket is closed
   /// Bounds a close handshake and the wait for the peer's EOF (close-timeout);
   /// allocated only then.

@@ -193,7 +193,7 @@ class SlowConsumer(ServerTestCase):
 
     What the cut-off client can see depends on whether it reads again. The
     server drops what is still queued for it and puts close 1008 "slow
-    consumer" right behind the write in flight (ws_session.cpp, do_close).
+    consumer" right behind the write in flight (ws_session_close.cpp, do_close).
     That write cannot complete while the client's receive window is full:
     a client that never reads again cannot get the close frame, and the
     server closes TCP when the close handshake times out (--handshake-timeout);

@@ -27,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import websockets
 
+import stalled_reader
 from harness import (OP_CLOSE, OP_PING, SLACK, RawWS, Server, ServerTestCase, recv_json,
                      run_async, send_json, server_binary, subscribe, tcp_closed_within,
                      wait_until, ws_connect)
@@ -416,8 +417,12 @@ class LivenessOverTls(ServerTestCase):
         return stats(server.port, self.ctx)["disconnects"]
 
     def test_a_client_ignoring_pings_gets_close_1001(self):
+        # The close frame goes through the asynchronous TLS write like any
+        # other, and the socket closes once it is out: long before the close
+        # timeout, without an answer from the client.
         server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
-                                   "--ping-interval=300ms", "--pong-timeout=300ms")
+                                   "--ping-interval=300ms", "--pong-timeout=300ms",
+                                   "--close-timeout=10s")
         ws = TlsRawWS(server.port, self.ctx)
         self.addCleanup(ws.close)
         self.assertEqual(ws.recv_json()["type"], "welcome")
@@ -430,8 +435,47 @@ class LivenessOverTls(ServerTestCase):
         self.assertGreaterEqual(pings, 1)
         self.assertEqual((f.opcode, f.close_code, f.close_reason),
                          (OP_CLOSE, 1001, "heartbeat timeout"))
+        self.assertTrue(ws.wait_eof(timeout=2 * SLACK), "TCP still open after the close frame")
         wait_until(lambda: self.disconnects(server)["heartbeat_timeout"] == 1, 5,
                    message="disconnects.heartbeat_timeout == 1")
+
+    def metrics(self, server):
+        status, body = https(server.port, self.ctx, "GET", "/metrics")
+        self.assertEqual(status, 200, body)
+        return body.decode()
+
+    def stalled_pair(self, server):
+        """A subscriber that will stop reading (stalled_reader.py), and a publisher."""
+        slow = TlsRawWS(server.port, self.ctx, rcvbuf=4096)
+        self.addCleanup(slow.close)
+        self.assertEqual(slow.recv_json()["type"], "welcome")
+        stalled_reader.subscribe(slow)
+        pub = TlsRawWS(server.port, self.ctx)
+        self.addCleanup(pub.close)
+        self.assertEqual(pub.recv_json()["type"], "welcome")
+        return slow, pub
+
+    def test_a_missed_heartbeat_behind_a_full_queue_still_gets_close_1001(self):
+        close_timeout = 10.0
+        server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
+                                   *stalled_reader.FLAGS, "--ping-interval=500ms",
+                                   f"--pong-timeout={int(4000 * SLACK)}ms",
+                                   f"--close-timeout={int(close_timeout * 1000)}ms")
+        slow, pub = self.stalled_pair(server)
+        stalled_reader.heartbeat_behind_queue(self, slow, pub,
+                                              lambda: stats(server.port, self.ctx),
+                                              lambda: self.metrics(server), close_timeout)
+
+    def test_a_stalled_reader_with_fast_pings_gets_every_frame_intact(self):
+        server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
+                                   *stalled_reader.FLAGS, "--ping-interval=10ms",
+                                   "--pong-timeout=60s")
+        slow, pub = self.stalled_pair(server)
+        pings = stalled_reader.stall_with_pings(self, slow, pub, lambda: self.metrics(server))
+        self.assertGreater(pings, 0)
+        d = self.disconnects(server)
+        for reason in ("protocol_error", "slow_consumer", "heartbeat_timeout"):
+            self.assertEqual(d[reason], 0, d)
 
     def test_clients_that_vanish_leave_nothing_behind(self):
         server = self.start_server(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}")

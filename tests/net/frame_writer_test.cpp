@@ -142,6 +142,62 @@ TEST_CASE("a slow consumer's discard keeps the frame in flight and the control b
   CHECK(w.frames() == 1); // the big one
 }
 
+TEST_CASE("bytes queued while a write waits for the socket never move under that write") {
+  asio::io_context ioc;
+  auto [near, far] = connect_pair(ioc);
+  // A small send buffer, filled up while the peer does not read: the
+  // writer's first write finds the socket full and waits for it, holding
+  // pointers to the bytes it covers, which start with control frames.
+  near.set_option(asio::socket_base::send_buffer_size(4096));
+  near.non_blocking(true);
+  std::string expected;
+  std::string filler(64 * 1024, 'f');
+  boost::system::error_code full;
+  for (int i = 0; i < 1000 && !full; ++i)
+    expected.append(filler, 0, near.write_some(asio::buffer(filler), full));
+  REQUIRE(full == asio::error::would_block);
+  writes w;
+  frame_writer* self = nullptr;
+  callback cb{[&](boost::system::error_code ec, frame_writer::progress p) {
+                     w.failure = ec;
+                     w.done.push_back(p);
+                     self->flush(nullptr); // as the session does
+                   }};
+  frame_writer out{near, cb};
+  self = &out;
+  auto queue_data = [&](const std::string& payload) {
+    auto f = shared(payload);
+    expected += *f;
+    out.push(std::move(f));
+  };
+  auto queue_control = [&](std::string bytes) {
+    expected += bytes;
+    out.push_control(std::move(bytes));
+  };
+  // Short control frames (a ping, a pong): small enough to live inside a
+  // std::string itself.
+  queue_control(std::string{"\x89\x00", 2});
+  queue_control(std::string{"\x8a\x04pong", 6});
+  queue_data(frame(-1));
+  out.flush(nullptr);
+  ioc.poll();
+  REQUIRE(out.writing());
+  REQUIRE(w.done.empty());
+  // Far more items than the queue has room for: it must grow (and
+  // reallocate) while that write holds its buffers.
+  for (int i = 0; i < 300; ++i) {
+    queue_control(std::string{"\x89\x01"} + static_cast<char>('a' + i % 26));
+    queue_data(frame(i));
+    if (i % 50 == 0) // and a long one, on the heap
+      queue_control("\x8a\x7d" + std::string(125, static_cast<char>('A' + i / 50)));
+  }
+  // The peer reads everything: exactly the bytes, in order.
+  CHECK(read_exactly(ioc, far, expected.size()) == expected);
+  CHECK_FALSE(w.failure);
+  CHECK(run_until(ioc, [&] { return out.empty() && !out.writing(); }));
+  CHECK(w.frames() == 301);
+}
+
 TEST_CASE("a failed write is reported, and nothing is written after it") {
   asio::io_context ioc;
   auto [near, far] = connect_pair(ioc);
