@@ -392,4 +392,8 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
   };
 }
 
+hub_internal_actor spawn_hub(caf::actor_system& sys, hub_settings settings) {
+  return sys.spawn(hub, std::move(settings));
+}
+
 } // namespace switchboard

@@ -1,11 +1,12 @@
 #pragma once
 
-// The hub's inside: the wider interface the network layer and the connection
-// pairs use (switchboard/hub.hpp is the part applications get), its state,
-// and the functions its source files share. Not installed.
+// The hub's inside: its state and the functions its source files share (its
+// wider interface, which the network layer and the connection pairs use, is
+// in hub_interface.hpp). Not installed.
 
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
+#include "hub/hub_interface.hpp"
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
 #include "hub/topic_table.hpp"
@@ -22,27 +23,6 @@
 #include <vector>
 
 namespace switchboard {
-
-using hub_internal_actor = hub_actor::extend<
-  /// A new pair, its transport, its authenticated user (empty: anonymous)
-  /// and the topics it may use; the hub monitors both actors and sends the
-  /// welcome.
-  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string,
-                 topic_filter>,
-  /// Client commands, sent by a reader as requests: the reply (none, or an
-  /// error frame to the client) is the reader's read credit.
-  caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
-  caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
-  caf::reacts_to<client_error>,
-  /// The node stops: refuse publishes, flush every writer, quit once the last
-  /// pair is down.
-  caf::reacts_to<shutdown_atom>,
-  /// Send the batches collected in this round (to itself).
-  caf::reacts_to<drain_atom>,
-  /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
-  /// must reach other nodes, and hands over what arrived from them.
-  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>,
-  caf::reacts_to<cluster_resume_atom>>;
 
 // -- state ----------------------------------------------------------------------------
 
@@ -150,7 +130,7 @@ struct hub_state {
 
 using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
 
-/// The hub's behavior; the node spawns it with `sys.spawn(hub, settings)`.
+/// The hub's behavior (spawn_hub spawns it).
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
