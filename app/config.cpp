@@ -63,6 +63,13 @@ config::config() {
          "continuously; past it 429 (default 100)")
     .add(admission.handshake_burst, "handshake-burst",
          "upgrade attempts a source address may make at once (default 4096)")
+    .add(admission.max_pending_connections, "max-pending-connections",
+         "TCP connections per node not (yet) upgraded to a WebSocket; past it a new "
+         "one gets 503 at once (default 8192)")
+    .add(admission.max_pending_connections_per_address,
+         "max-pending-connections-per-address",
+         "such connections per source address (IPv6: per /64); past it 429 at once "
+         "(default 256)")
 
     // Operations (docs/operations.md).
     .add(log_level, "log-level",
@@ -199,6 +206,8 @@ caf::settings config::dump_content() const {
   put("max-connections-per-address", admission.max_connections_per_address);
   put("handshake-rate", admission.handshake_rate);
   put("handshake-burst", admission.handshake_burst);
+  put("max-pending-connections", admission.max_pending_connections);
+  put("max-pending-connections-per-address", admission.max_pending_connections_per_address);
   put("log-level", log_level);
   put("auth", auth);
   // The secret itself never appears in a dump (it may end up in a log).

@@ -20,13 +20,15 @@ constexpr std::size_t header_limit = 8 * 1024;
 
 } // namespace
 
-http_session::http_session(socket_type&& socket, std::shared_ptr<node_context> ctx)
-  : ctx_(std::move(ctx)), stream_(std::move(socket)) {
+http_session::http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+                           admission_ticket pending)
+  : ctx_(std::move(ctx)), stream_(std::move(socket)), pending_(std::move(pending)) {
 }
 
 http_session::http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
-                           std::shared_ptr<asio::ssl::context> tls)
-  : ctx_(std::move(ctx)), stream_(std::move(socket), std::move(tls)) {
+                           admission_ticket pending, std::shared_ptr<asio::ssl::context> tls)
+  : ctx_(std::move(ctx)), stream_(std::move(socket), std::move(tls)),
+    pending_(std::move(pending)) {
 }
 
 void http_session::run() {

@@ -10,6 +10,8 @@
 //   http_session_upgrade.cpp  a WebSocket upgrade on /ws: the admission
 //                             limits, the origin check, the authenticator,
 //                             then the hand-off to a ws_session.
+// The connection counts as pending (admission.hpp) for as long as the
+// session lives.
 
 #include "admission/admission.hpp"
 #include "http/http_io.hpp"
@@ -31,12 +33,15 @@ namespace switchboard::net {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(socket_type&& socket, std::shared_ptr<node_context> ctx);
+  /// Plain HTTP on `socket`, counted as pending under `pending` (a ticket of
+  /// admission::open_pending) until the session ends.
+  http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
+               admission_ticket pending);
 
   /// HTTPS with `tls`: the TLS handshake (under the handshake timeout) comes
   /// first, and an upgrade hands the TLS stream on to a tls_ws_session.
   http_session(socket_type&& socket, std::shared_ptr<node_context> ctx,
-               std::shared_ptr<boost::asio::ssl::context> tls);
+               admission_ticket pending, std::shared_ptr<boost::asio::ssl::context> tls);
 
   void run();
 
@@ -84,6 +89,7 @@ private:
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>
     parser_;
   http_response res_;
+  admission_ticket pending_; ///< the connection's pending slot, until the session ends
 };
 
 } // namespace switchboard::net
