@@ -19,11 +19,11 @@ hub_state::~hub_state() {
   }
 }
 
-namespace {
-
 frame_ptr share(std::string_view payload) {
   return protocol::make_frame(payload);
 }
+
+namespace {
 
 // A batch goes out early once it holds this many frames: a burst of
 // publishes then reaches a fast writer while the hub is still working, instead

@@ -17,6 +17,7 @@
 
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -134,6 +135,9 @@ using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
+
+/// `payload` framed once, for every receiver to share (protocol::make_frame).
+frame_ptr share(std::string_view payload);
 
 /// Hands every connection's collected frames to its transport.
 void drain(hub_pointer self);
