@@ -17,18 +17,24 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-/// The whole answer a refused connection gets, before it sent anything:
 /// 503 when the node has too many pending connections, 429 when the
-/// address has, with Retry-After; then the connection closes.
+/// connection's address has.
+http::status refusal_status(const admission_decision& decision) {
+  return decision.verdict == admission_verdict::max_pending_connections
+           ? http::status::service_unavailable
+           : http::status::too_many_requests;
+}
+
+/// The whole answer a refused connection gets, before it sent anything,
+/// with Retry-After; then the connection closes.
 std::string refusal_text(const admission_decision& decision) {
-  auto per_address = decision.verdict == admission_verdict::max_pending_connections_per_address;
+  auto status = refusal_status(decision);
   http_request head;
   head.version(11);
-  auto res = make_response(head,
-                           per_address ? http::status::too_many_requests
-                                       : http::status::service_unavailable,
-                           per_address ? "too many pending connections from your address\n"
-                                       : "server busy\n");
+  auto res = make_response(head, status,
+                           status == http::status::too_many_requests
+                             ? "too many pending connections from your address\n"
+                             : "server busy\n");
   res.set(http::field::retry_after, std::to_string(decision.retry_after.count()));
   res.keep_alive(false);
   std::ostringstream out;
@@ -134,7 +140,8 @@ void listener::start_session(socket_type socket) {
   auto slot = ctx_->admission->open_pending(peer.address());
   if (!slot.ticket) {
     refuse(socket, slot.decision, tls != nullptr);
-    log_refusal(*ctx_, "connection refused", slot.decision.verdict == admission_verdict::max_pending_connections ? 503 : 429,
+    log_refusal(*ctx_, "connection refused",
+                static_cast<unsigned>(refusal_status(slot.decision)),
                 peer.address().to_string(), to_string(slot.decision.verdict));
     return;
   }

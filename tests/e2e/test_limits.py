@@ -20,6 +20,7 @@ import time
 import unittest
 
 from harness import SLACK, RawWS, ServerTestCase, raise_nofile, server_binary, wait_until
+from test_hardening import socket_fds
 
 REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate",
               "origin_not_allowed", "authentication_failed", "authentication_unavailable",
@@ -244,19 +245,6 @@ class HandshakeRefill(LimitCase):
         time.sleep(retry)
         self.connect("127.0.0.2")
         self.assertEqual(self.rejections()["handshake_rate"], 1)
-
-
-def socket_fds(server):
-    """The node's open sockets (the listener's among them): what a connection
-    holds, unlike the descriptors an I/O loop opens once for itself."""
-    count = 0
-    fd_dir = f"/proc/{server.proc.pid}/fd"
-    for fd in os.listdir(fd_dir):
-        try:
-            count += os.readlink(os.path.join(fd_dir, fd)).startswith("socket:")
-        except FileNotFoundError:
-            pass  # closed while we looked
-    return count
 
 
 def stats_from(server, source):

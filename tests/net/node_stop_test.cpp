@@ -52,6 +52,19 @@ stalling_authenticator(authenticator_actor::pointer self,
   }};
 }
 
+struct quiet_config : caf::actor_system_config {
+  quiet_config() {
+    switchboard::add_error_category(*this);
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+std::unique_ptr<node> start(caf::actor_system& sys, const node_config& nc) {
+  auto started = node::start(sys, nc);
+  REQUIRE(started);
+  return std::move(*started);
+}
+
 struct clustered_config : caf::actor_system_config {
   clustered_config() {
     load<caf::io::middleman>();
@@ -97,9 +110,7 @@ steady::duration stop_with_requests_in_flight() {
   nc.cluster = cluster_settings{};
   // Each round's refused upgrade would be a warning line.
   nc.logger = std::make_shared<spdlog::logger>("quiet");
-  auto started = node::start(sys, nc);
-  REQUIRE(started);
-  auto& n = end.n = std::move(*started);
+  auto& n = end.n = start(sys, nc);
 
   http_client upgrading{n->port()};
   REQUIRE(upgrading.send_raw(upgrade_request_text("/ws?token=t")));
@@ -143,16 +154,12 @@ TEST_CASE("a node stops cleanly while an upgrade, an API call and a cluster quer
 }
 
 TEST_CASE("an upgrade on a keep-alive connection after the stop began gets 503") {
-  caf::actor_system_config cfg;
-  add_error_category(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  quiet_config cfg;
   caf::actor_system sys{cfg};
   node_config nc;
   nc.port = 0;
   nc.io_threads = 1;
-  auto started = node::start(sys, nc);
-  REQUIRE(started);
-  auto n = std::move(*started);
+  auto n = start(sys, nc);
   http_client keep_alive{n->port()};
   REQUIRE(keep_alive.send(http_client::make(http::verb::get, "/healthz")));
   auto healthy = keep_alive.receive();
@@ -174,18 +181,14 @@ TEST_CASE("an upgrade on a keep-alive connection after the stop began gets 503")
 
 TEST_CASE("a stop with a client that never answers the close returns within "
           "shutdown-timeout + close-timeout + 5 s") {
-  caf::actor_system_config cfg;
-  add_error_category(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  quiet_config cfg;
   caf::actor_system sys{cfg};
   node_config nc;
   nc.port = 0;
   nc.io_threads = 2;
   nc.connection.shutdown_timeout = 1s;
   nc.close_timeout = 1s;
-  auto started = node::start(sys, nc);
-  REQUIRE(started);
-  auto n = std::move(*started);
+  auto n = start(sys, nc);
   // A subscriber with a tiny receive window that stops reading: what the
   // node queues for it never drains (an Ethernet-sized segment keeps the
   // node's socket buffer as small as on a real network), so its writer waits
