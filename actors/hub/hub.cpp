@@ -19,11 +19,11 @@ hub_state::~hub_state() {
   }
 }
 
-namespace {
-
 frame_ptr share(std::string_view payload) {
   return protocol::make_frame(payload);
 }
+
+namespace {
 
 // Hands the connection's batch through its writer's outbound handle: the
 // writer's policy takes it or refuses it (then the writer cuts the client
@@ -411,6 +411,10 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
     [self](cluster_resume_atom) { resume_held(self); },
   };
+}
+
+hub_internal_actor spawn_hub(caf::actor_system& sys, hub_settings settings) {
+  return sys.spawn(hub, std::move(settings));
 }
 
 } // namespace switchboard

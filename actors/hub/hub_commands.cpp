@@ -16,10 +16,6 @@ namespace switchboard {
 
 namespace {
 
-frame_ptr share(std::string_view payload) {
-  return protocol::make_frame(payload);
-}
-
 // Answers a client command with an error frame and counts the rejection.
 void refuse(hub_pointer self, hub_connection& conn, const char* code, const char* reason,
             const request_id& id) {

@@ -1,12 +1,13 @@
 #pragma once
 
-// The hub's inside: the wider interface the network layer and the connection
-// pairs use (switchboard/hub.hpp is the part applications get), its state,
-// and the functions its source files share. Not installed.
+// The hub's inside: its state and the functions its source files share (its
+// wider interface, which the network layer and the connection pairs use, is
+// in hub_interface.hpp). Not installed.
 
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
 #include "hub/history.hpp"
+#include "hub/hub_interface.hpp"
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
 #include "hub/topic_table.hpp"
@@ -17,40 +18,13 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
 #include <vector>
 
 namespace switchboard {
-
-/// The hub's history expiry round (to itself, on the actor clock).
-using expire_atom = caf::atom_constant<caf::atom("expire")>;
-
-using hub_internal_actor = hub_actor::extend<
-  /// A new pair, its transport, its authenticated user (empty: anonymous)
-  /// and the topics it may use; the hub monitors both actors and sends the
-  /// welcome.
-  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string,
-                 topic_filter>,
-  /// Client commands, sent by a reader as requests: the reply (none, or an
-  /// error frame to the client) is the reader's read credit.
-  caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
-  caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
-  caf::reacts_to<client_error>,
-  /// v1.1 client commands (hub_history.cpp, hub_presence.cpp), and the
-  /// history's expiry round.
-  caf::reacts_to<client_history>, caf::reacts_to<client_presence>,
-  caf::reacts_to<expire_atom>,
-  /// The node stops: refuse publishes, flush every writer, quit once the last
-  /// pair is down.
-  caf::reacts_to<shutdown_atom>,
-  /// Send the batches collected in this round (to itself).
-  caf::reacts_to<drain_atom>,
-  /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
-  /// must reach other nodes, and hands over what arrived from them.
-  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>,
-  caf::reacts_to<cluster_resume_atom>>;
 
 // -- state ----------------------------------------------------------------------------
 
@@ -178,7 +152,7 @@ struct hub_state {
 
 using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
 
-/// The hub's behavior; the node spawns it with `sys.spawn(hub, settings)`.
+/// The hub's behavior (spawn_hub spawns it).
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
@@ -187,6 +161,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 /// publishes then reaches a fast socket while the hub is still working,
 /// instead of landing on it all at once and passing its bound.
 inline constexpr std::size_t max_batch = 64;
+
+/// `payload` framed once, for every receiver to share (protocol::make_frame).
+frame_ptr share(std::string_view payload);
 
 /// Hands every connection's collected frames to its transport (those of a
 /// holding connection stay held).

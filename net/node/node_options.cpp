@@ -263,6 +263,16 @@ const std::vector<option>& table() {
     field<std::size_t>("handshake-burst",
                        "upgrade attempts a source address may make at once (default 4096)",
                        [](auto& c) -> auto& { return c.admission.handshake_burst; }),
+    field<std::size_t>("max-pending-connections",
+                       "TCP connections per node not (yet) upgraded to a WebSocket; past it a "
+                       "new one gets 503 at once (default 8192)",
+                       [](auto& c) -> auto& { return c.admission.max_pending_connections; }),
+    field<std::size_t>("max-pending-connections-per-address",
+                       "such connections per source address (IPv6: per /64); past it 429 at "
+                       "once (default 256)",
+                       [](auto& c) -> auto& {
+                         return c.admission.max_pending_connections_per_address;
+                       }),
     // Who may connect (docs/security.md).
     list("allowed-origins",
          "comma-separated scheme://host[:port] a browser's upgrade may come from; past it "

@@ -51,19 +51,4 @@ std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rej
   return boost::json::serialize(obj) + "\n";
 }
 
-void ask_cluster(const std::shared_ptr<node_context>& ctx,
-                 std::function<void(std::optional<cluster_info>)> done) {
-  if (!ctx->cluster) {
-    done(std::nullopt);
-    return;
-  }
-  ctx->sys.spawn([cluster = ctx->cluster, done = std::move(done),
-                  ref = held_by_actor{ctx}](caf::event_based_actor* a) {
-    // The cluster actor waits about a second for its peers.
-    a->request(cluster, std::chrono::seconds(5), query_cluster{})
-      .then([done](cluster_info& info) { done(std::move(info)); },
-            [done](caf::error&) { done(std::nullopt); });
-  });
-}
-
 } // namespace switchboard::net
