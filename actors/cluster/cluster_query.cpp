@@ -78,7 +78,7 @@ caf::result<cluster_info> query(cluster_pointer self) {
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
     g->info.peers.push_back(peer_info{p.address, p.up ? "up" : p.refused ? "refused" : "dialing", p.incarnation,
-                                      p.forwarded, p.received, p.gaps, false});
+                                      p.forwarded, p.received, p.gaps, false, p.dropped});
     if (p.up)
       asked.emplace_back(g->info.peers.size() - 1, p.handle);
   }

@@ -43,12 +43,16 @@ struct peer_info {
   /// "refused" (a node-id clash or not an address: never dialed again).
   std::string state;
   std::uint64_t incarnation = 0; ///< the peer's, 0 while unknown
-  std::uint64_t forwarded = 0;   ///< publishes sent to it
-  std::uint64_t received = 0;    ///< publishes received from it
-  std::uint64_t gaps = 0;        ///< publishes dropped because it fell behind
+  /// Messages (publishes, direct messages, user sends and disconnects,
+  /// closes) sent to it.
+  std::uint64_t forwarded = 0;
+  std::uint64_t received = 0; ///< messages received from it
+  std::uint64_t gaps = 0;     ///< messages dropped because it fell behind
   /// Whether it answered the query in time (an "up" peer that did not is
   /// missing from totals and topics).
   bool answered = false;
+  /// Malformed items and hello parts it sent, dropped (docs/cluster.md).
+  std::uint64_t dropped = 0;
 };
 
 /// The answer to query_cluster.
@@ -67,7 +71,7 @@ struct query_cluster {};
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), x.address, x.state, x.incarnation,
-           x.forwarded, x.received, x.gaps, x.answered);
+           x.forwarded, x.received, x.gaps, x.answered, x.dropped);
 }
 
 template <class Inspector>
