@@ -272,6 +272,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   p.incarnation = msg.incarnation;
   p.epoch = msg.epoch;
   p.tag = msg.tag;
+  ++st.membership;
   take_hello_lists(self, p, msg);
   st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);
   if (!p.hello_sent)
@@ -294,6 +295,7 @@ void on_down(cluster_pointer self, const caf::down_msg& dm) {
     return;
   auto& p = j->second;
   ++st.peers_lost;
+  ++st.membership;
   st.log->info("cluster: peer down address={} reason={}", p.address,
                self->system().render(dm.reason));
   reset_link(p);
@@ -335,6 +337,7 @@ void rejoin(cluster_pointer self, cluster_peer& p) {
   auto& st = self->state;
   // A new epoch tells the peer to reset its view of us, as a restart would.
   ++st.epoch;
+  ++st.membership;
   reset_link(p);
   say_hello(self, p);
 }

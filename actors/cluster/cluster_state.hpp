@@ -64,6 +64,25 @@ struct cluster_peer {
   bool refused = false;
 };
 
+/// The last fan-out of query_cluster (cluster_query.cpp): the numbers of the
+/// nodes that answered, reused for a while so that a flood of queries does
+/// not become a flood of requests to every node.
+struct cluster_gather {
+  bool running = false;
+  /// Queries waiting for the fan-out that is running.
+  std::vector<caf::typed_response_promise<cluster_info>> waiting;
+  /// Whether the numbers below may be reused: the fan-out ended with the
+  /// membership it started with (and it is still the same, query() checks).
+  bool valid = false;
+  caf::actor_clock::time_point done_at{};
+  std::uint64_t membership = 0; ///< cluster_state::membership at its start
+  hub_stats totals;
+  std::map<std::string, std::uint64_t> topics;
+  std::uint64_t nodes_answered = 0;
+  std::unordered_set<std::string> answered; ///< addresses of peers that answered
+  std::uint64_t rounds = 0; ///< fan-outs started
+};
+
 struct cluster_state {
   hub_internal_actor hub;
   cluster_settings settings;
@@ -77,6 +96,9 @@ struct cluster_state {
   std::unordered_set<std::string> interest;
   bool flush_scheduled = false;
   std::uint64_t peers_lost = 0;
+  /// Changes whenever a member comes or goes.
+  std::uint64_t membership = 0;
+  cluster_gather gather;
   /// Lines about malformed input are throttled: one a second at most, the
   /// drops in between counted into the next.
   caf::actor_clock::time_point drop_logged_at{};
@@ -98,6 +120,10 @@ caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_sett
 /// The most peers a node knows (a mesh is meant for a handful): hellos
 /// from further addresses are refused.
 constexpr std::size_t max_cluster_peers = 256;
+
+/// A query_cluster within this time after a fan-out ended (and with the
+/// same members) is answered with that fan-out's numbers.
+constexpr caf::timespan cluster_query_reuse = std::chrono::seconds(1);
 
 // Batches per peer are cut at this many items or bytes.
 constexpr std::size_t cluster_batch_items = 512;

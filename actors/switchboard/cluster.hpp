@@ -65,7 +65,10 @@ struct cluster_info {
 };
 
 /// Reply: cluster_info. Asks every member for its statistics (waits at most
-/// about a second for them).
+/// about a second for them). One such fan-out runs at a time; its numbers
+/// (totals, topics, nodes_answered, answered) answer every query for a
+/// second after it ended unless a member came or went meanwhile. The peers'
+/// states and counters are always current.
 struct query_cluster {};
 
 template <class Inspector>
