@@ -160,7 +160,8 @@ void http_session::serve_api(const http_request& req) {
   auto call = std::make_shared<const api_call>(std::move(*decision.call));
   auto reply = [self, head, call](api_reply r) {
     asio::post(self->stream_.get_executor(), [self, head, call, r = std::move(r)] {
-      self->send(api_answer(head, *call, r));
+      auto& ctx = *self->ctx_;
+      self->send(api_answer(head, *call, r, {static_cast<bool>(ctx.cluster), ctx.cluster_tag}));
     });
   };
   ctx_->sys.spawn([hub = ctx_->hub, call, reply,

@@ -123,6 +123,7 @@ caf::error start_cluster(node::impl& p) {
     tag = static_cast<std::uint16_t>(dev());
   p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, *c.cluster, incarnation, tag,
                           c.logger);
+  p.ctx->cluster_tag = tag;
   auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
   // reuse_addr: a restarted node gets its port back while the old
   // connections sit in TIME_WAIT.
