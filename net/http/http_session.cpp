@@ -205,8 +205,9 @@ void http_session::serve_cluster_stats(const http_request& req) {
   head.version(req.version());
   head.keep_alive(req.keep_alive());
   head.method(req.method());
-  ask_cluster(ctx_.share(), [self, head](std::optional<cluster_info> info) {
-    asio::post(self->stream_.get_executor(), [self, head, info = std::move(info)] {
+  auto names = cluster_names_visible(req, ctx_->api);
+  ask_cluster(ctx_.share(), [self, head, names](std::optional<cluster_info> info) {
+    asio::post(self->stream_.get_executor(), [self, head, names, info = std::move(info)] {
       if (!info) {
         auto why = self->ctx_->cluster ? R"({"error":"cluster unavailable"})" "\n"
                                        : R"({"error":"this node is not in a cluster"})" "\n";
@@ -215,9 +216,9 @@ void http_session::serve_cluster_stats(const http_request& req) {
                                  why, "application/json"));
         return;
       }
-      self->serve_numbers(head, [info](const hub_stats& s, const rejection_counts& r,
-                                       const node_context&) {
-        return std::make_pair(cluster_stats_json(s, r, *info), "application/json");
+      self->serve_numbers(head, [info, names](const hub_stats& s, const rejection_counts& r,
+                                              const node_context&) {
+        return std::make_pair(cluster_stats_json(s, r, *info, names), "application/json");
       });
     });
   });
