@@ -1,7 +1,8 @@
 // The cluster on the node: /stats?scope=cluster's pieces (the scope
-// parameter, the JSON), node::start's checks, and two clustered nodes in one
-// process on loopback.
+// parameter, the JSON, the names only for the API key), node::start's
+// checks, and two clustered nodes in one process on loopback.
 
+#include "http/http_route.hpp"
 #include "observe/cluster_stats.hpp"
 
 #include "switchboard/node.hpp"
@@ -63,6 +64,53 @@ TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
   CHECK(peers[0].at("received") == 11);
   CHECK(peers[0].at("gaps") == 12);
   CHECK(peers[1].at("state") == "dialing");
+}
+
+TEST_CASE("/stats?scope=cluster without the API key has the numbers, not the names") {
+  cluster_info info;
+  info.address = "a:1";
+  info.peers.push_back(peer_info{"b:2", "up", 7, 10, 11, 12, true, 3});
+  info.nodes_answered = 2;
+  info.totals.connections = 5;
+  info.topics = {{"secret/t", 4}, {"u", 1}};
+  auto full = boost::json::parse(net::cluster_stats_json({}, {}, info, true)).as_object();
+  CHECK(full.at("cluster").at("address") == "a:1");
+  CHECK(full.at("cluster").at("topics").at("secret/t") == 4);
+  CHECK(full.at("cluster").at("peers").at(0).at("address") == "b:2");
+  auto text = net::cluster_stats_json({}, {}, info, false);
+  CHECK(text.find("secret") == std::string::npos);
+  CHECK(text.find("a:1") == std::string::npos);
+  CHECK(text.find("b:2") == std::string::npos);
+  auto c = boost::json::parse(text).at("cluster").as_object();
+  CHECK_FALSE(c.contains("address"));
+  CHECK_FALSE(c.contains("topics"));
+  CHECK(c.at("topic_count") == 2);
+  CHECK(c.at("connections") == 5);
+  CHECK(c.at("nodes_answered") == 2);
+  auto& peer = c.at("peers").at(0).as_object();
+  CHECK_FALSE(peer.contains("address"));
+  CHECK(peer.at("state") == "up");
+  CHECK(peer.at("forwarded") == 10);
+  CHECK(peer.at("dropped") == 3);
+}
+
+TEST_CASE("/stats?scope=cluster names things only for the API key, when there is one") {
+  namespace http = boost::beast::http;
+  auto with = [](const char* auth) {
+    net::http_request req{http::verb::get, "/stats?scope=cluster", 11};
+    if (auth != nullptr)
+      req.set(http::field::authorization, auth);
+    return req;
+  };
+  net::api_settings none;
+  CHECK(net::cluster_names_visible(with(nullptr), none));
+  net::api_settings keyed;
+  keyed.key = net::digest_of("k3y");
+  CHECK_FALSE(net::cluster_names_visible(with(nullptr), keyed));
+  CHECK_FALSE(net::cluster_names_visible(with("apikey wrong"), keyed));
+  CHECK_FALSE(net::cluster_names_visible(with("Bearer k3y"), keyed));
+  CHECK(net::cluster_names_visible(with("apikey k3y"), keyed));
+  CHECK(net::cluster_names_visible(with("ApiKey k3y"), keyed));
 }
 
 TEST_CASE("a clustered node needs the middleman") {
