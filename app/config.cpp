@@ -93,8 +93,8 @@ config::config() {
     .add(cluster_seeds, "cluster-seeds",
          "comma-separated host:port of other nodes' cluster ports (default none)")
     .add(cluster_backlog, "cluster-backlog",
-         "publishes a peer may leave unacknowledged before it is dropped and "
-         "rejoined (default 10000)")
+         "messages (publishes, direct and user sends, disconnects) a peer may "
+         "leave unacknowledged before it is dropped and rejoined (default 10000)")
     .add(cluster_heartbeat_interval, "cluster-heartbeat-interval",
          "CAF middleman heartbeat between nodes (default 500ms)")
     .add(cluster_connection_timeout, "cluster-connection-timeout",
