@@ -377,32 +377,6 @@ TEST_CASE("api: an unknown target is 404 named after what is missing") {
         "unknown_connection");
 }
 
-TEST_CASE("api: on a cluster, sends and disconnects say what was forwarded") {
-  auto req = request(http::verb::post, "/api/send");
-  api_cluster_view cluster{true, 7};
-  auto here = conn_id{7} << 37 | 1, there = conn_id{8} << 37 | 1;
-  auto answer = [&](const api_call& call, const api_reply& reply) {
-    auto res = api_answer(req, call, reply, cluster);
-    CHECK(res.result() == http::status::ok);
-    return body_of(res);
-  };
-  CHECK(answer(send_direct{here, "1", {}}, true)
-        == json::parse(R"({"delivered":1,"forwarded":false})").as_object());
-  CHECK(answer(send_direct{there, "1", {}}, true)
-        == json::parse(R"({"delivered":0,"forwarded":true})").as_object());
-  CHECK(answer(close_connection{there, 1000, {}}, true)
-        == json::parse(R"({"disconnected":0,"forwarded":true})").as_object());
-  // A user with no connection here may have some elsewhere: no 404.
-  CHECK(answer(send_to_user{"u", "1", {}}, std::uint64_t{0})
-        == json::parse(R"({"delivered":0,"forwarded":true})").as_object());
-  CHECK(answer(disconnect_user{"u", 1000, {}}, std::uint64_t{2})
-        == json::parse(R"({"disconnected":2,"forwarded":true})").as_object());
-  // An id of this node that is not here is unknown, as on a single node.
-  auto res = api_answer(req, close_connection{here, 1000, {}}, false, cluster);
-  CHECK(res.result() == http::status::not_found);
-  CHECK(body_of(res).at("error") == "unknown_connection");
-}
-
 TEST_CASE("api: a stopping, gone or silent hub is 503; a refusal 400") {
   auto req = request(http::verb::post, "/api/publish");
   for (auto err : {make_error(hub_errc::shutting_down), caf::make_error(caf::sec::request_timeout),

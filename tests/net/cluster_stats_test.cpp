@@ -1,7 +1,9 @@
 // The cluster on the node: /stats?scope=cluster's pieces (the scope
-// parameter, the JSON, the names only for the API key), node::start's
-// checks, and two clustered nodes in one process on loopback.
+// parameter, the JSON, the names only for the API key), the API's answers
+// on a clustered node, node::start's checks, and two clustered nodes in one
+// process on loopback.
 
+#include "http/api_answer.hpp"
 #include "http/http_route.hpp"
 #include "observe/cluster_stats.hpp"
 
@@ -111,6 +113,38 @@ TEST_CASE("/stats?scope=cluster names things only for the API key, when there is
   CHECK_FALSE(net::cluster_names_visible(with("Bearer k3y"), keyed));
   CHECK(net::cluster_names_visible(with("apikey k3y"), keyed));
   CHECK(net::cluster_names_visible(with("ApiKey k3y"), keyed));
+}
+
+TEST_CASE("api: on a cluster, sends and disconnects say what was forwarded") {
+  namespace http = boost::beast::http;
+  using net::api_answer;
+  net::http_request req{http::verb::post, "/api/send", 11};
+  net::api_cluster_view cluster{true, 7};
+  auto here = conn_id{7} << 37 | 1, there = conn_id{8} << 37 | 1;
+  auto answer = [&](const net::api_call& call, const net::api_reply& reply) {
+    auto res = api_answer(req, call, reply, cluster);
+    CHECK(res.result() == http::status::ok);
+    return boost::json::parse(res.body());
+  };
+  auto json = [](const char* text) { return boost::json::parse(text); };
+  CHECK(answer(send_direct{here, "1", {}}, true) == json(R"({"delivered":1,"forwarded":false})"));
+  CHECK(answer(send_direct{there, "1", {}}, true) == json(R"({"delivered":0,"forwarded":true})"));
+  CHECK(answer(close_connection{there, 1000, {}}, true)
+        == json(R"({"disconnected":0,"forwarded":true})"));
+  // A user with no connection here may have some elsewhere: no 404.
+  CHECK(answer(send_to_user{"u", "1", {}}, std::uint64_t{0})
+        == json(R"({"delivered":0,"forwarded":true})"));
+  CHECK(answer(disconnect_user{"u", 1000, {}}, std::uint64_t{2})
+        == json(R"({"disconnected":2,"forwarded":true})"));
+  // An id of this node that is not here is unknown, as on a single node.
+  auto res = api_answer(req, close_connection{here, 1000, {}}, false, cluster);
+  CHECK(res.result() == http::status::not_found);
+  CHECK(boost::json::parse(res.body()).at("error") == "unknown_connection");
+  // Not clustered: as before, without "forwarded".
+  CHECK(boost::json::parse(api_answer(req, send_direct{there, "1", {}}, true).body())
+        == json(R"({"delivered":1})"));
+  CHECK(api_answer(req, send_to_user{"u", "1", {}}, std::uint64_t{0}).result()
+        == http::status::not_found);
 }
 
 TEST_CASE("a clustered node needs the middleman") {
