@@ -23,16 +23,22 @@ bool valid_sender(const std::string& sender) {
   return sender.size() <= max_sender_size && protocol::valid_utf8(sender);
 }
 
+// Data that goes into frames: no larger than a client could send, and one
+// JSON value (checked last: it costs the most).
+wire_fault check_data(const std::string& data, std::size_t max_data) {
+  if (data.size() > max_data)
+    return wire_fault::size;
+  return protocol::valid_json(data) ? wire_fault::none : wire_fault::data;
+}
+
 // A message for connections (from a connection or a named sender): what
 // send_direct and send_to_user check, and the ids they carry.
-wire_fault check_message(const cluster_item& item) {
+wire_fault check_message(const cluster_item& item, std::size_t max_data) {
   if (!valid_id(item.from))
     return wire_fault::id;
   if (!valid_sender(item.sender))
     return wire_fault::sender;
-  if (!protocol::valid_json(item.data))
-    return wire_fault::data;
-  return wire_fault::none;
+  return check_data(item.data, max_data);
 }
 
 } // namespace
@@ -49,6 +55,8 @@ const char* to_string(wire_fault x) {
       return "invalid user";
     case wire_fault::data:
       return "data is not one JSON value";
+    case wire_fault::size:
+      return "data larger than max-message-size";
     case wire_fault::close:
       return "invalid close code or reason";
     case wire_fault::id:
@@ -63,7 +71,7 @@ bool valid_wire_topic(std::string_view topic) {
   return protocol::valid_topic(topic) && protocol::valid_utf8(topic);
 }
 
-wire_fault check_item(const cluster_item& item) {
+wire_fault check_item(const cluster_item& item, std::size_t max_data) {
   switch (item.kind) {
     case cluster_item::interest_on:
     case cluster_item::interest_off:
@@ -73,15 +81,15 @@ wire_fault check_item(const cluster_item& item) {
         return wire_fault::topic;
       if (!valid_id(item.from))
         return wire_fault::id;
-      return protocol::valid_json(item.data) ? wire_fault::none : wire_fault::data;
+      return check_data(item.data, max_data);
     case cluster_item::direct:
       if (!valid_target(item.to))
         return wire_fault::id;
-      return check_message(item);
+      return check_message(item, max_data);
     case cluster_item::user_send:
       if (!protocol::valid_user(item.topic))
         return wire_fault::user;
-      return check_message(item);
+      return check_message(item, max_data);
     case cluster_item::user_disconnect:
       if (!protocol::valid_user(item.topic))
         return wire_fault::user;

@@ -24,6 +24,7 @@ enum class wire_fault : std::uint8_t {
   topic,  ///< not 1-256 bytes of UTF-8 without control characters
   user,   ///< not 1-256 bytes
   data,   ///< not one JSON value
+  size,   ///< data larger than cluster_settings::max_data
   close,  ///< a close code or reason close_connection refuses
   id,     ///< a connection id of 0 (where one is needed) or not below 2^53
   sender, ///< a sender name over 256 bytes or not UTF-8
@@ -38,8 +39,9 @@ constexpr std::size_t max_sender_size = 256;
 bool valid_wire_topic(std::string_view topic);
 
 /// Checks one item from a peer against the rules the same request meets
-/// on this node (protocol.hpp, valid_close).
-wire_fault check_item(const cluster_item& item);
+/// on this node (protocol.hpp, valid_close); data may be at most
+/// `max_data` bytes (what a client of this node may send).
+wire_fault check_item(const cluster_item& item, std::size_t max_data);
 
 /// "host:port" -> (host, port); port 0 when it is none (1-65535).
 std::pair<std::string, std::uint16_t> split_address(const std::string& address);

@@ -137,7 +137,8 @@ void on_batch(cluster_pointer self, cluster_batch& batch) {
   auto last_fault = wire_fault::none;
   for (auto& item : batch.items) {
     // Checked here, on the cluster actor's thread, not the hub's.
-    if (auto fault = check_item(item); fault != wire_fault::none) {
+    if (auto fault = check_item(item, self->state.settings.max_data);
+        fault != wire_fault::none) {
       ++bad;
       last_fault = fault;
       continue;

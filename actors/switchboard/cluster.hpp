@@ -27,9 +27,14 @@ struct cluster_settings {
   std::string address;
   /// "host:port" of other nodes; our own address may be among them (skipped).
   std::vector<std::string> seeds;
-  /// Publishes a peer may have unacknowledged; one more and the peer is
-  /// dropped (the publishes counted as its gap) and rejoined.
+  /// Messages (publishes, direct and user sends, disconnects, closes) a
+  /// peer may have unacknowledged; one more and the peer is dropped (the
+  /// messages counted as its gap) and rejoined.
   std::size_t backlog = 10000;
+  /// The largest data a message from a peer may carry; larger ones are
+  /// dropped as malformed. node::start sets it to
+  /// node_config::max_message_size: what this node's own clients may send.
+  std::size_t max_data = 64 * 1024;
   /// A peer that is down (or a seed not up yet) is dialed again after
   /// redial_min, doubling up to redial_max, each delay +-20 %.
   caf::timespan redial_min = std::chrono::milliseconds(100);

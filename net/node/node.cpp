@@ -121,8 +121,10 @@ caf::error start_cluster(node::impl& p) {
   std::uint16_t tag = 0;
   while (tag == 0)
     tag = static_cast<std::uint16_t>(dev());
-  p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, *c.cluster, incarnation, tag,
-                          c.logger);
+  auto settings = *c.cluster;
+  settings.max_data = c.max_message_size;
+  p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, std::move(settings), incarnation,
+                          tag, c.logger);
   p.ctx->cluster_tag = tag;
   auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
   // reuse_addr: a restarted node gets its port back while the old

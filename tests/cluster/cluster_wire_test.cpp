@@ -45,41 +45,48 @@ void batch_from(node& from, node& to, std::vector<cluster_item> items) {
 
 TEST_CASE("cluster: items are checked as a client's or an application's request") {
   auto id = conn_id{5} << node_tag_shift | 1;
-  CHECK(check_item(publish_item("t", R"({"a":1})")) == wire_fault::none);
-  CHECK(check_item(publish_item("", "1")) == wire_fault::topic);
-  CHECK(check_item(publish_item(std::string(257, 't'), "1")) == wire_fault::topic);
-  CHECK(check_item(publish_item("t\n", "1")) == wire_fault::topic);
-  CHECK(check_item(publish_item("\xff", "1")) == wire_fault::topic);
-  CHECK(check_item(publish_item("t", "{")) == wire_fault::data);
-  CHECK(check_item(publish_item("t", "1 2")) == wire_fault::data);
-  CHECK(check_item(publish_item("t", "")) == wire_fault::data);
+  auto check = [](const cluster_item& item) { return check_item(item, 100); };
+  CHECK(check(publish_item("t", R"({"a":1})")) == wire_fault::none);
+  CHECK(check(publish_item("", "1")) == wire_fault::topic);
+  CHECK(check(publish_item(std::string(257, 't'), "1")) == wire_fault::topic);
+  CHECK(check(publish_item("t\n", "1")) == wire_fault::topic);
+  CHECK(check(publish_item("\xff", "1")) == wire_fault::topic);
+  CHECK(check(publish_item("t", "{")) == wire_fault::data);
+  CHECK(check(publish_item("t", "1 2")) == wire_fault::data);
+  CHECK(check(publish_item("t", "")) == wire_fault::data);
+  // No larger than a client of this node may send (max_data: 100 here).
+  auto big = "\"" + std::string(98, 'x') + "\"";
+  CHECK(check(publish_item("t", big)) == wire_fault::none);
+  CHECK(check(publish_item("t", big + " ")) == wire_fault::size);
+  CHECK(check(direct_item(id, big + " ")) == wire_fault::size);
+  CHECK(check(user_send("u", big + " ")) == wire_fault::size);
   auto from_far = publish_item("t", "1");
   from_far.from = conn_id{1} << 53;
-  CHECK(check_item(from_far) == wire_fault::id);
-  CHECK(check_item(direct_item(id, "1", "service:x")) == wire_fault::none);
-  CHECK(check_item(direct_item(0, "1")) == wire_fault::id);
-  CHECK(check_item(direct_item(id, "x")) == wire_fault::data);
-  CHECK(check_item(direct_item(id, "1", "\xc3")) == wire_fault::sender);
-  CHECK(check_item(direct_item(id, "1", std::string(257, 's'))) == wire_fault::sender);
-  CHECK(check_item(user_send("u", "1")) == wire_fault::none);
-  CHECK(check_item(user_send("", "1")) == wire_fault::user);
-  CHECK(check_item(user_send(std::string(257, 'u'), "1")) == wire_fault::user);
-  CHECK(check_item(user_send("u", "[")) == wire_fault::data);
-  CHECK(check_item(user_disconnect("u", 4000, "bye")) == wire_fault::none);
+  CHECK(check(from_far) == wire_fault::id);
+  CHECK(check(direct_item(id, "1", "service:x")) == wire_fault::none);
+  CHECK(check(direct_item(0, "1")) == wire_fault::id);
+  CHECK(check(direct_item(id, "x")) == wire_fault::data);
+  CHECK(check(direct_item(id, "1", "\xc3")) == wire_fault::sender);
+  CHECK(check(direct_item(id, "1", std::string(257, 's'))) == wire_fault::sender);
+  CHECK(check(user_send("u", "1")) == wire_fault::none);
+  CHECK(check(user_send("", "1")) == wire_fault::user);
+  CHECK(check(user_send(std::string(257, 'u'), "1")) == wire_fault::user);
+  CHECK(check(user_send("u", "[")) == wire_fault::data);
+  CHECK(check(user_disconnect("u", 4000, "bye")) == wire_fault::none);
   for (std::uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 2999, 5000})
-    CHECK(check_item(user_disconnect("u", code, "")) == wire_fault::close);
-  CHECK(check_item(user_disconnect("u", 1000, std::string(124, 'r'))) == wire_fault::close);
-  CHECK(check_item(user_disconnect("u", 1000, std::string(123, 'r'))) == wire_fault::none);
-  CHECK(check_item(user_disconnect("u", 1000, "\xff")) == wire_fault::close);
-  CHECK(check_item(user_disconnect("", 1000, "")) == wire_fault::user);
-  CHECK(check_item(close_item(id, 3000, "x")) == wire_fault::none);
-  CHECK(check_item(close_item(id, 1005, "")) == wire_fault::close);
-  CHECK(check_item(close_item(0, 1000, "")) == wire_fault::id);
-  CHECK(check_item({cluster_item::interest_on, "t", {}, 0, 0, {}, 0}) == wire_fault::none);
-  CHECK(check_item({cluster_item::interest_off, "", {}, 0, 0, {}, 0}) == wire_fault::topic);
+    CHECK(check(user_disconnect("u", code, "")) == wire_fault::close);
+  CHECK(check(user_disconnect("u", 1000, std::string(124, 'r'))) == wire_fault::close);
+  CHECK(check(user_disconnect("u", 1000, std::string(123, 'r'))) == wire_fault::none);
+  CHECK(check(user_disconnect("u", 1000, "\xff")) == wire_fault::close);
+  CHECK(check(user_disconnect("", 1000, "")) == wire_fault::user);
+  CHECK(check(close_item(id, 3000, "x")) == wire_fault::none);
+  CHECK(check(close_item(id, 1005, "")) == wire_fault::close);
+  CHECK(check(close_item(0, 1000, "")) == wire_fault::id);
+  CHECK(check({cluster_item::interest_on, "t", {}, 0, 0, {}, 0}) == wire_fault::none);
+  CHECK(check({cluster_item::interest_off, "", {}, 0, 0, {}, 0}) == wire_fault::topic);
   cluster_item unknown;
   unknown.kind = static_cast<cluster_item::kind_t>(99);
-  CHECK(check_item(unknown) == wire_fault::kind);
+  CHECK(check(unknown) == wire_fault::kind);
 }
 
 TEST_CASE("cluster: addresses to dial are host:port") {
@@ -106,7 +113,8 @@ TEST_CASE_METHOD(fixture, "cluster: a peer's malformed items are dropped and cou
   received(sub);
   // Close codes a local close_connection refuses (1005 and 1006 must never
   // be sent, 999 is none), a reason that does not fit a close frame, data
-  // that would corrupt the frame it goes into, an unknown kind.
+  // that would corrupt the frame it goes into or is larger than a client
+  // may send (max_data, 64 KiB by default), an unknown kind.
   cluster_item unknown = publish_item("t", "1");
   unknown.kind = static_cast<cluster_item::kind_t>(42);
   batch_from(b, a,
@@ -114,6 +122,7 @@ TEST_CASE_METHOD(fixture, "cluster: a peer's malformed items are dropped and cou
               user_disconnect("alice", 4000, std::string(124, 'r')),
               close_item(bob.id, 1006, ""), publish_item("t", R"({"a":)"),
               publish_item("t\x01", "1"), direct_item(sub.id, "nope"),
+              publish_item("t", "\"" + std::string(64 * 1024, 'x') + "\""),
               user_send("bob", "{}}"), unknown,
               // and one that is fine, after them
               publish_item("t", "2")});
@@ -123,15 +132,15 @@ TEST_CASE_METHOD(fixture, "cluster: a peer's malformed items are dropped and cou
   CHECK(received(sub) == std::vector<std::string>{R"({"type":"message","topic":"t","data":2})"});
   CHECK(received(bob).empty());
   auto& p = a.peer("mars:8001");
-  CHECK(p.dropped == 9);
+  CHECK(p.dropped == 10);
   CHECK(p.received == 1);
   CHECK(p.up); // a malformed item costs the peer nothing else
-  CHECK(contains(log_text(), "warning cluster: dropped 9 malformed item(s) from "
+  CHECK(contains(log_text(), "warning cluster: dropped 10 malformed item(s) from "
                              "address=mars:8001 (last: unknown item kind)"));
   // The next bad batch within the second is counted, not logged.
   batch_from(b, a, {user_disconnect("alice", 1005, "")});
   settle();
-  CHECK(p.dropped == 10);
+  CHECK(p.dropped == 11);
   CHECK(a.state().drops_unlogged == 1);
   // Valid ones do what they say, with the code and reason given.
   batch_from(b, a, {user_disconnect("alice", 4000, std::string(123, 'r')),
@@ -143,7 +152,7 @@ TEST_CASE_METHOD(fixture, "cluster: a peer's malformed items are dropped and cou
   CHECK(bob.socket->closed == exit_code::disconnected);
   CHECK(bob.socket->close_code == 3001);
   CHECK(bob.socket->close_text == "moved");
-  CHECK(p.dropped == 10);
+  CHECK(p.dropped == 11);
 }
 
 namespace {
