@@ -4,7 +4,8 @@
 // the costly part, so there is one at a time, and its numbers answer every
 // query for a second after it ended unless a member came or went meanwhile
 // (the peers' states are always current): a client that asks in a loop
-// costs every node at most one report a second.
+// costs every node at most one report a second (more only while members
+// come and go).
 
 #include "cluster/cluster_state.hpp"
 
