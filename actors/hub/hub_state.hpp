@@ -218,6 +218,19 @@ caf::result<bool> register_service(hub_pointer self, const add_service& cmd);
 void unregister_service(hub_pointer self, const remove_service& cmd);
 void observe(hub_pointer self, const connection_observer_actor& observer, bool on);
 
+// Closing (hub.cpp): for close_connection and disconnect_user, and for the
+// same from other nodes.
+/// A close code and reason an application or a peer may send (RFC 6455:
+/// 1000-1003, 1007-1011, 3000-4999; at most 123 bytes of UTF-8).
+bool valid_close(std::uint16_t code, const std::string& reason);
+/// Frames collected so far go out, then `conn` closes with `code` and `reason`
+/// (it leaves with `disconnected`).
+void farewell_connection(hub_pointer self, hub_connection& conn, std::uint16_t code,
+                         const std::string& reason);
+/// farewell_connection for every connection of `user`; returns how many.
+std::uint64_t farewell_user(hub_pointer self, const std::string& user, std::uint16_t code,
+                            const std::string& reason);
+
 // Users (hub_users.cpp): the index of connections by authenticated user.
 void index_user(hub_state& st, hub_connection& conn);
 void unindex_user(hub_state& st, hub_connection& conn);

@@ -58,7 +58,10 @@ void http_session::serve_api(const http_request& req) {
                               auto reply = r ? api_reply{std::in_place_type<reply_type>,
                                                          std::move(*r)}
                                              : api_reply{std::move(r.error())};
-                              self->send(api_answer(head, *call, reply));
+                              auto& ctx = *self->ctx_;
+                              self->send(api_answer(head, *call, reply,
+                                                    {static_cast<bool>(ctx.cluster),
+                                                     ctx.cluster_tag}));
                             });
     },
     *call);
@@ -90,16 +93,17 @@ void http_session::serve_cluster_stats(const http_request& req) {
   }
   ask_actor<cluster_info>(
     ctx_.share(), ctx_->cluster, actor_timeout, query_cluster{}, stream_.get_executor(),
-    [self = shared_from_this(), head = head_of(req)](caf::expected<cluster_info> info) {
+    [self = shared_from_this(), head = head_of(req),
+     names = cluster_names_visible(req, ctx_->api)](caf::expected<cluster_info> info) {
       if (!info) {
         self->send(json_error(head, http::status::service_unavailable,
                               R"({"error":"cluster unavailable"})" "\n"));
         return;
       }
-      self->serve_numbers(head, [info = std::move(*info)](const hub_stats& s,
-                                                          const rejection_counts& r,
-                                                          const node_context&) {
-        return std::make_pair(cluster_stats_json(s, r, info), "application/json");
+      self->serve_numbers(head, [info = std::move(*info), names](const hub_stats& s,
+                                                                 const rejection_counts& r,
+                                                                 const node_context&) {
+        return std::make_pair(cluster_stats_json(s, r, info, names), "application/json");
       });
     });
 }

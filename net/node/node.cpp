@@ -156,8 +156,11 @@ caf::error node::impl::start_cluster() {
   std::uint16_t tag = 0;
   while (tag == 0)
     tag = static_cast<std::uint16_t>(dev());
-  cluster = sys.spawn(switchboard::cluster, internal_hub, *c.cluster, incarnation, tag,
+  auto settings = *c.cluster;
+  settings.max_data = c.max_message_size;
+  cluster = sys.spawn(switchboard::cluster, internal_hub, std::move(settings), incarnation, tag,
                       c.logger);
+  ctx->cluster_tag = tag;
   auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
   // reuse_addr: a restarted node gets its port back while the old
   // connections sit in TIME_WAIT.

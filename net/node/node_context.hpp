@@ -65,6 +65,8 @@ struct node_context {
   std::atomic<bool> stopping{false};
   /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
   caf::actor cluster;
+  /// The node's tag in its connection ids when clustered: the API answers.
+  std::uint16_t cluster_tag = 0;
   /// False once the hub terminated: /healthz then answers 503.
   std::atomic<bool> hub_alive{true};
   /// The node's logger (node_config::logger, or spdlog's default): never null.

@@ -298,8 +298,8 @@ const std::vector<option>& table() {
     list("cluster-seeds", "comma-separated host:port of other nodes' cluster ports (default none)",
          [](auto& c) -> auto& { return cluster_of(c).seeds; }),
     field<std::size_t>("cluster-backlog",
-                       "publishes a peer may leave unacknowledged before it is dropped and "
-                       "rejoined (default 10000)",
+                       "messages (publishes, direct and user sends, disconnects) a peer may "
+                       "leave unacknowledged before it is dropped and rejoined (default 10000)",
                        [](auto& c) -> auto& { return cluster_of(c).backlog; }),
     middleman_span("cluster-heartbeat-interval",
                    "CAF middleman heartbeat between nodes (default 500ms)", heartbeat_default),

@@ -18,8 +18,11 @@ enum class stats_scope { node, cluster, invalid };
 stats_scope scope_of(std::string_view target);
 
 /// `{"node":<stats_json>,"cluster":{"address":..,"peers":[..],
-/// "nodes_answered":N,"connections":N,"topics":{name:count}}}` and a newline.
+/// "nodes_answered":N,"connections":N,"topic_count":N,"topics":{name:count}}}`
+/// and a newline. Without `names` (http_route.hpp, cluster_names_visible)
+/// the numbers only: no `address` (the node's and each peer's) and no
+/// `topics`.
 std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rejections,
-                               const cluster_info& info);
+                               const cluster_info& info, bool names = true);
 
 } // namespace switchboard::net
