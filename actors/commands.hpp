@@ -109,6 +109,11 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 /// The client answered (a pong or another control frame after our ping).
 using alive_atom = caf::atom_constant<caf::atom("alive")>;
+/// The reader's rate-limit timer: its bucket has a token for what it holds.
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+/// A reader held this many commands back for the rate (to the hub, which
+/// counts them as rejections `rate_limited`).
+using throttled_atom = caf::atom_constant<caf::atom("throttled")>;
 
 // -- client commands (reader -> hub) -----------------------------------------------
 
@@ -147,8 +152,6 @@ struct client_send {
 /// so that every reply keeps the order of the requests.
 struct client_error {
   frame_ptr frame = {};
-  /// The rejection counter it adds to (hub_stats::rejections), if any.
-  std::string counted_as = {};
 };
 
 /// How a connection ends on the wire: the reason, and for an application's
@@ -169,11 +172,11 @@ caf::error make_disconnect(std::uint16_t code, std::string text);
 
 // -- the pair's interfaces ----------------------------------------------------------
 
-/// Inbound messages and the heartbeat.
+/// Inbound messages, the heartbeat and the rate limit's refill timer.
 using reader_actor = caf::typed_actor<
   caf::reacts_to<std::string>, caf::reacts_to<binary_atom>, caf::reacts_to<alive_atom>,
   caf::reacts_to<heartbeat_atom>, caf::reacts_to<deadline_atom, std::int64_t>,
-  caf::reacts_to<closed_atom, std::uint8_t>>;
+  caf::reacts_to<closed_atom, std::uint8_t>, caf::reacts_to<refill_atom>>;
 
 /// The outbound policy: the bound, pings, the flush before a farewell.
 using writer_actor = caf::typed_actor<

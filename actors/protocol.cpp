@@ -378,7 +378,7 @@ std::string error(std::string_view code, std::string_view reason,
 
 client_error reject(std::string_view code, std::string_view reason,
                     const request_id& id) {
-  return client_error{make_frame(error(code, reason, id)), {}};
+  return client_error{make_frame(error(code, reason, id))};
 }
 
 } // namespace switchboard::protocol

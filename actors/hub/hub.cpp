@@ -384,6 +384,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_publish& cmd) { return command(self, cmd); },
     [self](client_send& cmd) { return command(self, cmd); },
     [self](client_error& cmd) { return command(self, cmd); },
+    [self](throttled_atom, std::uint64_t n) {
+      self->state.stats.rejections["rate_limited"] += n;
+    },
     [self](shutdown_atom) { shutdown(self); },
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },

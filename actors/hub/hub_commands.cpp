@@ -148,11 +148,8 @@ void run(hub_pointer self, hub_connection& conn, client_command& cmd) {
         publish(self, conn, x);
       else if constexpr (std::is_same_v<type, client_send>)
         send(self, conn, x);
-      else {
-        if (!x.counted_as.empty())
-          ++st.stats.rejections[x.counted_as];
+      else
         enqueue(self, conn, std::move(x.frame));
-      }
     },
     cmd);
 }

@@ -34,6 +34,8 @@ using hub_internal_actor = hub_actor::extend<
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
   caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
   caf::reacts_to<client_error>,
+  /// Commands a reader held back for the rate (counted, rejections).
+  caf::reacts_to<throttled_atom, std::uint64_t>,
   /// The node stops: refuse publishes, flush every writer, quit once the last
   /// pair is down.
   caf::reacts_to<shutdown_atom>,

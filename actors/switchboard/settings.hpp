@@ -28,13 +28,15 @@ struct connection_settings {
   /// On shutdown (or close_connection), a writer flushes its queue for at
   /// most this long.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
-  /// Commands per second a connection may send on average (token bucket);
-  /// 0 turns the limit off.
+  /// Commands per second a connection may send on average (token bucket,
+  /// taken before a message is parsed); 0 turns the limit off. Past it the
+  /// connection's messages wait, unparsed, for tokens, and it is not read
+  /// meanwhile (read credit): its commands run late, none is refused.
   double client_rate = 100;
   /// Commands a connection may send at once above the average rate.
   std::size_t client_burst = 200;
-  /// A connection whose commands keep being refused for the rate for this
-  /// long is disconnected (rate_limited, close 1008).
+  /// A connection held back by the rate for this long (without earning its
+  /// whole burst back meanwhile) is disconnected (rate_limited, close 1008).
   caf::timespan client_rate_grace = std::chrono::seconds(10);
 };
 
