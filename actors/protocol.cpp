@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace switchboard::protocol {
@@ -170,6 +171,13 @@ command send_command(const json::object& obj, const raw_members& raw,
                      std::move(id)};
 }
 
+command refresh_command(const json::object& obj, request_id id) {
+  auto token = string_member(obj, "token");
+  if (token == nullptr || token->empty())
+    return reject("bad_request", "refresh needs a token (a string)", id);
+  return client_refresh{std::string{*token}, std::move(id)};
+}
+
 } // namespace
 
 bool valid_topic(std::string_view topic) {
@@ -238,6 +246,8 @@ command parse(std::string_view text) {
     return publish_command(*obj, raw, std::move(id));
   if (*type == "send")
     return send_command(*obj, raw, std::move(id));
+  if (*type == "refresh")
+    return refresh_command(*obj, std::move(id));
   return reject("unknown_type", "unknown type", id);
 }
 
@@ -365,6 +375,16 @@ std::string direct(std::string_view quoted_from, std::string_view data) {
 
 std::string ack(const request_id& id) {
   return with_id(R"({"type":"ack")", id);
+}
+
+std::string refreshed(const caf::optional<caf::timestamp>& expires, const request_id& id) {
+  std::string frame = R"({"type":"refreshed")";
+  if (expires) {
+    auto seconds = std::chrono::floor<std::chrono::seconds>(expires->time_since_epoch());
+    frame += R"(,"expires":)";
+    frame += std::to_string(seconds.count());
+  }
+  return with_id(std::move(frame), id);
 }
 
 std::string error(std::string_view code, std::string_view reason,

@@ -74,7 +74,11 @@ config::config() {
     .add(jwt_secret, "jwt-secret", "HS256 secret, at least 32 bytes (with --auth=jwt)")
     .add(jwt_public_key, "jwt-public-key",
          "PEM file of an RSA (RS256) or EC P-256 (ES256) public key (with --auth=jwt)")
-    .add(jwt_leeway, "jwt-leeway", "clock skew allowed on exp and nbf (default 30s)")
+    .add(jwt_leeway, "jwt-leeway",
+         "clock skew allowed on exp and nbf; a connection ends this long after its "
+         "token's exp unless refreshed (default 30s)")
+    .add(jwt_allow_no_exp, "jwt-allow-no-exp",
+         "accept tokens without exp, whose connections never expire (default off)")
     .add(allowed_origins, "allowed-origins",
          "comma-separated scheme://host[:port] a browser's upgrade may come from; "
          "past it 403 (default any)")
@@ -205,6 +209,7 @@ caf::settings config::dump_content() const {
   put("jwt-secret", std::string{jwt_secret.empty() ? "" : "(set, not shown)"});
   put("jwt-public-key", jwt_public_key);
   put("jwt-leeway", jwt_leeway);
+  put("jwt-allow-no-exp", jwt_allow_no_exp);
   put("allowed-origins", allowed_origins);
   // Nor does the API key.
   put("api-key", std::string{api_key.empty() ? "" : "(set, not shown)"});
@@ -237,6 +242,8 @@ std::vector<std::string> config::problems() const {
     result.push_back("give one of --jwt-secret and --jwt-public-key, not both");
   if (auth != "jwt" && keys > 0)
     result.push_back("--jwt-secret and --jwt-public-key need --auth=jwt");
+  if (auth != "jwt" && jwt_allow_no_exp)
+    result.push_back("--jwt-allow-no-exp needs --auth=jwt");
   if (jwt_leeway < caf::timespan{0})
     result.push_back("jwt-leeway must not be negative");
   if (log_level != "trace" && log_level != "debug" && log_level != "info"

@@ -87,6 +87,17 @@ struct reader_state {
   /// Messages held since the hub was last told (throttled_atom).
   std::uint64_t held_unreported = 0;
 
+  // -- credentials
+  /// When they expire (the actor clock; none: never).
+  std::optional<time_point> expires;
+  /// The wall-clock time when the reader started, and the actor clock's:
+  /// a wall-clock expiry becomes an actor-clock deadline through them, so
+  /// it moves with the actor clock (virtual in tests).
+  caf::timestamp started_wall;
+  time_point started;
+  /// Refreshes sent to the hub and not answered yet: an expiry waits for them.
+  std::size_t refreshing = 0;
+
   static inline const char* name = "switchboard.reader";
 };
 
@@ -102,11 +113,14 @@ using reader_pointer = reader_actor::stateful_pointer<reader_state>;
 /// held, unparsed, with its read credit, until the bucket has a token for
 /// it: a client over the rate is slowed down to it, and costs no parsing
 /// beyond it. Over the rate (held back) for longer than client_rate_grace,
-/// it exits with rate_limited.
+/// it exits with rate_limited. At `expires` (wall-clock; none: never) it
+/// exits with token_expired, unless a refresh the hub took moved it (one
+/// that is still with the hub then is waited for).
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
                                    settings_ptr settings, std::string user,
-                                   topic_filter allowed);
+                                   topic_filter allowed,
+                                   caf::optional<caf::timestamp> expires);
 
 // -- pair -----------------------------------------------------------------------
 
@@ -115,9 +129,12 @@ struct connection_actors {
   writer_actor writer;
 };
 
-/// Spawns the pair for a new socket; the reader joins it to the hub.
+/// Spawns the pair for a new socket; the reader joins it to the hub. `user`,
+/// `allowed` and `expires` are what its authenticator granted
+/// (upgrade_verdict).
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport, settings_ptr settings,
-                                   std::string user = {}, topic_filter allowed = {});
+                                   std::string user = {}, topic_filter allowed = {},
+                                   caf::optional<caf::timestamp> expires = caf::none);
 
 } // namespace switchboard

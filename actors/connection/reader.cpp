@@ -33,6 +33,26 @@ void to_hub(reader_pointer self, Command cmd) {
   self->request(self->state.hub, caf::infinite, std::move(cmd)).then([self] { handled(self); });
 }
 
+void set_expiry(reader_pointer self, const caf::optional<caf::timestamp>& expires);
+void check_expiry(reader_pointer self);
+
+// A refresh's answer may move the credentials' deadline.
+void to_hub(reader_pointer self, client_refresh cmd) {
+  auto& st = self->state;
+  ++st.outstanding;
+  ++st.refreshing;
+  auto answered = [self](const refresh_result& result) {
+    --self->state.refreshing;
+    if (result.refreshed)
+      set_expiry(self, result.expires);
+    handled(self);
+    check_expiry(self);
+  };
+  self->request(st.hub, caf::infinite, std::move(cmd))
+    .then([answered](refresh_result& result) { answered(result); },
+          [answered](caf::error&) { answered(refresh_result{}); });
+}
+
 // Parses a message the bucket had a token for and hands it on.
 void handle(reader_pointer self, held_message& msg) {
   if (msg.binary) {
@@ -148,6 +168,39 @@ void on_inbound(reader_pointer self, held_message msg) {
   handle(self, msg);
 }
 
+// -- credentials --------------------------------------------------------------------
+
+// `expires` is wall-clock time (an authenticator's verdict); the timer runs
+// on the actor clock (virtual in tests). Wall-clock "now" is reckoned from
+// the reader's start on the actor clock, so a step of the system clock
+// meanwhile does not move the deadline.
+void set_expiry(reader_pointer self, const caf::optional<caf::timestamp>& expires) {
+  auto& st = self->state;
+  if (!expires) {
+    st.expires.reset();
+    return;
+  }
+  auto now = self->clock().now();
+  auto wall_now = st.started_wall + std::chrono::duration_cast<caf::timespan>(now - st.started);
+  auto left = std::max(caf::timespan{0}, *expires - wall_now);
+  st.expires = now + left;
+  // A timer of an earlier deadline that a refresh moved finds it in the
+  // future and does nothing.
+  if (left > caf::timespan{0})
+    self->delayed_send(self, left, expire_atom::value);
+  else
+    self->send(self, expire_atom::value);
+}
+
+void check_expiry(reader_pointer self) {
+  auto& st = self->state;
+  // A refresh still with the hub was sent before the deadline: its answer
+  // decides (the authenticator's timeout bounds the wait).
+  if (!st.expires || self->clock().now() < *st.expires || st.refreshing > 0)
+    return;
+  self->quit(make_error(exit_code::token_expired));
+}
+
 // -- heartbeat ----------------------------------------------------------------------
 
 void on_tick(reader_pointer self) {
@@ -185,13 +238,15 @@ void on_deadline(reader_pointer self, std::int64_t ping_sent) {
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
                                    settings_ptr settings, std::string user,
-                                   topic_filter allowed) {
+                                   topic_filter allowed,
+                                   caf::optional<caf::timestamp> expires) {
   auto& st = self->state;
   st.hub = std::move(hub);
   st.writer = std::move(writer);
   st.transport = std::move(transport);
   st.settings = std::move(settings);
-  st.last_activity = st.caught_up = st.refilled = self->clock().now();
+  st.last_activity = st.caught_up = st.refilled = st.started = self->clock().now();
+  st.started_wall = caf::make_timestamp();
   st.tokens = static_cast<double>(st.settings->client_burst);
   self->link_to(st.writer);
   // The reader joins the pair to the hub itself: a hub that is gone (or
@@ -201,6 +256,7 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                 st.transport, std::move(user), std::move(allowed))
     .then([] {}, [self](caf::error&) { self->quit(make_error(exit_code::hub_down)); });
   self->delayed_send(self, st.settings->ping_interval, heartbeat_atom::value);
+  set_expiry(self, expires);
   return {
     [self](std::string& text) { on_inbound(self, {std::move(text), false}); },
     [self](binary_atom) { on_inbound(self, {{}, true}); },
@@ -211,16 +267,18 @@ reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
       self->quit(make_error(static_cast<exit_code>(code)));
     },
     [self](refill_atom) { on_refill(self); },
+    [self](expire_atom) { check_expiry(self); },
   };
 }
 
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport,
                                    settings_ptr settings, std::string user,
-                                   topic_filter allowed) {
+                                   topic_filter allowed,
+                                   caf::optional<caf::timestamp> expires) {
   auto w = sys.spawn(writer, transport, settings);
   auto r = sys.spawn(reader, hub, w, std::move(transport), std::move(settings),
-                     std::move(user), std::move(allowed));
+                     std::move(user), std::move(allowed), std::move(expires));
   return {r, w};
 }
 

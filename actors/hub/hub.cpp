@@ -253,8 +253,8 @@ hub_stats stats(hub_pointer self) {
   return result;
 }
 
-template <class Command>
-caf::result<void> command(hub_pointer self, Command& cmd) {
+template <class Result = void, class Command>
+caf::result<Result> command(hub_pointer self, Command& cmd) {
   // The sender first: the response promise takes it from the message.
   auto conn = sender_of(self);
   auto done = self->make_response_promise();
@@ -384,6 +384,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_publish& cmd) { return command(self, cmd); },
     [self](client_send& cmd) { return command(self, cmd); },
     [self](client_error& cmd) { return command(self, cmd); },
+    [self](client_refresh& cmd) { return command<refresh_result>(self, cmd); },
     [self](throttled_atom, std::uint64_t n) {
       self->state.stats.rejections["rate_limited"] += n;
     },

@@ -34,6 +34,9 @@ using hub_internal_actor = hub_actor::extend<
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
   caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
   caf::reacts_to<client_error>,
+  /// A refresh, put to the authenticator: the reply says whether it was
+  /// taken and the new expiry (the reader moves its deadline).
+  caf::replies_to<client_refresh>::with<refresh_result>,
   /// Commands a reader held back for the rate (counted, rejections).
   caf::reacts_to<throttled_atom, std::uint64_t>,
   /// The node stops: refuse publishes, flush every writer, quit once the last
@@ -50,7 +53,7 @@ using hub_internal_actor = hub_actor::extend<
 
 using client_command =
   std::variant<client_subscribe, client_unsubscribe, client_publish, client_send,
-               client_error>;
+               client_refresh, client_error>;
 
 /// A command that waits behind an authorizer's answer, and its reader.
 struct waiting_command {
@@ -84,8 +87,9 @@ struct hub_connection {
   bool over_bound = false;
   /// Whether the connection is in hub_state::dirty.
   bool dirty = false;
-  /// An authorizer's answer is outstanding: the connection's later commands
-  /// wait in `waiting`, so that every command applies in order. (At most
+  /// An authorizer's answer (or the authenticator's, for a refresh) is
+  /// outstanding: the connection's later commands wait in `waiting`, so that
+  /// every command applies in order. (At most
   /// the reader's read credit of them: a vector, which costs nothing while
   /// empty.)
   bool authorizing = false;
@@ -231,5 +235,14 @@ hub_connection* sender_of(hub_pointer self);
 // `done` (the reader's read credit) is delivered once it ran.
 void on_command(hub_pointer self, hub_connection* conn, client_command cmd,
                 caf::response_promise done);
+
+// Runs the commands of connection `id` that waited behind an answer, until
+// one asks again.
+void resume(hub_pointer self, conn_id id);
+
+// Refreshes (hub_refresh.cpp): puts the token to the authenticator; `done`
+// gets the refresh_result once the connection has its answer.
+void refresh(hub_pointer self, hub_connection& conn, client_refresh& cmd,
+             caf::response_promise done);
 
 } // namespace switchboard

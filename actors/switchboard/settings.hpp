@@ -58,6 +58,14 @@ struct hub_settings {
   /// counts as `authorize_default`.
   caf::timespan authorize_timeout = std::chrono::seconds(1);
   bool authorize_default = false;
+  /// Asked again when a client refreshes its credentials
+  /// (`{"type":"refresh","token":T}`; upgrade_request::refresh); null: a
+  /// refresh gets the error `not_enabled`. node::start sets it to
+  /// node_config::authenticator (and the timeout to its); set it yourself
+  /// only for a hub you spawn yourself. No answer within
+  /// authenticate_timeout: error `unavailable`, nothing changes.
+  authenticator_actor authenticator;
+  caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// Where the hub logs connects and disconnects (debug) and drops
   /// (warn: slow_consumer, heartbeat_timeout, rate_limited, slow_listener);
   /// null: nowhere. node::start sets it to node_config::logger's; set it

@@ -56,7 +56,7 @@ private:
   void authenticate(http_request req, admission_ticket ticket);
   void on_verdict(http_request req, admission_ticket ticket, upgrade_verdict verdict);
   void upgrade(http_request req, admission_ticket ticket, std::string user,
-               topic_filter allowed);
+               topic_filter allowed, caf::optional<caf::timestamp> expires = caf::none);
   /// A warning that an upgrade was refused (throttled: node_context::refusals).
   void log_refusal(unsigned status, std::string_view reason);
   void send(http_response res);
