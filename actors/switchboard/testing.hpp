@@ -99,8 +99,8 @@ public:
 
   /// Connects a fake client as an authenticator's allowing `verdict` admits
   /// it: its user, its topics and its expiry (upgrade_verdict::expires, a
-  /// wall-clock time that the connection's timer turns into a delay on the
-  /// virtual clock when it connects).
+  /// wall-clock time; the connection counts wall-clock time from when it
+  /// connects on the virtual clock, so advance() brings the expiry nearer).
   client connect(const upgrade_verdict& verdict);
 
   /// The client sends one text frame; runs until everything settled.
