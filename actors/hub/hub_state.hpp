@@ -89,9 +89,8 @@ struct hub_connection {
   bool dirty = false;
   /// An authorizer's answer (or the authenticator's, for a refresh) is
   /// outstanding: the connection's later commands wait in `waiting`, so that
-  /// every command applies in order. (At most
-  /// the reader's read credit of them: a vector, which costs nothing while
-  /// empty.)
+  /// every command applies in order. (At most the reader's read credit of
+  /// them: a vector, which costs nothing while empty.)
   bool authorizing = false;
   std::vector<waiting_command> waiting;
 };
