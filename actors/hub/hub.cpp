@@ -245,8 +245,8 @@ hub_stats stats(hub_pointer self) {
   return result;
 }
 
-template <class Command>
-caf::result<void> command(hub_pointer self, Command& cmd) {
+template <class Result = void, class Command>
+caf::result<Result> command(hub_pointer self, Command& cmd) {
   // The sender first: the response promise takes it from the message.
   auto conn = sender_of(self);
   auto done = self->make_response_promise();
@@ -417,6 +417,10 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_history& cmd) { return command(self, cmd); },
     [self](client_presence& cmd) { return command(self, cmd); },
     [self](expire_atom) { expire_history(self); },
+    [self](client_refresh& cmd) { return command<refresh_result>(self, cmd); },
+    [self](throttled_atom, std::uint64_t n) {
+      self->state.stats.rejections["rate_limited"] += n;
+    },
     [self](shutdown_atom) { shutdown(self); },
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },

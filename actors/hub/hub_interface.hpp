@@ -33,6 +33,11 @@ using hub_internal_actor = hub_actor::extend<
   caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
   caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
   caf::reacts_to<client_error>,
+  /// A refresh, put to the authenticator: the reply says whether it was
+  /// taken and the new expiry (the reader moves its deadline).
+  caf::replies_to<client_refresh>::with<refresh_result>,
+  /// Commands a reader held back for the rate (counted, rejections).
+  caf::reacts_to<throttled_atom, std::uint64_t>,
   /// v1.1 client commands (hub_history.cpp, hub_presence.cpp), and the
   /// history's expiry round.
   caf::reacts_to<client_history>, caf::reacts_to<client_presence>,

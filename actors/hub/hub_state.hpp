@@ -30,7 +30,7 @@ namespace switchboard {
 
 using client_command =
   std::variant<client_subscribe, client_unsubscribe, client_publish, client_send,
-               client_error, client_history, client_presence>;
+               client_error, client_history, client_presence, client_refresh>;
 
 /// A command that waits behind an authorizer's answer, and its reader.
 struct waiting_command {
@@ -68,10 +68,10 @@ struct hub_connection {
   bool holding = false;
   /// Checks in a row that found it still congested.
   std::uint8_t waits = 0;
-  /// An authorizer's answer is outstanding: the connection's later commands
-  /// wait in `waiting`, so that every command applies in order. (At most
-  /// the reader's read credit of them: a vector, which costs nothing while
-  /// empty.)
+  /// An authorizer's answer (or the authenticator's, for a refresh) is
+  /// outstanding: the connection's later commands wait in `waiting`, so that
+  /// every command applies in order. (At most the reader's read credit of
+  /// them: a vector, which costs nothing while empty.)
   bool authorizing = false;
   std::vector<waiting_command> waiting;
 };
@@ -308,5 +308,14 @@ hub_connection* sender_of(hub_pointer self);
 // `done` (the reader's read credit) is delivered once it ran.
 void on_command(hub_pointer self, hub_connection* conn, client_command cmd,
                 caf::response_promise done);
+
+// Runs the commands of connection `id` that waited behind an answer, until
+// one asks again.
+void resume(hub_pointer self, conn_id id);
+
+// Refreshes (hub_refresh.cpp): puts the token to the authenticator; `done`
+// gets the refresh_result once the connection has its answer.
+void refresh(hub_pointer self, hub_connection& conn, client_refresh& cmd,
+             caf::response_promise done);
 
 } // namespace switchboard

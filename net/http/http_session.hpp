@@ -76,7 +76,7 @@ private:
   void on_verdict(http_request req, admission_ticket ticket,
                   caf::expected<upgrade_verdict> verdict);
   void upgrade(http_request req, admission_ticket ticket, std::string user,
-               topic_filter allowed);
+               topic_filter allowed, caf::optional<caf::timestamp> expires = caf::none);
   /// Answers 503 if the node is stopping (no upgrade starts then); false
   /// otherwise.
   bool refused_while_stopping(const http_request& req);

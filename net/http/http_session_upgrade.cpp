@@ -122,11 +122,11 @@ void http_session::on_verdict(http_request req, admission_ticket ticket,
     return;
   }
   upgrade(std::move(req), std::move(ticket), std::move(verdict->user),
-          topic_filter::of(verdict->topics));
+          topic_filter::of(verdict->topics), verdict->expires);
 }
 
 void http_session::upgrade(http_request req, admission_ticket ticket, std::string user,
-                           topic_filter allowed) {
+                           topic_filter allowed, caf::optional<caf::timestamp> expires) {
   // Beast answers the upgrade (and refuses a bad one: 400, 426); the
   // connection then goes on without Beast's stream, whose fixed buffers
   // would cost every idle connection more than the rest of it together.
@@ -146,7 +146,7 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
   // Bytes the client sent right behind its request belong to the WebSocket.
   auto pending = beast::buffers_to_string(buffer_.data());
   ws->async_accept(req, [ctx = ctx_.share(), ws, ticket = std::move(ticket),
-                         user = std::move(user), allowed = std::move(allowed),
+                         user = std::move(user), allowed = std::move(allowed), expires,
                          pending = std::move(pending),
                          deflating = deflate.has_value()](beast::error_code ec) mutable {
     if (ec)
@@ -157,14 +157,14 @@ void http_session::upgrade(http_request req, admission_ticket ticket, std::strin
                                                       std::move(ctx), std::move(ticket));
       if (deflating)
         session->use_deflate();
-      session->start(std::move(pending), std::move(user), std::move(allowed));
+      session->start(std::move(pending), std::move(user), std::move(allowed), expires);
       return;
     }
     auto session = std::make_shared<ws_session>(io.release_socket(), std::move(ctx),
                                                 std::move(ticket));
     if (deflating)
       session->use_deflate();
-    session->start(std::move(pending), std::move(user), std::move(allowed));
+    session->start(std::move(pending), std::move(user), std::move(allowed), expires);
   });
 }
 

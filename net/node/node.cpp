@@ -208,6 +208,11 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     c.logger = spdlog::default_logger();
   if (!c.hub.logger)
     c.hub.logger = c.logger;
+  // Refreshes go to the authenticator that admitted the connections.
+  if (!c.hub.authenticator) {
+    c.hub.authenticator = c.authenticator;
+    c.hub.authenticate_timeout = c.authenticate_timeout;
+  }
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);

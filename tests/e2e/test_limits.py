@@ -19,7 +19,8 @@ import subprocess
 import time
 import unittest
 
-from harness import SLACK, RawWS, ServerTestCase, raise_nofile, server_binary, wait_until
+from harness import (OP_CLOSE, SLACK, RawWS, ServerTestCase, raise_nofile, server_binary,
+                     wait_until)
 from test_hardening import socket_fds
 
 REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate",
@@ -327,6 +328,41 @@ class MaxPendingConnections(LimitCase):
         self.assert_slot_comes_back("127.0.0.3")
         # (The wait for the slot may have been refused again meanwhile.)
         self.assertGreaterEqual(self.rejections()["max_pending_connections"], 1)
+
+
+class CommandRate(LimitCase):
+    """--client-rate: a client over it is slowed down to it (its messages wait unread, no
+    error per message), and cut off with 1008 after --client-rate-grace."""
+    FLAGS = ("--client-rate=10", "--client-burst=5", "--client-rate-grace=2s")
+
+    def test_a_flooder_is_read_at_the_rate_then_closed(self):
+        flooder = self.connect("127.0.0.2")
+        calm = self.connect("127.0.0.3")
+        bad = json.dumps({"type": "publish", "topic": "t", "data": "x" * 50})[:-2]
+        started = time.monotonic()
+        for _ in range(100):  # more than the node reads in 2 s at the rate
+            flooder.send_text(bad)
+        # The burst at once, then one error a token: no rate_limited frames at all.
+        codes = []
+        while True:
+            f = flooder.recv_frame(timeout=2 + 3 * SLACK)
+            if f.opcode == OP_CLOSE:
+                frame = f
+                break
+            codes.append(f.json()["code"])
+        elapsed = time.monotonic() - started
+        self.assertEqual((frame.close_code, frame.close_reason), (1008, "rate limited"))
+        self.assertEqual(set(codes), {"bad_json"})
+        # 5 at once, 10 a second for the 2 s of grace (one either way for timing).
+        self.assertGreaterEqual(len(codes), 5 + 20 - 1)
+        self.assertLessEqual(len(codes), 5 + 20 + 1)
+        self.assertGreaterEqual(elapsed, 2.0)
+        # The other client is served as before.
+        calm.send_json({"type": "publish", "topic": "t", "data": 1, "id": 1})
+        self.assertEqual(calm.recv_json(), {"type": "ack", "id": 1})
+        stats = self.server.stats()
+        self.assertEqual(stats["disconnects"]["rate_limited"], 1)
+        self.assertGreaterEqual(stats["rejections"]["rate_limited"], 1)
 
 
 class InvalidOptions(unittest.TestCase):
