@@ -4,6 +4,12 @@ namespace switchboard {
 
 farewell farewell_of(const caf::error& reason) {
   farewell result{exit_code_of(reason), 0, {}};
+  // Expired credentials are the protocol's own close (docs/protocol.md), in
+  // the range RFC 6455 leaves to applications: it travels like theirs.
+  if (result.reason == exit_code::token_expired) {
+    result.code = 4001;
+    result.text = "token expired";
+  }
   if (result.reason == exit_code::disconnected) {
     auto& ctx = reason.context();
     if (ctx.match_elements<std::uint16_t, std::string>()) {

@@ -111,6 +111,13 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 /// The client answered (a pong or another control frame after our ping).
 using alive_atom = caf::atom_constant<caf::atom("alive")>;
+/// The reader's rate-limit timer: its bucket has a token for what it holds.
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+/// The reader's credentials timer: they may have expired.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+/// A reader held this many commands back for the rate (to the hub, which
+/// counts them as rejections `rate_limited`).
+using throttled_atom = caf::atom_constant<caf::atom("throttled")>;
 
 // -- client commands (reader -> hub) -----------------------------------------------
 
@@ -167,12 +174,25 @@ struct client_presence {
   request_id id = {};
 };
 
+/// A client's new credentials (`{"type":"refresh","token":T}`): the hub puts
+/// them to the authenticator as it did at the upgrade.
+struct client_refresh {
+  std::string token = {};
+  request_id id = {};
+};
+
+/// The hub's answer to a client_refresh (the reader's read credit, too).
+struct refresh_result {
+  /// False: refused (the client got an error frame), nothing changed.
+  bool refreshed = false;
+  /// When the new credentials expire (upgrade_verdict::expires); none: never.
+  caf::optional<caf::timestamp> expires = caf::none;
+};
+
 /// A client frame the reader rejected; the hub forwards the ready error frame
 /// so that every reply keeps the order of the requests.
 struct client_error {
   frame_ptr frame = {};
-  /// The rejection counter it adds to (hub_stats::rejections), if any.
-  std::string counted_as = {};
 };
 
 /// How a connection ends on the wire: the reason, and for an application's
@@ -180,7 +200,9 @@ struct client_error {
 /// (the hub's shutdown, close_connection), it flushes what is queued first.
 struct farewell {
   exit_code reason = exit_code::socket_closed;
-  std::uint16_t code = 0; ///< 0: the one that goes with `reason`
+  /// 0: the one that goes with `reason` (the transport's choice); set for
+  /// close_connection and for token_expired (4001, "token expired").
+  std::uint16_t code = 0;
   std::string text = {};
 };
 
@@ -193,11 +215,13 @@ caf::error make_disconnect(std::uint16_t code, std::string text);
 
 // -- the pair's interfaces ----------------------------------------------------------
 
-/// Inbound messages and the heartbeat.
+/// Inbound messages, the heartbeat and the reader's own timers (the rate
+/// limit's refill, the credentials' expiry).
 using reader_actor = caf::typed_actor<
   caf::reacts_to<std::string>, caf::reacts_to<binary_atom>, caf::reacts_to<alive_atom>,
   caf::reacts_to<heartbeat_atom>, caf::reacts_to<deadline_atom, std::int64_t>,
-  caf::reacts_to<closed_atom, std::uint8_t>>;
+  caf::reacts_to<closed_atom, std::uint8_t>, caf::reacts_to<refill_atom>,
+  caf::reacts_to<expire_atom>>;
 
 /// The writer: it acts on its outbound policy's refusal (over_bound: exit
 /// with slow_consumer), a failed write (closed), the reader's ping request
@@ -220,5 +244,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_publish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_send)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_history)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_presence)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_refresh)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::refresh_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::client_error)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::farewell)

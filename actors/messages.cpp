@@ -11,7 +11,7 @@ caf::error make_error(exit_code x) {
   // normal exit that links do not pass on) would leave the partner actor and
   // its socket alive: name it a socket_error.
   auto code = static_cast<std::uint8_t>(x);
-  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::slow_listener))
+  if (code < 1 || code > static_cast<std::uint8_t>(exit_code::token_expired))
     code = static_cast<std::uint8_t>(exit_code::socket_error);
   return {code, exit_category};
 }
@@ -38,6 +38,8 @@ const char* to_string(exit_code x) {
       return "disconnected";
     case exit_code::slow_listener:
       return "slow_listener";
+    case exit_code::token_expired:
+      return "token_expired";
   }
   return "unknown";
 }
@@ -46,7 +48,7 @@ exit_code exit_code_of(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::normal)
     return exit_code::shutdown;
   if (reason.category() == exit_category && reason.code() >= 1
-      && reason.code() <= static_cast<std::uint8_t>(exit_code::slow_listener))
+      && reason.code() <= static_cast<std::uint8_t>(exit_code::token_expired))
     return static_cast<exit_code>(reason.code());
   return exit_code::socket_error;
 }

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace switchboard::protocol {
@@ -173,6 +174,13 @@ command send_command(const json::object& obj, const raw_members& raw,
                      std::move(id)};
 }
 
+command refresh_command(const json::object& obj, request_id id) {
+  auto token = string_member(obj, "token");
+  if (token == nullptr || token->empty())
+    return reject("bad_request", "refresh needs a token (a string)", id);
+  return client_refresh{std::string{*token}, std::move(id)};
+}
+
 } // namespace
 
 bool valid_topic(std::string_view topic) {
@@ -245,6 +253,8 @@ command parse(std::string_view text) {
     return history_command(*obj, std::move(id));
   if (*type == "presence" || *type == "presence_stats")
     return presence_command(*obj, *type == "presence_stats", std::move(id));
+  if (*type == "refresh")
+    return refresh_command(*obj, std::move(id));
   return reject("unknown_type", "unknown type", id);
 }
 
@@ -363,6 +373,16 @@ std::string ack(const request_id& id) {
   return with_id(R"({"type":"ack")", id);
 }
 
+std::string refreshed(const caf::optional<caf::timestamp>& expires, const request_id& id) {
+  std::string frame = R"({"type":"refreshed")";
+  if (expires) {
+    auto seconds = std::chrono::floor<std::chrono::seconds>(expires->time_since_epoch());
+    frame += R"(,"expires":)";
+    frame += std::to_string(seconds.count());
+  }
+  return with_id(std::move(frame), id);
+}
+
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id) {
   std::string frame = R"({"type":"error","code":)";
@@ -374,7 +394,7 @@ std::string error(std::string_view code, std::string_view reason,
 
 client_error reject(std::string_view code, std::string_view reason,
                     const request_id& id) {
-  return client_error{make_frame(error(code, reason, id)), {}};
+  return client_error{make_frame(error(code, reason, id))};
 }
 
 } // namespace switchboard::protocol

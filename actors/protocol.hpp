@@ -1,6 +1,6 @@
 #pragma once
 
-// Wire protocol v1 (docs/protocol.md): parsing client frames and building
+// Wire protocol v1.1 (docs/protocol.md): parsing client frames and building
 // server frames. Pure functions, no actors and no sockets. Not installed.
 
 #include "commands.hpp"
@@ -42,7 +42,7 @@ bool valid_close_code(std::uint16_t code);
 /// One parsed client frame: a command for the hub, or the error frame to send
 /// back when the frame is not a valid command.
 using command = std::variant<client_subscribe, client_unsubscribe,
-                             client_publish, client_send, client_error,
+                             client_publish, client_send, client_refresh, client_error,
                              client_history, client_presence>;
 
 /// Parses one client text frame. Never throws.
@@ -91,6 +91,10 @@ std::string direct(conn_id from, std::string_view data);
 /// A direct message from a named sender (`quoted_from` is quote(name)).
 std::string direct(std::string_view quoted_from, std::string_view data);
 std::string ack(const request_id& id);
+/// The answer to a refresh: `{"type":"refreshed","expires":UNIX_SECONDS}`,
+/// the seconds rounded down; without `expires` when the new credentials do
+/// not expire.
+std::string refreshed(const caf::optional<caf::timestamp>& expires, const request_id& id);
 /// `code` names the error (docs/protocol.md, Errors).
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id);

@@ -11,6 +11,7 @@ caf::expected<jwt_verifier> make_verifier(const config& cfg) {
   jwt_settings settings;
   settings.secret = cfg.jwt_secret;
   settings.leeway = cfg.jwt_leeway;
+  settings.allow_no_exp = cfg.jwt_allow_no_exp;
   if (!cfg.jwt_public_key.empty()) {
     std::ifstream in{cfg.jwt_public_key};
     if (!in)

@@ -34,7 +34,11 @@ config::config() {
     .add(jwt_secret, "jwt-secret", "HS256 secret, at least 32 bytes (with --auth=jwt)")
     .add(jwt_public_key, "jwt-public-key",
          "PEM file of an RSA (RS256) or EC P-256 (ES256) public key (with --auth=jwt)")
-    .add(jwt_leeway, "jwt-leeway", "clock skew allowed on exp and nbf (default 30s)");
+    .add(jwt_leeway, "jwt-leeway",
+         "clock skew allowed on exp and nbf; a connection ends this long after its "
+         "token's exp unless refreshed (default 30s)")
+    .add(jwt_allow_no_exp, "jwt-allow-no-exp",
+         "accept tokens without exp, whose connections never expire (default off)");
 }
 
 node_config config::node() const {
@@ -51,6 +55,7 @@ caf::settings config::dump_content() const {
   caf::put(result, "jwt-secret", std::string{jwt_secret.empty() ? "" : "(set, not shown)"});
   caf::put(result, "jwt-public-key", jwt_public_key);
   caf::put(result, "jwt-leeway", jwt_leeway);
+  caf::put(result, "jwt-allow-no-exp", jwt_allow_no_exp);
   return result;
 }
 
@@ -67,6 +72,8 @@ std::vector<std::string> config::problems() const {
     result.push_back("give one of --jwt-secret and --jwt-public-key, not both");
   if (auth != "jwt" && keys > 0)
     result.push_back("--jwt-secret and --jwt-public-key need --auth=jwt");
+  if (auth != "jwt" && jwt_allow_no_exp)
+    result.push_back("--jwt-allow-no-exp needs --auth=jwt");
   if (jwt_leeway < caf::timespan{0})
     result.push_back("jwt-leeway must not be negative");
   if (log_level != "trace" && log_level != "debug" && log_level != "info"

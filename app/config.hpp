@@ -44,6 +44,8 @@ public:
   std::string jwt_secret;
   std::string jwt_public_key; ///< a PEM file
   caf::timespan jwt_leeway = std::chrono::seconds(30);
+  /// Accept tokens without `exp` (their connections never expire).
+  bool jwt_allow_no_exp = false;
 };
 
 } // namespace switchboard::app

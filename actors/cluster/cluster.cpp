@@ -7,6 +7,8 @@
 
 #include "cluster/cluster_state.hpp"
 
+#include "protocol.hpp"
+
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
@@ -14,21 +16,11 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 namespace switchboard {
 
 namespace {
-
-// "host:port" -> (host, port); port 0 when it is not one.
-std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos)
-    return {address, 0};
-  auto port = std::strtoul(address.c_str() + colon + 1, nullptr, 10);
-  if (port == 0 || port > 65535)
-    return {address.substr(0, colon), 0};
-  return {address.substr(0, colon), static_cast<std::uint16_t>(port)};
-}
 
 // The delay before the next dial of `p`: doubles from redial_min to
 // redial_max, +-20 % so that nodes that lost each other do not dial in step.
@@ -41,6 +33,7 @@ caf::timespan next_backoff(cluster_pointer self, cluster_peer& p) {
 }
 
 void dial(cluster_pointer self, cluster_peer& p);
+void learn_members(cluster_pointer self, cluster_peer& p);
 
 void schedule_redial(cluster_pointer self, cluster_peer& p) {
   if (p.refused)
@@ -107,9 +100,14 @@ void connected(cluster_pointer self, const std::string& address, caf::node_id& n
     schedule_redial(self, p);
     return;
   }
-  if (p.up)
-    return; // its hello came first: it is a member already
-  adopt(self, p, caf::actor_cast<caf::actor>(ptr));
+  p.dialed = caf::actor_cast<caf::actor>(ptr);
+  if (p.up) {
+    // Its hello came first: it is a member already, and now known to be
+    // the node at its address.
+    learn_members(self, p);
+    return;
+  }
+  adopt(self, p, p.dialed);
   // A hello again (our last one got no answer): with a new epoch, so that a
   // peer that still counts us as a member resets its view of us and answers
   // instead of taking it for a repeat.
@@ -160,9 +158,87 @@ cluster_peer& peer_at(cluster_pointer self, const std::string& address) {
 // Dials `address` unless it is ours or known already.
 void learn(cluster_pointer self, const std::string& address) {
   auto& st = self->state;
-  if (address.empty() || address == st.settings.address || st.peers.count(address) != 0)
+  if (address.empty() || address == st.settings.address || st.peers.count(address) != 0
+      || st.peers.size() >= max_cluster_peers)
     return;
   dial(self, peer_at(self, address));
+}
+
+bool is_seed(const cluster_state& st, const std::string& address) {
+  return std::find(st.settings.seeds.begin(), st.settings.seeds.end(), address)
+         != st.settings.seeds.end();
+}
+
+// The members a peer names are dialed only when the peer is one of our
+// seeds (the operator named it) and our own dial of its address reached
+// the actor that said hello: a newcomer that knows one seed still finds
+// the whole mesh, while a hello from anyone else cannot make this node
+// dial addresses of its choosing.
+void learn_members(cluster_pointer self, cluster_peer& p) {
+  if (!p.up || !p.dialed || p.dialed != p.handle || !is_seed(self->state, p.address))
+    return;
+  for (auto& address : std::exchange(p.members, {}))
+    learn(self, address);
+}
+
+// A hello that cannot be taken as it is: logged (throttled with other
+// malformed input), and dropped.
+void refuse_hello(cluster_pointer self, const cluster_hello& msg, const char* why) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (now - st.drop_logged_at < std::chrono::seconds(1)) {
+    ++st.drops_unlogged;
+    return;
+  }
+  st.drop_logged_at = now;
+  st.log->warn("cluster: refused a hello address={} node={}: {}",
+               protocol::quote(msg.address.substr(0, 300)), caf::to_string(msg.sender.node()),
+               why);
+}
+
+// Whether a hello may (re)define the peer at its address.
+bool acceptable(cluster_pointer self, const cluster_hello& msg) {
+  auto& st = self->state;
+  if (!valid_peer_address(msg.address)) {
+    refuse_hello(self, msg, "not a host:port");
+    return false;
+  }
+  // One member, one address: a member may not take over another address
+  // (a restarted node has a new handle).
+  if (auto i = st.by_actor.find(msg.sender.address());
+      i != st.by_actor.end() && i->second != msg.address) {
+    auto j = st.peers.find(i->second);
+    if (j != st.peers.end() && j->second.up) {
+      refuse_hello(self, msg, "a member under another address");
+      return false;
+    }
+  }
+  if (st.peers.count(msg.address) == 0 && st.peers.size() >= max_cluster_peers) {
+    refuse_hello(self, msg, "too many peers");
+    return false;
+  }
+  return true;
+}
+
+// Takes what a hello says about its sender's interest and members, as far
+// as it is well-formed.
+void take_hello_lists(cluster_pointer self, cluster_peer& p, cluster_hello& msg) {
+  std::uint64_t bad = 0;
+  for (auto& topic : msg.topics) {
+    if (valid_wire_topic(topic))
+      p.interest.insert(std::move(topic));
+    else
+      ++bad;
+  }
+  p.members.clear();
+  for (auto& address : msg.members) {
+    if (p.members.size() < max_cluster_peers && valid_peer_address(address))
+      p.members.push_back(std::move(address));
+    else
+      ++bad;
+  }
+  if (bad > 0)
+    dropped_from(self, p, bad, "topics or members of a hello");
 }
 
 void on_hello(cluster_pointer self, cluster_hello& msg) {
@@ -174,6 +250,8 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
     clash(self, msg.address, msg.sender.node());
     return;
   }
+  if (!acceptable(self, msg))
+    return;
   auto& p = peer_at(self, msg.address);
   if (p.up && p.handle == msg.sender && p.incarnation == msg.incarnation
       && p.epoch == msg.epoch)
@@ -194,7 +272,8 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   p.incarnation = msg.incarnation;
   p.epoch = msg.epoch;
   p.tag = msg.tag;
-  p.interest.insert(msg.topics.begin(), msg.topics.end());
+  ++st.membership;
+  take_hello_lists(self, p, msg);
   st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);
   if (!p.hello_sent)
     say_hello(self, p);
@@ -202,8 +281,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
     // Our hello went out before this one came: a topic that got its first
     // subscriber since is in neither, and the peer would never forward it.
     send_interest(self, p);
-  for (auto& address : msg.members)
-    learn(self, address);
+  learn_members(self, p);
 }
 
 void on_down(cluster_pointer self, const caf::down_msg& dm) {
@@ -217,10 +295,12 @@ void on_down(cluster_pointer self, const caf::down_msg& dm) {
     return;
   auto& p = j->second;
   ++st.peers_lost;
+  ++st.membership;
   st.log->info("cluster: peer down address={} reason={}", p.address,
                self->system().render(dm.reason));
   reset_link(p);
   p.handle = nullptr;
+  p.dialed = nullptr;
   p.up = false;
   p.hello_sent = false;
   // Our next hello to it carries a new epoch: if it still counts us as a
@@ -245,8 +325,9 @@ void reset_link(cluster_peer& p) {
   p.up = false;
   p.tag = 0;
   p.interest.clear();
+  p.members.clear();
   p.out.clear();
-  p.out_publishes = 0;
+  p.out_messages = 0;
   p.out_bytes = 0;
   p.in_flight.clear();
   p.unacked = 0;
@@ -256,8 +337,23 @@ void rejoin(cluster_pointer self, cluster_peer& p) {
   auto& st = self->state;
   // A new epoch tells the peer to reset its view of us, as a restart would.
   ++st.epoch;
+  ++st.membership;
   reset_link(p);
   say_hello(self, p);
+}
+
+void dropped_from(cluster_pointer self, cluster_peer& p, std::uint64_t n, const char* what) {
+  auto& st = self->state;
+  p.dropped += n;
+  auto now = self->clock().now();
+  if (now - st.drop_logged_at < std::chrono::seconds(1)) {
+    st.drops_unlogged += n;
+    return;
+  }
+  st.drop_logged_at = now;
+  st.log->warn("cluster: dropped {} malformed item(s) from address={} (last: {}); {} more "
+               "dropped since the last such line",
+               n, p.address, what, std::exchange(st.drops_unlogged, 0));
 }
 
 namespace {

@@ -4,8 +4,12 @@
 // it sends itself), or earlier when a batch is full. Interest changes ride
 // in the same stream, so they keep their order with the publishes. Every
 // batch is numbered and acknowledged; a peer with more than `backlog`
-// publishes unacknowledged is dropped (what it missed counted as its gap)
-// and rejoined, so a slow or frozen peer never grows our memory.
+// messages (publishes, direct messages, user sends and disconnects, closes)
+// unacknowledged is dropped (what it missed counted as its gap) and
+// rejoined, so a slow or frozen peer never grows our memory. Interest
+// changes do not count: the next hello carries the whole interest anyway,
+// and counting the interest a new member is sent would trip the bound
+// on a node with many topics.
 
 #include "cluster/cluster_state.hpp"
 
@@ -21,21 +25,21 @@ void flush(cluster_pointer self, cluster_peer& p) {
   auto& st = self->state;
   // (One batch may pass a backlog smaller than a batch when nothing else is
   // unacknowledged: it is bounded by cluster_batch_items anyway.)
-  if (p.unacked > 0 && p.unacked + p.out_publishes > st.settings.backlog) {
-    p.gaps += p.out_publishes;
+  if (p.unacked > 0 && p.unacked + p.out_messages > st.settings.backlog) {
+    p.gaps += p.out_messages;
     st.log->warn("cluster: peer fell behind address={} unacknowledged={} dropped={}: "
                  "rejoining",
-                 p.address, p.unacked, p.out_publishes);
+                 p.address, p.unacked, p.out_messages);
     rejoin(self, p);
     return;
   }
   auto seq = ++p.next_seq;
-  p.in_flight.emplace_back(seq, p.out_publishes);
-  p.unacked += p.out_publishes;
-  p.forwarded += p.out_publishes;
+  p.in_flight.emplace_back(seq, p.out_messages);
+  p.unacked += p.out_messages;
+  p.forwarded += p.out_messages;
   self->send(p.handle, cluster_batch{seq, std::move(p.out)});
   p.out.clear();
-  p.out_publishes = 0;
+  p.out_messages = 0;
   p.out_bytes = 0;
 }
 
@@ -43,8 +47,8 @@ void append(cluster_pointer self, cluster_peer& p, const cluster_item& item) {
   auto& st = self->state;
   p.out.push_back(item);
   p.out_bytes += item.topic.size() + item.data.size() + item.sender.size() + 32;
-  if (item.kind == cluster_item::publish)
-    ++p.out_publishes;
+  if (item.kind != cluster_item::interest_on && item.kind != cluster_item::interest_off)
+    ++p.out_messages;
   if (p.out.size() >= cluster_batch_items || p.out_bytes >= cluster_batch_bytes) {
     flush(self, p);
   } else if (!st.flush_scheduled) {
@@ -82,7 +86,8 @@ void forward(cluster_pointer self, cluster_item& item) {
       else
         st.interest.erase(item.topic);
       break;
-    case cluster_item::direct: {
+    case cluster_item::direct:
+    case cluster_item::close: {
       // The id names the node (its tag): only that one, if we know it
       // for sure; every member otherwise.
       cluster_peer* target = nullptr;
@@ -128,7 +133,16 @@ void on_batch(cluster_pointer self, cluster_batch& batch) {
   }
   cluster_delivery delivery;
   delivery.items.reserve(batch.items.size());
+  std::uint64_t bad = 0;
+  auto last_fault = wire_fault::none;
   for (auto& item : batch.items) {
+    // Checked here, on the cluster actor's thread, not the hub's.
+    if (auto fault = check_item(item, self->state.settings.max_data);
+        fault != wire_fault::none) {
+      ++bad;
+      last_fault = fault;
+      continue;
+    }
     switch (item.kind) {
       case cluster_item::interest_on:
         p->interest.insert(item.topic);
@@ -136,17 +150,17 @@ void on_batch(cluster_pointer self, cluster_batch& batch) {
       case cluster_item::interest_off:
         p->interest.erase(item.topic);
         break;
-      case cluster_item::publish:
-        ++p->received;
-        delivery.items.push_back(std::move(item));
-        break;
       default:
+        ++p->received;
         delivery.items.push_back(std::move(item));
         break;
     }
   }
+  if (bad > 0)
+    dropped_from(self, *p, bad, to_string(last_fault));
   if (!delivery.items.empty())
     self->send(self->state.hub, std::move(delivery));
+  // (Acknowledged all the same: the peer must not resend what we refuse.)
   self->send(p->handle, cluster_ack{batch.seq});
 }
 

@@ -37,6 +37,7 @@ struct cluster_item {
     direct,          ///< to, data, from (a connection) or sender ("service:NAME")
     user_send,       ///< topic = the user, data, from or sender
     user_disconnect, ///< topic = the user, code, data = the reason
+    close,           ///< to (a connection), code, data = the reason
   };
   kind_t kind = publish;
   std::string topic = {};

@@ -1,6 +1,11 @@
 // query_cluster: this node's peers as the cluster actor sees them, plus the
 // statistics of every node that answers within a second (each cluster actor
-// asks its own hub for them: cluster_report_atom), summed.
+// asks its own hub for them: cluster_report_atom), summed. The fan-out is
+// the costly part, so there is one at a time, and its numbers answer every
+// query for a second after it ended unless a member came or went meanwhile
+// (the peers' states are always current): a client that asks in a loop
+// costs every node at most one report a second (more only while members
+// come and go).
 
 #include "cluster/cluster_state.hpp"
 
@@ -47,59 +52,104 @@ void ask_hub(cluster_pointer self, std::function<void(caf::optional<cluster_repo
       [done](caf::error&) { done(caf::none); });
 }
 
-struct gathering {
-  cluster_info info;
+// One fan-out: every member and our own hub asked; the numbers of those
+// that answer are summed.
+struct fan_out {
+  hub_stats totals;
+  std::map<std::string, std::uint64_t> topics;
+  std::uint64_t nodes_answered = 0;
+  std::unordered_set<std::string> answered;
   std::size_t pending = 0;
-  caf::response_promise rp;
 
   void add(const cluster_report& rep) {
-    add_to(info.totals, rep.stats);
+    add_to(totals, rep.stats);
     for (auto& kvp : rep.topics)
-      info.topics[kvp.first] += kvp.second;
-    ++info.nodes_answered;
-  }
-
-  void one_done() {
-    if (--pending == 0) {
-      info.totals.topics = info.topics.size();
-      rp.deliver(std::move(info));
-    }
+      topics[kvp.first] += kvp.second;
+    ++nodes_answered;
   }
 };
+
+// This node's view of its peers, now, with the numbers of the last fan-out.
+cluster_info compose(cluster_pointer self) {
+  auto& st = self->state;
+  auto& g = st.gather;
+  cluster_info info;
+  info.address = st.settings.address;
+  for (auto& kvp : st.peers) {
+    auto& p = kvp.second;
+    info.peers.push_back(peer_info{p.address, p.up ? "up" : p.refused ? "refused" : "dialing",
+                                   p.incarnation, p.forwarded, p.received, p.gaps,
+                                   p.up && g.answered.count(p.address) != 0, p.dropped});
+  }
+  info.totals = g.totals;
+  info.topics = g.topics;
+  info.totals.topics = info.topics.size();
+  info.nodes_answered = g.nodes_answered;
+  return info;
+}
+
+void gathered(cluster_pointer self, fan_out& f) {
+  auto& g = self->state.gather;
+  auto waiting = std::move(g.waiting);
+  g.running = false;
+  g.totals = std::move(f.totals);
+  g.topics = std::move(f.topics);
+  g.nodes_answered = f.nodes_answered;
+  g.answered = std::move(f.answered);
+  g.done_at = self->clock().now();
+  // A member that came or went meanwhile made these numbers stale already.
+  g.valid = g.membership == self->state.membership;
+  auto info = compose(self);
+  for (auto& rp : waiting)
+    rp.deliver(info);
+}
+
+void start_fan_out(cluster_pointer self) {
+  auto& st = self->state;
+  st.gather.running = true;
+  st.gather.membership = st.membership;
+  ++st.gather.rounds;
+  auto f = std::make_shared<fan_out>();
+  std::vector<std::pair<std::string, caf::actor>> asked;
+  for (auto& kvp : st.peers)
+    if (kvp.second.up)
+      asked.emplace_back(kvp.first, kvp.second.handle);
+  f->pending = asked.size() + 1;
+  auto one_done = [self, f] {
+    if (--f->pending == 0)
+      gathered(self, *f);
+  };
+  ask_hub(self, [f, one_done](caf::optional<cluster_report> rep) {
+    if (rep)
+      f->add(*rep);
+    one_done();
+  });
+  for (auto& [address, handle] : asked) {
+    self->request(handle, query_timeout, cluster_report_atom::value)
+      .then(
+        [f, one_done, address = address](cluster_report& rep) {
+          f->answered.insert(address);
+          f->add(rep);
+          one_done();
+        },
+        [one_done](caf::error&) { one_done(); });
+  }
+}
 
 } // namespace
 
 caf::result<cluster_info> query(cluster_pointer self) {
   auto& st = self->state;
-  auto g = std::make_shared<gathering>();
-  g->rp = self->make_response_promise();
-  g->info.address = st.settings.address;
-  std::vector<std::pair<std::size_t, caf::actor>> asked;
-  for (auto& kvp : st.peers) {
-    auto& p = kvp.second;
-    g->info.peers.push_back(peer_info{p.address, p.up ? "up" : p.refused ? "refused" : "dialing", p.incarnation,
-                                      p.forwarded, p.received, p.gaps, false});
-    if (p.up)
-      asked.emplace_back(g->info.peers.size() - 1, p.handle);
-  }
-  g->pending = asked.size() + 1;
-  ask_hub(self, [g](caf::optional<cluster_report> rep) {
-    if (rep)
-      g->add(*rep);
-    g->one_done();
-  });
-  for (auto& [index, handle] : asked) {
-    auto i = index;
-    self->request(handle, query_timeout, cluster_report_atom::value)
-      .then(
-        [g, i](cluster_report& rep) {
-          g->info.peers[i].answered = true;
-          g->add(rep);
-          g->one_done();
-        },
-        [g](caf::error&) { g->one_done(); });
-  }
-  return g->rp;
+  auto& g = st.gather;
+  if (!g.running && g.valid && g.membership == st.membership
+      && self->clock().now() - g.done_at < cluster_query_reuse)
+    return compose(self);
+  // One fan-out at a time: a query that comes while one runs waits for it.
+  auto rp = self->make_response_promise<cluster_info>();
+  g.waiting.push_back(rp);
+  if (!g.running)
+    start_fan_out(self);
+  return rp;
 }
 
 caf::result<cluster_report> report(cluster_pointer self) {

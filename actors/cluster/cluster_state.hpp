@@ -5,6 +5,7 @@
 // files share (cluster.cpp: membership; cluster_forward.cpp: batches and
 // acks; cluster_query.cpp: query_cluster). Not installed.
 
+#include "cluster/cluster_check.hpp"
 #include "cluster/cluster_messages.hpp"
 #include "hub/hub_state.hpp"
 
@@ -29,6 +30,9 @@ namespace switchboard {
 struct cluster_peer {
   std::string address;
   caf::actor handle;   ///< null until a dial or a hello gave one
+  /// What our own dial of `address` reached: a hello from this handle is
+  /// the node at that address, not someone who claims it.
+  caf::actor dialed;
   bool up = false;     ///< its hello arrived: it is a member
   bool hello_sent = false;
   bool dialing = false; ///< a connect request is in flight
@@ -36,22 +40,47 @@ struct cluster_peer {
   std::uint64_t epoch = 0; ///< its epoch, from its last hello
   std::uint16_t tag = 0;
   std::unordered_set<std::string> interest;
-  /// The next batch, and the publishes and bytes in it.
+  /// The members its last hello named (dialed only when it is a seed that
+  /// our own dial reached: cluster.cpp, learn_members).
+  std::vector<std::string> members;
+  /// The next batch, and the messages (items other than interest changes)
+  /// and bytes in it.
   std::vector<cluster_item> out;
-  std::size_t out_publishes = 0;
+  std::size_t out_messages = 0;
   std::size_t out_bytes = 0;
-  /// Batches sent and not acknowledged: (seq, publishes).
+  /// Batches sent and not acknowledged: (seq, messages).
   std::deque<std::pair<std::uint64_t, std::size_t>> in_flight;
-  std::size_t unacked = 0;
+  std::size_t unacked = 0; ///< messages in in_flight: the backlog
   std::uint64_t next_seq = 0;
-  std::uint64_t forwarded = 0;
-  std::uint64_t received = 0;
-  std::uint64_t gaps = 0;
+  std::uint64_t forwarded = 0; ///< messages sent to it
+  std::uint64_t received = 0;  ///< messages received from it
+  std::uint64_t gaps = 0;      ///< messages dropped because it fell behind
+  /// Malformed items and hello parts it sent (cluster_check.hpp).
+  std::uint64_t dropped = 0;
   caf::timespan backoff{0};
   /// Redial timers of an older round find a different number here.
   std::uint64_t redial_round = 0;
   /// Marks a peer only a clash refused: never dialed again.
   bool refused = false;
+};
+
+/// The last fan-out of query_cluster (cluster_query.cpp): the numbers of the
+/// nodes that answered, reused for a while so that a flood of queries does
+/// not become a flood of requests to every node.
+struct cluster_gather {
+  bool running = false;
+  /// Queries waiting for the fan-out that is running.
+  std::vector<caf::typed_response_promise<cluster_info>> waiting;
+  /// Whether the numbers below may be reused: the fan-out ended with the
+  /// membership it started with (and it is still the same, query() checks).
+  bool valid = false;
+  caf::actor_clock::time_point done_at{};
+  std::uint64_t membership = 0; ///< cluster_state::membership at its start
+  hub_stats totals;
+  std::map<std::string, std::uint64_t> topics;
+  std::uint64_t nodes_answered = 0;
+  std::unordered_set<std::string> answered; ///< addresses of peers that answered
+  std::uint64_t rounds = 0; ///< fan-outs started
 };
 
 struct cluster_state {
@@ -67,6 +96,13 @@ struct cluster_state {
   std::unordered_set<std::string> interest;
   bool flush_scheduled = false;
   std::uint64_t peers_lost = 0;
+  /// Changes whenever a member comes or goes.
+  std::uint64_t membership = 0;
+  cluster_gather gather;
+  /// Lines about malformed input are throttled: one a second at most, the
+  /// drops in between counted into the next.
+  caf::actor_clock::time_point drop_logged_at{};
+  std::uint64_t drops_unlogged = 0;
   static inline const char* name = "switchboard.cluster";
 };
 
@@ -80,6 +116,14 @@ caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_sett
                       std::shared_ptr<spdlog::logger> log);
 
 // -- shared by the cluster's source files -----------------------------------------------
+
+/// The most peers a node knows (a mesh is meant for a handful): hellos
+/// from further addresses are refused.
+constexpr std::size_t max_cluster_peers = 256;
+
+/// A query_cluster within this time after a fan-out ended (and with the
+/// same members) is answered with that fan-out's numbers.
+constexpr caf::timespan cluster_query_reuse = std::chrono::seconds(1);
 
 // Batches per peer are cut at this many items or bytes.
 constexpr std::size_t cluster_batch_items = 512;
@@ -106,6 +150,10 @@ void reset_link(cluster_peer& p);
 
 /// Drops a peer that fell behind and says hello again (cluster.cpp).
 void rejoin(cluster_pointer self, cluster_peer& p);
+
+/// Counts `n` malformed things from `p` and logs them, at most one line a
+/// second (cluster.cpp).
+void dropped_from(cluster_pointer self, cluster_peer& p, std::uint64_t n, const char* what);
 
 /// The reply to query_cluster (cluster_query.cpp).
 caf::result<cluster_info> query(cluster_pointer self);

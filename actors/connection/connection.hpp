@@ -14,7 +14,9 @@
 
 #include "switchboard/settings.hpp"
 
+#include <deque>
 #include <optional>
+#include <string>
 
 namespace switchboard {
 
@@ -64,6 +66,12 @@ writer_actor::behavior_type writer(writer_pointer self, transport_ptr transport,
 
 // -- reader ---------------------------------------------------------------------
 
+/// An inbound message the reader holds back for the rate, unparsed.
+struct held_message {
+  std::string text;
+  bool binary = false;
+};
+
 struct reader_state {
   using time_point = caf::actor_clock::time_point;
 
@@ -73,18 +81,39 @@ struct reader_state {
   settings_ptr settings;
   /// When the last frame or pong arrived.
   time_point last_activity;
-  /// Commands sent to the hub and not handled yet. While there are any, the
-  /// transport may have stopped reading (read credit), so the client cannot
-  /// be judged by what arrives.
+  /// Commands sent to the hub and not handled yet. While there are any (or
+  /// messages are held), the transport may have stopped reading (read
+  /// credit), so the client cannot be judged by what arrives.
   std::size_t outstanding = 0;
-  /// When `outstanding` last dropped to zero.
+  /// When `outstanding` and `held` last dropped to zero.
   time_point caught_up;
-  /// The rate limit's token bucket.
+
+  // -- the rate limit
+  /// The token bucket.
   double tokens = 0;
   time_point refilled;
-  /// When the client was first refused for the rate since its bucket was
-  /// last full (none: not over the rate).
-  std::optional<time_point> refused_since;
+  /// Messages that arrived without a token, in order and unparsed. Their
+  /// read credit is withheld, so the transport stops reading and TCP holds
+  /// the client back: there are at most the transport's read credit of them.
+  /// A refill timer hands them on as the bucket refills.
+  std::deque<held_message> held;
+  bool refill_pending = false; ///< a refill_atom is on its way
+  /// When the client first had to wait for a token since its bucket was last
+  /// full (none: not over the rate).
+  std::optional<time_point> limited_since;
+  /// Messages held since the hub was last told (throttled_atom).
+  std::uint64_t held_unreported = 0;
+
+  // -- credentials
+  /// When they expire (the actor clock; none: never).
+  std::optional<time_point> expires;
+  /// The wall-clock time when the reader started, and the actor clock's:
+  /// a wall-clock expiry becomes an actor-clock deadline through them, so
+  /// it moves with the actor clock (virtual in tests).
+  caf::timestamp started_wall;
+  time_point started;
+  /// Refreshes sent to the hub and not answered yet: an expiry waits for them.
+  std::size_t refreshing = 0;
 
   static inline const char* name = "switchboard.reader";
 };
@@ -95,14 +124,20 @@ using reader_pointer = reader_actor::stateful_pointer<reader_state>;
 /// `allowed`, the topics it may use) and exits with hub_down if the hub is
 /// gone. Every ping-interval it asks the writer to ping; if nothing arrives
 /// within pong-timeout after that, it exits with heartbeat_timeout, except
-/// while its commands wait on the hub (then the transport may not be
-/// reading: the client gets its pong-timeout once the hub caught up).
-/// Commands above the rate limit are answered with an error `rate_limited`;
-/// refused for longer than client_rate_grace, it exits with rate_limited.
+/// while its commands wait on the hub or for the rate (then the transport
+/// may not be reading: the client gets its pong-timeout once caught up).
+/// Every message takes a token before it is parsed; one that finds none is
+/// held, unparsed, with its read credit, until the bucket has a token for
+/// it: a client over the rate is slowed down to it, and costs no parsing
+/// beyond it. Over the rate (held back) for longer than client_rate_grace,
+/// it exits with rate_limited. At `expires` (wall-clock; none: never) it
+/// exits with token_expired, unless a refresh the hub took moved it (one
+/// that is still with the hub then is waited for).
 reader_actor::behavior_type reader(reader_pointer self, hub_internal_actor hub,
                                    writer_actor writer, transport_ptr transport,
                                    settings_ptr settings, std::string user,
-                                   topic_filter allowed);
+                                   topic_filter allowed,
+                                   caf::optional<caf::timestamp> expires);
 
 // -- pair -----------------------------------------------------------------------
 
@@ -111,9 +146,12 @@ struct connection_actors {
   writer_actor writer;
 };
 
-/// Spawns the pair for a new socket; the reader joins it to the hub.
+/// Spawns the pair for a new socket; the reader joins it to the hub. `user`,
+/// `allowed` and `expires` are what its authenticator granted
+/// (upgrade_verdict).
 connection_actors spawn_connection(caf::actor_system& sys, const hub_internal_actor& hub,
                                    transport_ptr transport, settings_ptr settings,
-                                   std::string user = {}, topic_filter allowed = {});
+                                   std::string user = {}, topic_filter allowed = {},
+                                   caf::optional<caf::timestamp> expires = caf::none);
 
 } // namespace switchboard

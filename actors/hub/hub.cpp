@@ -19,11 +19,11 @@ hub_state::~hub_state() {
   }
 }
 
-namespace {
-
 frame_ptr share(std::string_view payload) {
   return protocol::make_frame(payload);
 }
+
+namespace {
 
 // Hands the connection's batch through its writer's outbound handle: the
 // writer's policy takes it or refuses it (then the writer cuts the client
@@ -155,40 +155,29 @@ void shutdown(hub_pointer self) {
   quit_if_done(self);
 }
 
-// A close code and reason an application may send (RFC 6455: the reason
-// fits a control frame with the code, 123 bytes of UTF-8).
-bool valid_close(std::uint16_t code, const std::string& reason) {
-  return protocol::valid_close_code(code) && reason.size() <= 123
-         && protocol::valid_utf8(reason);
-}
-
 caf::result<bool> close(hub_pointer self, const close_connection& cmd) {
   if (!valid_close(cmd.code, cmd.reason))
     return make_error(hub_errc::invalid_argument);
   auto& st = self->state;
   auto i = st.connections.find(cmd.conn);
-  if (i == st.connections.end())
-    return false;
-  // Frames collected so far go first; the writer flushes them, then exits.
-  drain(self);
-  farewell_to(self, i->second, farewell{exit_code::disconnected, cmd.code, cmd.reason});
+  if (i == st.connections.end()) {
+    // Another node's connection: that node closes it (true: forwarded).
+    if (!remote_id(st, cmd.conn))
+      return false;
+    to_cluster(self, {cluster_item::close, {}, cmd.reason, 0, cmd.conn, {}, cmd.code});
+    return true;
+  }
+  farewell_connection(self, i->second, cmd.code, cmd.reason);
   return true;
 }
 
 caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& cmd) {
   if (!protocol::valid_user(cmd.user) || !valid_close(cmd.code, cmd.reason))
     return make_error(hub_errc::invalid_argument);
-  auto& st = self->state;
-  // The user may have connections on other nodes too.
+  // The user may have connections on other nodes too (the reply counts
+  // this node's).
   to_cluster(self, {cluster_item::user_disconnect, cmd.user, cmd.reason, 0, 0, {}, cmd.code});
-  auto first = first_of_user(st, cmd.user);
-  if (first == nullptr)
-    return std::uint64_t{0};
-  drain(self);
-  std::uint64_t n = 0;
-  for (auto c = first; c != nullptr; c = c->user_next, ++n)
-    farewell_to(self, *c, farewell{exit_code::disconnected, cmd.code, cmd.reason});
-  return n;
+  return farewell_user(self, cmd.user, cmd.code, cmd.reason);
 }
 
 // -- server-side publishes and sends -------------------------------------------------------
@@ -256,8 +245,8 @@ hub_stats stats(hub_pointer self) {
   return result;
 }
 
-template <class Command>
-caf::result<void> command(hub_pointer self, Command& cmd) {
+template <class Result = void, class Command>
+caf::result<Result> command(hub_pointer self, Command& cmd) {
   // The sender first: the response promise takes it from the message.
   auto conn = sender_of(self);
   auto done = self->make_response_promise();
@@ -266,6 +255,29 @@ caf::result<void> command(hub_pointer self, Command& cmd) {
 }
 
 } // namespace
+
+// -- closing --------------------------------------------------------------------------------
+
+// RFC 6455: the reason fits a control frame with the code, 123 bytes of UTF-8.
+bool valid_close(std::uint16_t code, const std::string& reason) {
+  return protocol::valid_close_code(code) && reason.size() <= 123
+         && protocol::valid_utf8(reason);
+}
+
+void farewell_connection(hub_pointer self, hub_connection& conn, std::uint16_t code,
+                         const std::string& reason) {
+  // Frames collected so far go first; the writer flushes them, then exits.
+  drain(self);
+  farewell_to(self, conn, farewell{exit_code::disconnected, code, reason});
+}
+
+std::uint64_t farewell_user(hub_pointer self, const std::string& user, std::uint16_t code,
+                            const std::string& reason) {
+  std::uint64_t n = 0;
+  for (auto c = first_of_user(self->state, user); c != nullptr; c = c->user_next, ++n)
+    farewell_connection(self, *c, code, reason);
+  return n;
+}
 
 // -- delivery -----------------------------------------------------------------------------
 
@@ -405,12 +417,20 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](client_history& cmd) { return command(self, cmd); },
     [self](client_presence& cmd) { return command(self, cmd); },
     [self](expire_atom) { expire_history(self); },
+    [self](client_refresh& cmd) { return command<refresh_result>(self, cmd); },
+    [self](throttled_atom, std::uint64_t n) {
+      self->state.stats.rejections["rate_limited"] += n;
+    },
     [self](shutdown_atom) { shutdown(self); },
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
     [self](cluster_resume_atom) { resume_held(self); },
   };
+}
+
+hub_internal_actor spawn_hub(caf::actor_system& sys, hub_settings settings) {
+  return sys.spawn(hub, std::move(settings));
 }
 
 } // namespace switchboard

@@ -31,15 +31,16 @@ void deliver_item(hub_pointer self, cluster_item& item) {
                         protocol::make_frame(direct_frame(item.from, item.sender, item.data)));
       break;
     case cluster_item::user_disconnect:
-      // Frames collected so far go first (as in close_user).
-      if (first_of_user(st, item.topic) != nullptr)
-        drain(self);
-      for (auto c = first_of_user(st, item.topic); c != nullptr; c = c->user_next)
-        farewell_to(self, *c, farewell{exit_code::disconnected, item.code, item.data});
+      farewell_user(self, item.topic, item.code, item.data);
+      break;
+    case cluster_item::close:
+      if (auto i = st.connections.find(item.to); i != st.connections.end())
+        farewell_connection(self, i->second, item.code, item.data);
       break;
     default:
       // Interest is the cluster actor's business; anything else is no item
-      // this version knows.
+      // this version knows. (The cluster actor checked every item against
+      // the rules a local request meets: cluster_check.cpp.)
       break;
   }
 }

@@ -2,9 +2,10 @@
 // connection, a user's connections or a service) and the reader's
 // rejections. A connection whose authenticator limited its topics may
 // subscribe and publish only on those; with an authorizer configured,
-// subscribe and publish then ask it; while an answer is outstanding the
-// connection's later commands wait, so that every command applies in the
-// order the client sent it.
+// subscribe and publish then ask it (and a refresh the authenticator,
+// hub_refresh.cpp); while an answer is outstanding the connection's later
+// commands wait, so that every command applies in the order the client
+// sent it.
 
 #include "hub/hub_state.hpp"
 
@@ -15,10 +16,6 @@
 namespace switchboard {
 
 namespace {
-
-frame_ptr share(std::string_view payload) {
-  return protocol::make_frame(payload);
-}
 
 // Answers a client command with an error frame and counts the rejection.
 void refuse(hub_pointer self, hub_connection& conn, const char* code, const char* reason,
@@ -170,11 +167,10 @@ void run(hub_pointer self, hub_connection& conn, client_command& cmd) {
         history_command(self, conn, x);
       else if constexpr (std::is_same_v<type, client_presence>)
         presence_command(self, conn, x);
-      else {
-        if (!x.counted_as.empty())
-          ++st.stats.rejections[x.counted_as];
+      else if constexpr (std::is_same_v<type, client_refresh>)
+        return; // never here: process() hands it to refresh()
+      else
         enqueue(self, conn, std::move(x.frame));
-      }
     },
     cmd);
 }
@@ -224,22 +220,6 @@ const request_id& id_of(const client_command& cmd) {
 void process(hub_pointer self, hub_connection& conn, client_command cmd,
              caf::response_promise done);
 
-// Runs the commands that waited behind an answer, until one asks again.
-void resume(hub_pointer self, conn_id id) {
-  auto& st = self->state;
-  for (;;) {
-    auto i = st.connections.find(id);
-    if (i == st.connections.end() || i->second.authorizing || i->second.waiting.empty())
-      return;
-    auto& waiting = i->second.waiting;
-    auto next = std::move(waiting.front());
-    waiting.erase(waiting.begin());
-    if (waiting.empty())
-      std::vector<waiting_command>{}.swap(waiting);
-    process(self, i->second, std::move(next.cmd), std::move(next.done));
-  }
-}
-
 void answered(hub_pointer self, conn_id id, client_command& cmd,
               caf::response_promise& done, bool allowed) {
   auto& st = self->state;
@@ -261,6 +241,12 @@ void answered(hub_pointer self, conn_id id, client_command& cmd,
 void process(hub_pointer self, hub_connection& conn, client_command cmd,
              caf::response_promise done) {
   auto& st = self->state;
+  // A refresh asks the authenticator; the connection's next commands wait
+  // for its answer like they wait for an authorizer's.
+  if (auto r = std::get_if<client_refresh>(&cmd)) {
+    refresh(self, conn, *r, std::move(done));
+    return;
+  }
   // The topics the authenticator allowed come first: no authorizer is asked
   // about a topic the connection may never use.
   if (conn.allowed.restricted()) {
@@ -295,6 +281,21 @@ void process(hub_pointer self, hub_connection& conn, client_command cmd,
 }
 
 } // namespace
+
+void resume(hub_pointer self, conn_id id) {
+  auto& st = self->state;
+  for (;;) {
+    auto i = st.connections.find(id);
+    if (i == st.connections.end() || i->second.authorizing || i->second.waiting.empty())
+      return;
+    auto& waiting = i->second.waiting;
+    auto next = std::move(waiting.front());
+    waiting.erase(waiting.begin());
+    if (waiting.empty())
+      std::vector<waiting_command>{}.swap(waiting);
+    process(self, i->second, std::move(next.cmd), std::move(next.done));
+  }
+}
 
 hub_connection* sender_of(hub_pointer self) {
   auto& st = self->state;

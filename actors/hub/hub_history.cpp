@@ -31,10 +31,6 @@ namespace {
 // this only bounds how long expired messages hold memory).
 constexpr auto expiry_period = std::chrono::seconds(1);
 
-frame_ptr share(std::string_view payload) {
-  return protocol::make_frame(payload);
-}
-
 history_limits limits_of(const topic_options& opts) {
   return {opts.history_size, opts.history_ttl};
 }

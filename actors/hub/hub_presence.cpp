@@ -17,10 +17,6 @@ namespace switchboard {
 
 namespace {
 
-frame_ptr share(std::string_view payload) {
-  return protocol::make_frame(payload);
-}
-
 bool tracked(const topic_options& opts) {
   return opts.presence || opts.join_leave;
 }

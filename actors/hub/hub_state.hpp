@@ -1,12 +1,13 @@
 #pragma once
 
-// The hub's inside: the wider interface the network layer and the connection
-// pairs use (switchboard/hub.hpp is the part applications get), its state,
-// and the functions its source files share. Not installed.
+// The hub's inside: its state and the functions its source files share (its
+// wider interface, which the network layer and the connection pairs use, is
+// in hub_interface.hpp). Not installed.
 
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
 #include "hub/history.hpp"
+#include "hub/hub_interface.hpp"
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
 #include "hub/topic_table.hpp"
@@ -17,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -24,39 +26,11 @@
 
 namespace switchboard {
 
-/// The hub's history expiry round (to itself, on the actor clock).
-using expire_atom = caf::atom_constant<caf::atom("expire")>;
-
-using hub_internal_actor = hub_actor::extend<
-  /// A new pair, its transport, its authenticated user (empty: anonymous)
-  /// and the topics it may use; the hub monitors both actors and sends the
-  /// welcome.
-  caf::reacts_to<enroll_atom, reader_actor, writer_actor, transport_ptr, std::string,
-                 topic_filter>,
-  /// Client commands, sent by a reader as requests: the reply (none, or an
-  /// error frame to the client) is the reader's read credit.
-  caf::reacts_to<client_subscribe>, caf::reacts_to<client_unsubscribe>,
-  caf::reacts_to<client_publish>, caf::reacts_to<client_send>,
-  caf::reacts_to<client_error>,
-  /// v1.1 client commands (hub_history.cpp, hub_presence.cpp), and the
-  /// history's expiry round.
-  caf::reacts_to<client_history>, caf::reacts_to<client_presence>,
-  caf::reacts_to<expire_atom>,
-  /// The node stops: refuse publishes, flush every writer, quit once the last
-  /// pair is down.
-  caf::reacts_to<shutdown_atom>,
-  /// Send the batches collected in this round (to itself).
-  caf::reacts_to<drain_atom>,
-  /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
-  /// must reach other nodes, and hands over what arrived from them.
-  caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>,
-  caf::reacts_to<cluster_resume_atom>>;
-
 // -- state ----------------------------------------------------------------------------
 
 using client_command =
   std::variant<client_subscribe, client_unsubscribe, client_publish, client_send,
-               client_error, client_history, client_presence>;
+               client_error, client_history, client_presence, client_refresh>;
 
 /// A command that waits behind an authorizer's answer, and its reader.
 struct waiting_command {
@@ -94,10 +68,10 @@ struct hub_connection {
   bool holding = false;
   /// Checks in a row that found it still congested.
   std::uint8_t waits = 0;
-  /// An authorizer's answer is outstanding: the connection's later commands
-  /// wait in `waiting`, so that every command applies in order. (At most
-  /// the reader's read credit of them: a vector, which costs nothing while
-  /// empty.)
+  /// An authorizer's answer (or the authenticator's, for a refresh) is
+  /// outstanding: the connection's later commands wait in `waiting`, so that
+  /// every command applies in order. (At most the reader's read credit of
+  /// them: a vector, which costs nothing while empty.)
   bool authorizing = false;
   std::vector<waiting_command> waiting;
 };
@@ -178,7 +152,7 @@ struct hub_state {
 
 using hub_pointer = hub_internal_actor::stateful_pointer<hub_state>;
 
-/// The hub's behavior; the node spawns it with `sys.spawn(hub, settings)`.
+/// The hub's behavior (spawn_hub spawns it).
 hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 
 // -- shared by the hub's source files ---------------------------------------------------
@@ -187,6 +161,9 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings);
 /// publishes then reaches a fast socket while the hub is still working,
 /// instead of landing on it all at once and passing its bound.
 inline constexpr std::size_t max_batch = 64;
+
+/// `payload` framed once, for every receiver to share (protocol::make_frame).
+frame_ptr share(std::string_view payload);
 
 /// Hands every connection's collected frames to its transport (those of a
 /// holding connection stay held).
@@ -240,6 +217,19 @@ void unlisten(hub_pointer self, const remove_listener& cmd);
 caf::result<bool> register_service(hub_pointer self, const add_service& cmd);
 void unregister_service(hub_pointer self, const remove_service& cmd);
 void observe(hub_pointer self, const connection_observer_actor& observer, bool on);
+
+// Closing (hub.cpp): for close_connection and disconnect_user, and for the
+// same from other nodes.
+/// A close code and reason an application or a peer may send (RFC 6455:
+/// 1000-1003, 1007-1011, 3000-4999; at most 123 bytes of UTF-8).
+bool valid_close(std::uint16_t code, const std::string& reason);
+/// Frames collected so far go out, then `conn` closes with `code` and `reason`
+/// (it leaves with `disconnected`).
+void farewell_connection(hub_pointer self, hub_connection& conn, std::uint16_t code,
+                         const std::string& reason);
+/// farewell_connection for every connection of `user`; returns how many.
+std::uint64_t farewell_user(hub_pointer self, const std::string& user, std::uint16_t code,
+                            const std::string& reason);
 
 // Users (hub_users.cpp): the index of connections by authenticated user.
 void index_user(hub_state& st, hub_connection& conn);
@@ -318,5 +308,14 @@ hub_connection* sender_of(hub_pointer self);
 // `done` (the reader's read credit) is delivered once it ran.
 void on_command(hub_pointer self, hub_connection* conn, client_command cmd,
                 caf::response_promise done);
+
+// Runs the commands of connection `id` that waited behind an answer, until
+// one asks again.
+void resume(hub_pointer self, conn_id id);
+
+// Refreshes (hub_refresh.cpp): puts the token to the authenticator; `done`
+// gets the refresh_result once the connection has its answer.
+void refresh(hub_pointer self, hub_connection& conn, client_refresh& cmd,
+             caf::response_promise done);
 
 } // namespace switchboard

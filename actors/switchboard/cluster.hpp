@@ -27,9 +27,14 @@ struct cluster_settings {
   std::string address;
   /// "host:port" of other nodes; our own address may be among them (skipped).
   std::vector<std::string> seeds;
-  /// Publishes a peer may have unacknowledged; one more and the peer is
-  /// dropped (the publishes counted as its gap) and rejoined.
+  /// Messages (publishes, direct and user sends, disconnects, closes) a
+  /// peer may have unacknowledged; one more and the peer is dropped (the
+  /// messages counted as its gap) and rejoined.
   std::size_t backlog = 10000;
+  /// The largest data a message from a peer may carry; larger ones are
+  /// dropped as malformed. node::start sets it to
+  /// node_config::max_message_size: what this node's own clients may send.
+  std::size_t max_data = 64 * 1024;
   /// A peer that is down (or a seed not up yet) is dialed again after
   /// redial_min, doubling up to redial_max, each delay +-20 %.
   caf::timespan redial_min = std::chrono::milliseconds(100);
@@ -43,12 +48,16 @@ struct peer_info {
   /// "refused" (a node-id clash or not an address: never dialed again).
   std::string state;
   std::uint64_t incarnation = 0; ///< the peer's, 0 while unknown
-  std::uint64_t forwarded = 0;   ///< publishes sent to it
-  std::uint64_t received = 0;    ///< publishes received from it
-  std::uint64_t gaps = 0;        ///< publishes dropped because it fell behind
+  /// Messages (publishes, direct messages, user sends and disconnects,
+  /// closes) sent to it.
+  std::uint64_t forwarded = 0;
+  std::uint64_t received = 0; ///< messages received from it
+  std::uint64_t gaps = 0;     ///< messages dropped because it fell behind
   /// Whether it answered the query in time (an "up" peer that did not is
   /// missing from totals and topics).
   bool answered = false;
+  /// Malformed items and hello parts it sent, dropped (docs/cluster.md).
+  std::uint64_t dropped = 0;
 };
 
 /// The answer to query_cluster.
@@ -61,13 +70,16 @@ struct cluster_info {
 };
 
 /// Reply: cluster_info. Asks every member for its statistics (waits at most
-/// about a second for them).
+/// about a second for them). One such fan-out runs at a time; its numbers
+/// (totals, topics, nodes_answered, answered) answer every query for a
+/// second after it ended unless a member came or went meanwhile. The peers'
+/// states and counters are always current.
 struct query_cluster {};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), x.address, x.state, x.incarnation,
-           x.forwarded, x.received, x.gaps, x.answered);
+           x.forwarded, x.received, x.gaps, x.answered, x.dropped);
 }
 
 template <class Inspector>

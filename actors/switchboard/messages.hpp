@@ -40,6 +40,7 @@ enum class exit_code : std::uint8_t {
   hub_down,           ///< the hub died: nobody routes this connection any more
   disconnected,       ///< the application closed it (close_connection)
   slow_listener,      ///< a server-side actor fell too far behind its deliveries
+  token_expired,      ///< its credentials expired (upgrade_verdict::expires), no refresh
 };
 
 /// Every exit code, in declaration order.
@@ -47,7 +48,7 @@ inline constexpr exit_code all_exit_codes[] = {
   exit_code::socket_closed,  exit_code::socket_error, exit_code::heartbeat_timeout,
   exit_code::slow_consumer,  exit_code::protocol_error, exit_code::shutdown,
   exit_code::rate_limited,   exit_code::hub_down,   exit_code::disconnected,
-  exit_code::slow_listener,
+  exit_code::slow_listener,  exit_code::token_expired,
 };
 
 /// The error category of exit_code.
@@ -124,11 +125,20 @@ struct access_request {
   std::string topic = {};
 };
 
-/// A WebSocket upgrade request, put to the authenticator before the upgrade.
+/// A WebSocket upgrade request, put to the authenticator before the upgrade;
+/// and a connected client's refresh of its credentials
+/// (`{"type":"refresh","token":T}`, docs/protocol.md), put to it the same way:
+/// then `refresh` names the connection, `target` is empty and `headers` hold
+/// one `Authorization: Bearer T`, so an authenticator that reads bearer
+/// tokens judges refreshes with no change. The node keeps the connection
+/// open whatever the verdict; an allowing one must name the connection's
+/// user.
 struct upgrade_request {
   std::string target = {}; ///< path and query, e.g. "/ws?token=..."
   std::vector<std::pair<std::string, std::string>> headers = {}; ///< as received
   std::string remote_address = {};
+  /// A refresh: the connection's id (0: an upgrade).
+  conn_id refresh = 0;
 };
 
 /// The authenticator's answer.
@@ -141,8 +151,12 @@ struct upgrade_verdict {
   /// every topic; a list means only topics matching one of its glob patterns
   /// (`*` any run of characters, '/' included; `?` one character), checked
   /// by the hub before any authorizer (error `forbidden`). An empty list
-  /// allows no topic.
+  /// allows no topic. A refresh's verdict replaces the connection's topics.
   caf::optional<std::vector<std::string>> topics = caf::none;
+  /// When an allowed connection's credentials end (wall-clock time, a JWT's
+  /// `exp` plus the leeway): the node closes it then (4001 `token expired`,
+  /// exit token_expired) unless a refresh moved it. None: never.
+  caf::optional<caf::timestamp> expires = caf::none;
 };
 
 // -- the interfaces of server-side actors --------------------------------------------
@@ -477,13 +491,13 @@ typename Inspector::result_type inspect(Inspector& f, access_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upgrade_request& x) {
   return f(caf::meta::type_name("upgrade_request"), x.target, x.headers,
-           x.remote_address);
+           x.remote_address, x.refresh);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upgrade_verdict& x) {
   return f(caf::meta::type_name("upgrade_verdict"), x.allow, x.user, x.status, x.reason,
-           x.topics);
+           x.topics, x.expires);
 }
 
 template <class Inspector>

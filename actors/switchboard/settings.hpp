@@ -36,13 +36,15 @@ struct connection_settings {
   /// On shutdown (or close_connection), a writer waits at most this long
   /// for what was handed over before the farewell to be written.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
-  /// Commands per second a connection may send on average (token bucket);
-  /// 0 turns the limit off.
+  /// Commands per second a connection may send on average (token bucket,
+  /// taken before a message is parsed); 0 turns the limit off. Past it the
+  /// connection's messages wait, unparsed, for tokens, and it is not read
+  /// meanwhile (read credit): its commands run late, none is refused.
   double client_rate = 100;
   /// Commands a connection may send at once above the average rate.
   std::size_t client_burst = 200;
-  /// A connection whose commands keep being refused for the rate for this
-  /// long is disconnected (rate_limited, close 1008).
+  /// A connection held back by the rate for this long (without earning its
+  /// whole burst back meanwhile) is disconnected (rate_limited, close 1008).
   caf::timespan client_rate_grace = std::chrono::seconds(10);
 };
 
@@ -81,6 +83,14 @@ struct hub_settings {
   /// counts as `authorize_default`.
   caf::timespan authorize_timeout = std::chrono::seconds(1);
   bool authorize_default = false;
+  /// Asked again when a client refreshes its credentials
+  /// (`{"type":"refresh","token":T}`; upgrade_request::refresh); null: a
+  /// refresh gets the error `not_enabled`. node::start sets it to
+  /// node_config::authenticator (and the timeout to its); set it yourself
+  /// only for a hub you spawn yourself. No answer within
+  /// authenticate_timeout: error `unavailable`, nothing changes.
+  authenticator_actor authenticator;
+  caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// Where the hub logs connects and disconnects (debug) and drops
   /// (warn: slow_consumer, heartbeat_timeout, rate_limited, slow_listener);
   /// null: nowhere. node::start sets it to node_config::logger's; set it

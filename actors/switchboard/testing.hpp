@@ -10,6 +10,7 @@
 
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,10 @@ public:
 
   hub_fixture();
   explicit hub_fixture(connection_settings settings, hub_settings limits = {});
+  /// For hub settings that hold actors of the fixture's system (an
+  /// authenticator, say): `make` spawns them with the fixture's spawn() and
+  /// returns the settings, before the hub starts.
+  hub_fixture(connection_settings settings, std::function<hub_settings(hub_fixture&)> make);
   virtual ~hub_fixture();
 
   /// Connects a fake client (of `user`, empty: anonymous; limited to the
@@ -96,6 +101,12 @@ public:
   /// until it is joined and welcomed.
   client connect(std::string user = {},
                  caf::optional<std::vector<std::string>> topics = caf::none);
+
+  /// Connects a fake client as an authenticator's allowing `verdict` admits
+  /// it: its user, its topics and its expiry (upgrade_verdict::expires, a
+  /// wall-clock time; the connection counts wall-clock time from when it
+  /// connects on the virtual clock, so advance() brings the expiry nearer).
+  client connect(const upgrade_verdict& verdict);
 
   /// The client sends one text frame; runs until everything settled.
   void send(const client& c, std::string text);
@@ -181,6 +192,7 @@ public:
 
 private:
   static caf::actor_system_config& init(caf::actor_system_config& cfg);
+  void start_hub();
 
   /// The hub with its internal interface.
   caf::actor internal_;

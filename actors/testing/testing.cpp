@@ -90,6 +90,19 @@ hub_fixture::hub_fixture(connection_settings s, hub_settings h)
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
     settings(s),
     limits(std::move(h)) {
+  start_hub();
+}
+
+hub_fixture::hub_fixture(connection_settings s,
+                         std::function<hub_settings(hub_fixture&)> make)
+  : sys(init(cfg)),
+    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+    settings(s) {
+  limits = make(*this);
+  start_hub();
+}
+
+void hub_fixture::start_hub() {
   auto internal = sys.spawn(switchboard::hub, limits);
   internal_ = caf::actor_cast<caf::actor>(internal);
   hub = internal;
@@ -107,13 +120,21 @@ hub_fixture::~hub_fixture() {
 
 hub_fixture::client hub_fixture::connect(std::string user,
                                          caf::optional<std::vector<std::string>> topics) {
+  upgrade_verdict verdict;
+  verdict.allow = true;
+  verdict.user = std::move(user);
+  verdict.topics = std::move(topics);
+  return connect(verdict);
+}
+
+hub_fixture::client hub_fixture::connect(const upgrade_verdict& verdict) {
   client c;
   c.transport = std::make_shared<fake_socket>();
   auto shared_settings = std::make_shared<const connection_settings>(settings);
   auto transport = make_fake_transport(c.transport, shared_settings);
   auto pair = spawn_connection(sys, caf::actor_cast<hub_internal_actor>(internal_),
-                               transport, shared_settings, std::move(user),
-                               topic_filter::of(topics));
+                               transport, shared_settings, verdict.user,
+                               topic_filter::of(verdict.topics), verdict.expires);
   transport->writer(caf::actor_cast<caf::actor>(pair.writer));
   c.reader = caf::actor_cast<caf::actor>(pair.reader);
   c.writer = caf::actor_cast<caf::actor>(pair.writer);

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <cassert>
 
 namespace switchboard::net {
 
@@ -21,9 +22,9 @@ address_key key_of(const asio::ip::address& address) {
 
 // -- admission_ticket -------------------------------------------------------------
 
-admission_ticket::admission_ticket(std::shared_ptr<admission> owner,
-                                   const address_key& key) noexcept
-  : owner_(std::move(owner)), key_(key) {
+admission_ticket::admission_ticket(std::shared_ptr<admission> owner, const address_key& key,
+                                   bool pending) noexcept
+  : owner_(std::move(owner)), key_(key), pending_(pending) {
 }
 
 admission_ticket& admission_ticket::operator=(admission_ticket&& other) noexcept {
@@ -31,6 +32,7 @@ admission_ticket& admission_ticket::operator=(admission_ticket&& other) noexcept
     release();
     owner_ = std::move(other.owner_);
     key_ = other.key_;
+    pending_ = other.pending_;
   }
   return *this;
 }
@@ -45,8 +47,12 @@ void admission_ticket::release() noexcept {
   // A copy: if the post finds the strand shut down, it destroys the handler
   // (and maybe the admission with it) before it returns.
   auto strand = owner_->strand_;
-  asio::post(strand, [owner = std::move(owner_), key = key_] {
-    owner->table_.release(key, admission_table::clock::now());
+  asio::post(strand, [owner = std::move(owner_), key = key_, pending = pending_] {
+    auto now = admission_table::clock::now();
+    if (pending)
+      owner->table_.close_pending(key, now);
+    else
+      owner->table_.release(key, now);
   });
 }
 
@@ -64,12 +70,22 @@ void admission::ask(const asio::ip::address& from, asio::any_io_executor reply_o
     admission_result result;
     result.decision = self->table_.admit(key, admission_table::clock::now());
     if (result.decision.verdict == admission_verdict::admitted)
-      result.ticket = admission_ticket{self, key};
+      result.ticket = admission_ticket{self, key, false};
     asio::post(reply_on, [on_verdict = std::move(on_verdict),
                           result = std::move(result)]() mutable {
       on_verdict(std::move(result));
     });
   });
+}
+
+admission_result admission::open_pending(const asio::ip::address& from) {
+  assert(strand_.running_in_this_thread());
+  admission_result result;
+  auto key = key_of(from);
+  result.decision = table_.open_pending(key, admission_table::clock::now());
+  if (result.decision.verdict == admission_verdict::admitted)
+    result.ticket = admission_ticket{shared_from_this(), key, true};
+  return result;
 }
 
 void admission::read_rejections(asio::any_io_executor reply_on, counts_handler on_counts) {

@@ -2,8 +2,14 @@
 
 // The node's admission limits on one I/O loop (the first: one thread, so it
 // serializes the table as a strand would): the one place that knows how many
-// WebSocket connections each source address holds and how often it tried
-// lately (an admission_table, touched only on that loop).
+// WebSocket connections and pending (not yet upgraded) TCP connections each
+// source address holds and how often it tried lately (an admission_table,
+// touched only on that loop).
+//
+// A new TCP connection: the listener, which accepts on that same loop,
+// calls open_pending() and gets a ticket that counts the connection as
+// pending until the http_session that holds it ends (after an upgrade: as
+// soon as the WebSocket takes over), or the refusal.
 //
 // The protocol, for one upgrade request:
 //   1. http_session calls ask(peer address, its own executor, handler);
@@ -33,8 +39,8 @@ class admission;
 /// or one customer usually holds a whole /64.
 address_key key_of(const boost::asio::ip::address& address);
 
-/// An admitted WebSocket connection's slot; destroying (or reassigning) it
-/// gives the slot back.
+/// An admitted WebSocket connection's slot, or a pending connection's;
+/// destroying (or reassigning) it gives the slot back.
 class admission_ticket {
 public:
   admission_ticket() noexcept = default;
@@ -50,11 +56,13 @@ public:
 private:
   friend class admission;
 
-  admission_ticket(std::shared_ptr<admission> owner, const address_key& key) noexcept;
+  admission_ticket(std::shared_ptr<admission> owner, const address_key& key,
+                   bool pending) noexcept;
   void release() noexcept;
 
   std::shared_ptr<admission> owner_;
   address_key key_{};
+  bool pending_ = false; ///< a pending connection's slot, not a WebSocket's
 };
 
 /// What ask() hands back.
@@ -76,6 +84,11 @@ public:
   /// Decides on one upgrade attempt from `from`; `on_verdict` runs on `reply_on`.
   void ask(const boost::asio::ip::address& from, boost::asio::any_io_executor reply_on,
            verdict_handler on_verdict);
+
+  /// Counts a TCP connection just accepted from `from` as pending: the
+  /// ticket holds its slot; no ticket past the pending limits. Only on the
+  /// admission's own loop (the listener's).
+  admission_result open_pending(const boost::asio::ip::address& from);
 
   /// Reads the rejection counters; `on_counts` runs on `reply_on`.
   void read_rejections(boost::asio::any_io_executor reply_on, counts_handler on_counts);

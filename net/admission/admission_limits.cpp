@@ -32,6 +32,12 @@ std::optional<std::string> admission_limits::validate() const {
   if (handshake_burst == 0)
     return "handshake-burst must be at least 1 (got 0): every upgrade needs one "
            "token";
+  if (max_pending_connections == 0)
+    return "max-pending-connections must be at least 1 (got 0): no connection could "
+           "send a request";
+  if (max_pending_connections_per_address == 0)
+    return "max-pending-connections-per-address must be at least 1 (got 0): no client "
+           "could send a request";
   return std::nullopt;
 }
 

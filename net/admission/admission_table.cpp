@@ -50,6 +50,10 @@ const char* to_string(admission_verdict verdict) noexcept {
       return "max_connections_per_address";
     case admission_verdict::handshake_rate:
       return "handshake_rate";
+    case admission_verdict::max_pending_connections:
+      return "max_pending_connections";
+    case admission_verdict::max_pending_connections_per_address:
+      return "max_pending_connections_per_address";
   }
   return "unknown";
 }
@@ -66,11 +70,29 @@ std::map<std::string, std::uint64_t> upgrade_rejections(const rejection_counts& 
   };
 }
 
+std::map<std::string, std::uint64_t> connection_rejections(const rejection_counts& counts) {
+  return {
+    {to_string(admission_verdict::max_pending_connections), counts.max_pending_connections},
+    {to_string(admission_verdict::max_pending_connections_per_address),
+     counts.max_pending_connections_per_address},
+  };
+}
+
+namespace {
+
+std::size_t saturated_sum(std::size_t a, std::size_t b) noexcept {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+} // namespace
+
 admission_table::admission_table(const admission_limits& limits, std::size_t idle_entries)
   // At least one idle entry, so that forgetting the idle ones always makes
-  // room: addresses with a connection are at most max_connections.
+  // room: addresses with an open or pending connection are at most
+  // max_connections + max_pending_connections.
   : limits_(limits), idle_entries_(std::max<std::size_t>(idle_entries, 1)),
-    max_entries_(std::min(limits.max_connections, SIZE_MAX - idle_entries_) + idle_entries_),
+    max_entries_(saturated_sum(
+      saturated_sum(limits.max_connections, limits.max_pending_connections), idle_entries_)),
     entries_(0, address_hash{random_seed()}) {
 }
 
@@ -105,6 +127,32 @@ void admission_table::release(const address_key& from, time_point now) {
     entries_.erase(i);
 }
 
+admission_decision admission_table::open_pending(const address_key& from, time_point now) {
+  if (now - last_sweep_ >= sweep_interval)
+    sweep(now);
+  if (pending_ >= limits_.max_pending_connections)
+    return reject(admission_verdict::max_pending_connections, full_retry_after);
+  auto i = entries_.find(from);
+  if (i == entries_.end())
+    i = insert(from, now);
+  auto& e = i->second;
+  if (e.pending >= limits_.max_pending_connections_per_address)
+    return reject(admission_verdict::max_pending_connections_per_address, full_retry_after);
+  ++e.pending;
+  ++pending_;
+  return {};
+}
+
+void admission_table::close_pending(const address_key& from, time_point now) {
+  auto i = entries_.find(from);
+  if (i == entries_.end() || i->second.pending == 0)
+    return; // not opened here: nothing to give back
+  --i->second.pending;
+  --pending_;
+  if (idle_and_full(i->second, now))
+    entries_.erase(i);
+}
+
 std::size_t admission_table::sweep(time_point now) {
   last_sweep_ = now;
   std::size_t forgotten = 0;
@@ -124,6 +172,11 @@ std::size_t admission_table::connections(const address_key& from) const {
   return i == entries_.end() ? 0 : i->second.connections;
 }
 
+std::size_t admission_table::pending(const address_key& from) const {
+  auto i = entries_.find(from);
+  return i == entries_.end() ? 0 : i->second.pending;
+}
+
 void admission_table::refill(entry& e, time_point now) const {
   if (now <= e.refilled)
     return;
@@ -134,7 +187,7 @@ void admission_table::refill(entry& e, time_point now) const {
 }
 
 bool admission_table::idle_and_full(entry& e, time_point now) const {
-  if (e.connections > 0)
+  if (e.connections > 0 || e.pending > 0)
     return false;
   refill(e, now);
   return e.tokens >= static_cast<double>(limits_.handshake_burst);
@@ -145,18 +198,20 @@ admission_table::map_type::iterator admission_table::insert(const address_key& f
   if (entries_.size() >= max_entries_) {
     sweep(now);
     // Still (nearly) full: many addresses made attempts lately and few have
-    // a connection. Forget every address without one, bucket and all.
-    // Whoever comes back gets a full bucket again, but never more
-    // connections than the limits allow (addresses with a connection are
-    // always kept). Each pass over the table thus makes room for at least
+    // a connection. Forget every address without one (open or pending),
+    // bucket and all. Whoever comes back gets a full bucket again, but never
+    // more connections than the limits allow (addresses with a connection
+    // are always kept). Each pass over the table thus makes room for at least
     // half of `idle_entries` new addresses, so it costs little per address.
     if (max_entries_ - entries_.size() < std::max<std::size_t>(idle_entries_ / 2, 1)) {
-      for (auto i = entries_.begin(); i != entries_.end();)
-        i = i->second.connections == 0 ? entries_.erase(i) : std::next(i);
+      for (auto i = entries_.begin(); i != entries_.end();) {
+        auto& e = i->second;
+        i = e.connections == 0 && e.pending == 0 ? entries_.erase(i) : std::next(i);
+      }
     }
   }
   auto burst = static_cast<double>(limits_.handshake_burst);
-  return entries_.emplace(from, entry{0, burst, now}).first;
+  return entries_.emplace(from, entry{0, 0, burst, now}).first;
 }
 
 admission_decision admission_table::reject(admission_verdict verdict,
@@ -170,6 +225,12 @@ admission_decision admission_table::reject(admission_verdict verdict,
       break;
     case admission_verdict::handshake_rate:
       ++rejections_.handshake_rate;
+      break;
+    case admission_verdict::max_pending_connections:
+      ++rejections_.max_pending_connections;
+      break;
+    case admission_verdict::max_pending_connections_per_address:
+      ++rejections_.max_pending_connections_per_address;
       break;
     case admission_verdict::admitted:
       break;

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -50,6 +51,8 @@ const char* to_string(jwt_errc x) {
       return "token has no subject";
     case jwt_errc::bad_claim:
       return "bad token claim";
+    case jwt_errc::missing_expiry:
+      return "token has no expiry";
   }
   return "invalid token";
 }
@@ -158,6 +161,20 @@ std::optional<double> numeric_date(const json::value& v) {
   return std::nullopt;
 }
 
+// The latest time a timestamp holds (nanoseconds in 64 bits: the year 2262),
+// with some room: a later `exp` means "never" in practice.
+constexpr double max_date = 9e9;
+
+caf::timestamp to_timestamp(double seconds) {
+  auto clamped = std::min(seconds, max_date);
+  // Whole seconds and the fraction apart: nanoseconds since 1970 are more
+  // than a double holds exactly.
+  auto whole = std::floor(clamped);
+  auto ns = std::llround((clamped - whole) * 1e9);
+  return caf::timestamp{std::chrono::seconds{static_cast<std::int64_t>(whole)}
+                        + std::chrono::nanoseconds{ns}};
+}
+
 } // namespace
 
 // -- the verifier -----------------------------------------------------------------------
@@ -167,6 +184,8 @@ struct jwt_verifier::impl {
   std::string secret; // HS256
   pkey_ptr key;       // RS256, ES256
   double leeway = 30;
+  caf::timespan leeway_span{0};
+  bool allow_no_exp = false;
   std::size_t max_token_size = 0;
   std::function<jwt_settings::clock_type::time_point()> clock;
 
@@ -230,6 +249,7 @@ caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload
   auto now = std::chrono::duration<double>(
                (clock ? clock() : jwt_settings::clock_type::now()).time_since_epoch())
                .count();
+  std::optional<caf::timestamp> expires;
   if (auto exp = payload.if_contains("exp")) {
     auto t = numeric_date(*exp);
     if (!t)
@@ -237,6 +257,7 @@ caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload
     // RFC 7519 4.1.4: valid only before exp.
     if (now >= *t + leeway)
       return make_error(jwt_errc::expired);
+    expires = to_timestamp(*t);
   }
   if (auto nbf = payload.if_contains("nbf")) {
     auto t = numeric_date(*nbf);
@@ -251,6 +272,11 @@ caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload
       || sub->get_string().size() > max_subject_size)
     return make_error(jwt_errc::missing_subject);
   result.subject = std::string{view(sub->get_string())};
+  // A token without an end would keep its connection forever.
+  if (!expires && !allow_no_exp)
+    return make_error(jwt_errc::missing_expiry);
+  if (expires)
+    result.expires = *expires;
   if (auto topics = payload.if_contains("topics")) {
     if (!topics->is_array())
       return make_error(jwt_errc::bad_claim);
@@ -290,6 +316,8 @@ caf::expected<jwt_verifier> jwt_verifier::make(jwt_settings settings) {
     p->algorithm = std::move(key->second);
   }
   p->leeway = std::chrono::duration<double>(settings.leeway).count();
+  p->leeway_span = settings.leeway;
+  p->allow_no_exp = settings.allow_no_exp;
   p->max_token_size = settings.max_token_size;
   p->clock = std::move(settings.clock);
   return jwt_verifier{std::move(p)};
@@ -297,6 +325,10 @@ caf::expected<jwt_verifier> jwt_verifier::make(jwt_settings settings) {
 
 const std::string& jwt_verifier::algorithm() const noexcept {
   return impl_->algorithm;
+}
+
+caf::timespan jwt_verifier::leeway() const noexcept {
+  return impl_->leeway_span;
 }
 
 caf::expected<jwt_claims> jwt_verifier::verify(std::string_view token) const {

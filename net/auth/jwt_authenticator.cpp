@@ -104,6 +104,12 @@ upgrade_verdict jwt_verdict(const jwt_verifier& verifier, const upgrade_request&
   verdict.allow = true;
   verdict.user = std::move(claims->subject);
   verdict.topics = std::move(claims->topics);
+  // The connection ends where the token would be refused: exp + leeway
+  // (saturated: both may be huge).
+  if (claims->expires) {
+    auto room = caf::timestamp::max() - *claims->expires;
+    verdict.expires = *claims->expires + std::min(verifier.leeway(), room);
+  }
   return verdict;
 }
 

@@ -1,5 +1,7 @@
 #include "http/api_answer.hpp"
 
+#include "cluster/cluster_messages.hpp"
+
 #include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>
 
@@ -67,6 +69,14 @@ json::object count(const char* name, std::uint64_t n) {
   return obj;
 }
 
+// A send's or a disconnect's count on a clustered node: this node's, and
+// whether the request went on to other nodes.
+json::object count(const char* name, std::uint64_t n, bool forwarded) {
+  auto obj = count(name, n);
+  obj["forwarded"] = forwarded;
+  return obj;
+}
+
 // What `call` not finding its target is called.
 const char* missing(const api_call& call) {
   if (std::holds_alternative<query_topic>(call))
@@ -121,10 +131,32 @@ struct answer_of {
   const http_request& req;
   const api_call& call;
   const api_reply& reply;
+  api_cluster_view cluster;
 
   template <class T>
   const T* get() const {
     return std::get_if<T>(&reply);
+  }
+
+  // A send or disconnect of one connection: done here (1), forwarded to the
+  // node its id names (0, forwarded), or no such connection (404). The hub
+  // answers true for both of the first two.
+  http_response by_id(conn_id id, const char* name) const {
+    if (!*get<bool>())
+      return not_found(req, call);
+    if (!cluster.clustered)
+      return ok(req, count(name, 1));
+    auto remote = node_tag_of(id) != cluster.tag;
+    return ok(req, count(name, remote ? 0 : 1, remote));
+  }
+
+  // A send or disconnect of a user: this node's connections; on a cluster
+  // it went to every other node too, so none here is no error.
+  http_response by_user(const char* name) const {
+    auto n = *get<std::uint64_t>();
+    if (cluster.clustered)
+      return ok(req, count(name, n, true));
+    return n > 0 ? ok(req, count(name, n)) : not_found(req, call);
   }
 
   http_response operator()(const publish_numbered&) const {
@@ -150,19 +182,17 @@ struct answer_of {
     obj["delivered"] = std::move(counts);
     return ok(req, obj);
   }
-  http_response operator()(const send_direct&) const {
-    return *get<bool>() ? ok(req, count("delivered", 1)) : not_found(req, call);
+  http_response operator()(const send_direct& c) const {
+    return by_id(c.to, "delivered");
   }
   http_response operator()(const send_to_user&) const {
-    auto n = *get<std::uint64_t>();
-    return n > 0 ? ok(req, count("delivered", n)) : not_found(req, call);
+    return by_user("delivered");
   }
-  http_response operator()(const close_connection&) const {
-    return *get<bool>() ? ok(req, count("disconnected", 1)) : not_found(req, call);
+  http_response operator()(const close_connection& c) const {
+    return by_id(c.conn, "disconnected");
   }
   http_response operator()(const disconnect_user&) const {
-    auto n = *get<std::uint64_t>();
-    return n > 0 ? ok(req, count("disconnected", n)) : not_found(req, call);
+    return by_user("disconnected");
   }
   http_response operator()(const query_topics&) const {
     auto& list = *get<topic_list>();
@@ -196,13 +226,13 @@ bool fits(const api_call& call, const api_reply& reply) {
 } // namespace
 
 http_response api_answer(const http_request& req, const api_call& call,
-                         const api_reply& reply) {
+                         const api_reply& reply, api_cluster_view cluster) {
   if (auto err = std::get_if<caf::error>(&reply))
     return error_answer(req, call, *err);
   if (!fits(call, reply))
     return api_error(req, http::status::internal_server_error, "internal_error",
                      "the hub answered with an unexpected type");
-  return std::visit(answer_of{req, call, reply}, call);
+  return std::visit(answer_of{req, call, reply, cluster}, call);
 }
 
 http_response api_parse_error_response(beast::error_code ec) {

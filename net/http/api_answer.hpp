@@ -26,12 +26,21 @@ std::string position_body(const std::string& topic, const stream_position& pos);
 std::string presence_body(const presence_info& info);
 std::string presence_stats_body(const presence_counts& counts);
 
+/// What the answers need to know of the node's cluster (docs/cluster.md).
+struct api_cluster_view {
+  bool clustered = false;
+  std::uint16_t tag = 0; ///< the node's tag in its connection ids
+};
+
 /// The answer to `req` (only its version, keep-alive and method count),
 /// which asked for `call` and got `reply`: 200 with a JSON body; 404 for an
 /// unknown connection, user or topic; 400 for what the hub refused as
 /// invalid; 503 when the hub is stopping, gone or did not answer in time.
+/// On a clustered node (docs/api.md, "On a cluster") the answers to sends
+/// and disconnects say whether they were forwarded to other nodes, and a
+/// user without connections on this node is no 404.
 http_response api_answer(const http_request& req, const api_call& call,
-                         const api_reply& reply);
+                         const api_reply& reply, api_cluster_view cluster = {});
 
 /// The answer to an /api request the parser refused (413 for a body over
 /// the limit, 431, 400) as a JSON error; the connection closes after it.

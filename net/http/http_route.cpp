@@ -57,6 +57,13 @@ route_decision route(const http_request& req, bool hub_alive) {
   return {route_kind::stats, {}};
 }
 
+bool cluster_names_visible(const http_request& req, const api_settings& api) {
+  if (!api.key)
+    return true;
+  auto auth = req.find(http::field::authorization);
+  return auth != req.end() && key_matches(auth->value(), *api.key);
+}
+
 http_response make_response(const http_request& req, http::status status, std::string body,
                             const char* content_type) {
   http_response res{status, req.version()};

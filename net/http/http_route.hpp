@@ -5,6 +5,7 @@
 // unit-tested and fuzzed. http_session does the I/O around them.
 
 #include "admission/admission_table.hpp"
+#include "auth/api_key.hpp"
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
@@ -37,6 +38,13 @@ struct route_decision {
 /// methods, 404 for any other path. The query string is ignored. /healthz
 /// answers 503 once the hub is gone.
 route_decision route(const http_request& req, bool hub_alive = true);
+
+/// Whether a `/stats?scope=cluster` request may see names (topic names and
+/// peer addresses, which `/api/topics` gives only with the key): when the
+/// node has an API key, only a request that carries it
+/// (`Authorization: apikey KEY`, the API's check); otherwise every request.
+/// The others get the numbers only (docs/security.md).
+bool cluster_names_visible(const http_request& req, const api_settings& api);
 
 /// A plain answer to `req`: Server and Content-Type set, keep-alive as the
 /// request asked, `Allow: GET, HEAD` on 405, and no body for HEAD (the

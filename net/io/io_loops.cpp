@@ -31,7 +31,7 @@ void loop_batch::run() {
 io_loops::io_loops(std::size_t n) {
   for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
     // One thread per context: Asio may skip its internal locking.
-    contexts_.emplace_back(std::make_unique<boost::asio::io_context>(1));
+    contexts_.emplace_back(std::make_unique<loop_context>(1));
     guards_.emplace_back(contexts_.back()->get_executor());
     batches_.emplace_back(std::make_unique<loop_batch>(*contexts_.back()));
     metrics_.emplace_back(std::make_unique<loop_metrics>());
@@ -61,6 +61,7 @@ std::vector<const loop_metrics*> io_loops::metrics() const {
 
 io_loops::~io_loops() {
   stop();
+  teardown();
 }
 
 boost::asio::io_context& io_loops::next() noexcept {
@@ -90,10 +91,25 @@ bool io_loops::runs_here() const {
                      [self](const std::thread& t) { return t.get_id() == self; });
 }
 
+void io_loops::teardown() noexcept {
+  guards_.clear();
+  for (auto& ctx : contexts_)
+    ctx->shutdown();
+  // Batches hold tasks (and sessions) too; what they run is gone.
+  batches_.clear();
+  contexts_.clear();
+}
+
 void io_loops::leak() noexcept {
   for (auto& ctx : contexts_)
     (void) ctx.release();
+  for (auto& b : batches_)
+    (void) b.release();
+  for (auto& m : metrics_)
+    (void) m.release();
   contexts_.clear();
+  batches_.clear();
+  metrics_.clear();
   guards_.clear();
 }
 

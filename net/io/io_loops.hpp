@@ -71,22 +71,40 @@ public:
   void start();
 
   /// Stops every loop and joins the threads; handlers still queued stay
-  /// queued until the loops are destroyed.
+  /// queued (a post from another thread is queued too) until teardown().
   void stop();
+
+  /// After stop(): destroys the loops. First every loop's pending handlers
+  /// and the sessions they hold, while every loop still exists: a session of
+  /// one loop held by another loop's handler closes its socket on a live
+  /// reactor, and the admission ticket it gives back posts into a live
+  /// loop (the first). Then the loops themselves, with whatever was posted
+  /// meanwhile. Only when nothing outside the loops can post into them any
+  /// more (node::stop: no actor holds a session).
+  void teardown() noexcept;
 
   /// Whether the calling thread is one of the loops'.
   bool runs_here() const;
 
-  /// Gives up ownership without destroying anything: for a stop that could
+  /// Gives up ownership of the loops and what sessions refer to in them
+  /// (batches, metrics) without destroying anything: for a stop that could
   /// not prove every session released (see node::stop).
   void leak() noexcept;
 
 private:
+  /// An io_context whose pending handlers can be destroyed before the
+  /// context itself (execution_context::shutdown, protected in Asio).
+  class loop_context final : public boost::asio::io_context {
+  public:
+    using io_context::io_context;
+    using execution_context::shutdown;
+  };
+
   using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   /// Declared first, destroyed last: a session that dies with its
   /// io_context never outlives its loop's metrics.
   std::vector<std::unique_ptr<loop_metrics>> metrics_;
-  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<loop_context>> contexts_;
   std::vector<std::unique_ptr<loop_batch>> batches_;
   std::vector<std::optional<guard>> guards_;
   std::vector<std::thread> threads_;

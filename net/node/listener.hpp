@@ -1,7 +1,8 @@
 #pragma once
 
-// Accepts TCP connections and starts an http_session for each, on a strand
-// of its own.
+// Accepts TCP connections and starts an http_session for each on the next
+// I/O loop, once the admission counts it as pending (not yet upgraded);
+// past the pending limits it is refused at once.
 
 #include "io/io_loops.hpp"
 #include "io/io_types.hpp"
@@ -31,6 +32,7 @@ public:
 private:
   void do_accept();
   void on_accept(boost::system::error_code ec, socket_type socket);
+  void start_session(socket_type socket);
 
   io_loops& loops_;
   std::shared_ptr<node_context> ctx_;

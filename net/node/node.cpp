@@ -1,12 +1,12 @@
 #include "switchboard/node.hpp"
 
 #include "admission/admission.hpp"
+#include "auth/origin.hpp"
 #include "cluster/cluster_state.hpp"
-#include "hub/hub_state.hpp"
+#include "hub/hub_interface.hpp"
 #include "io/io_loops.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
-#include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
 
 #include <boost/asio.hpp>
@@ -30,6 +30,60 @@ namespace switchboard {
 
 namespace asio = boost::asio;
 using std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The parts of node::stop() that have no timeout of their own (their sum and
+// the two timeouts make the bound docs/architecture.md states: shutdown-timeout
+// + close-timeout + 5 s).
+/// The hub quits once every writer has flushed (at most shutdown-timeout):
+/// this much longer, and it is killed.
+constexpr auto hub_grace = 1s;
+/// A killed hub ends at once, unless no CAF worker gets to it.
+constexpr auto kill_wait = 1s;
+/// The cluster actor ends after the hub.
+constexpr auto cluster_wait = 1s;
+/// The sessions' closes take at most close-timeout, plus this.
+constexpr auto close_grace = 500ms;
+/// Actors drop their last session references right after they end.
+constexpr auto release_wait = 1500ms;
+
+template <class Predicate>
+bool wait_until(steady_clock::time_point deadline, Predicate done) {
+  while (!done()) {
+    if (steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// Watches the hub: when it terminates, for whatever reason, /healthz turns
+// 503 and node::wait() returns its exit reason. The node holds the watcher's
+// handle (an actor nobody references is terminated as unreachable).
+caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
+                 std::shared_ptr<net::node_context> ctx,
+                 std::shared_future<caf::error>& hub_down) {
+  auto done = std::make_shared<std::promise<caf::error>>();
+  hub_down = done->get_future().share();
+  // A weak reference: the node's context must not outlive the node on this
+  // actor's thread (found by ThreadSanitizer).
+  std::weak_ptr<net::node_context> weak = ctx;
+  return sys.spawn<caf::hidden>([hub, weak, done](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(hub);
+    self->set_down_handler([self, weak, done](caf::down_msg& dm) {
+      if (auto c = weak.lock())
+        c->hub_alive = false;
+      done->set_value(std::move(dm.reason));
+      self->quit();
+    });
+    // Nothing to handle but the down message (a behavior must not be empty).
+    return {[](shutdown_atom) {}};
+  });
+}
+
+} // namespace
 
 struct node::impl {
   impl(caf::actor_system& s, node_config c)
@@ -37,6 +91,20 @@ struct node::impl {
       cfg(std::move(c)),
       loops(cfg.io_threads) {
   }
+
+  /// glibc keeps what connections freed in its arenas, so after a spike of
+  /// connections or hours of churn the process would stay at its high-water
+  /// mark. Hand free pages back now and then (docs/benchmarks.md, Soak).
+  void schedule_trim();
+
+  /// Spawns and publishes the cluster actor (linked to the hub), then lets it
+  /// dial: publishing first, so a peer that dials back finds it.
+  caf::error start_cluster();
+
+  /// Unpublishes the cluster actor and ends it (after the hub: the link must
+  /// not take a hub down that is still flushing), waiting at most `timeout`.
+  void stop_cluster(caf::timespan timeout);
+
   caf::actor_system& sys;
   node_config cfg;
   // Outlive everything that holds I/O objects; stop() destroys them only once
@@ -64,54 +132,21 @@ struct node::impl {
   bool async_finished = false;
 };
 
-namespace {
-
-// glibc keeps what connections freed in its arenas, so after a spike of
-// connections or hours of churn the process would stay at its high-water
-// mark. Hand free pages back now and then (docs/benchmarks.md, Soak).
-void schedule_trim(node::impl& p) {
+void node::impl::schedule_trim() {
 #if defined(__GLIBC__)
-  p.trim_timer->expires_after(p.cfg.trim_memory_interval);
-  p.trim_timer->async_wait([&p](boost::system::error_code ec) {
+  trim_timer->expires_after(cfg.trim_memory_interval);
+  trim_timer->async_wait([this](boost::system::error_code ec) {
     if (ec)
       return;
     malloc_trim(0);
-    schedule_trim(p);
+    schedule_trim();
   });
-#else
-  (void) p;
 #endif
 }
 
-// Watches the hub: when it terminates, for whatever reason, /healthz turns
-// 503 and node::wait() returns its exit reason. The node holds the watcher's
-// handle (an actor nobody references is terminated as unreachable).
-caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
-                 std::shared_ptr<net::node_context> ctx,
-                 std::shared_future<caf::error>& hub_down) {
-  auto done = std::make_shared<std::promise<caf::error>>();
-  hub_down = done->get_future().share();
-  // A weak reference: the node's context must not outlive the node on this
-  // actor's thread (found by ThreadSanitizer).
-  std::weak_ptr<net::node_context> weak = ctx;
-  return sys.spawn<caf::hidden>([hub, weak, done](caf::event_based_actor* self) -> caf::behavior {
-    self->monitor(hub);
-    self->set_down_handler([self, weak, done](caf::down_msg& dm) {
-      if (auto c = weak.lock())
-        c->hub_alive = false;
-      done->set_value(std::move(dm.reason));
-      self->quit();
-    });
-    // Nothing to handle but the down message (a behavior must not be empty).
-    return {[](shutdown_atom) {}};
-  });
-}
-
-// Spawns and publishes the cluster actor (linked to the hub), then lets it
-// dial: publishing first, so a peer that dials back finds it.
-caf::error start_cluster(node::impl& p) {
-  auto& c = p.cfg;
-  if (!p.sys.has_middleman())
+caf::error node::impl::start_cluster() {
+  auto& c = cfg;
+  if (!sys.has_middleman())
     return caf::make_error(caf::sec::invalid_argument,
                            "cluster needs the middleman: cfg.load<caf::io::middleman>()");
   std::random_device dev;
@@ -121,47 +156,36 @@ caf::error start_cluster(node::impl& p) {
   std::uint16_t tag = 0;
   while (tag == 0)
     tag = static_cast<std::uint16_t>(dev());
-  p.cluster = p.sys.spawn(switchboard::cluster, p.internal_hub, *c.cluster, incarnation, tag,
-                          c.logger);
+  auto settings = *c.cluster;
+  settings.max_data = c.max_message_size;
+  cluster = sys.spawn(switchboard::cluster, internal_hub, std::move(settings), incarnation, tag,
+                      c.logger);
+  ctx->cluster_tag = tag;
   auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
   // reuse_addr: a restarted node gets its port back while the old
   // connections sit in TIME_WAIT.
-  auto port = p.sys.middleman().publish(p.cluster, c.cluster_port, host.c_str(), true);
-  if (!port)
+  auto published = sys.middleman().publish(cluster, c.cluster_port, host.c_str(), true);
+  if (!published)
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot publish the cluster actor on " + host + ":"
                              + std::to_string(c.cluster_port) + ": "
-                             + p.sys.render(port.error()));
-  p.cluster_port = *port;
-  auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*port)
+                             + sys.render(published.error()));
+  cluster_port = *published;
+  auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*published)
                                             : c.cluster->address;
-  caf::anon_send(p.cluster, cluster_start_atom::value, std::move(address));
+  caf::anon_send(cluster, cluster_start_atom::value, std::move(address));
   return caf::none;
 }
 
-// Unpublishes the cluster actor and ends it (after the hub: the link must
-// not take a hub down that is still flushing), waiting at most `timeout`.
-void stop_cluster(node::impl& p, caf::timespan timeout) {
-  if (!p.cluster)
+void node::impl::stop_cluster(caf::timespan timeout) {
+  if (!cluster)
     return;
-  p.sys.middleman().unpublish(p.cluster, p.cluster_port);
-  caf::scoped_actor self{p.sys};
-  self->monitor(p.cluster);
-  self->send_exit(p.cluster, caf::exit_reason::user_shutdown);
+  sys.middleman().unpublish(cluster, cluster_port);
+  caf::scoped_actor self{sys};
+  self->monitor(cluster);
+  self->send_exit(cluster, caf::exit_reason::user_shutdown);
   self->receive([](caf::down_msg&) {}, caf::after(timeout) >> [] {});
 }
-
-template <class Predicate>
-bool wait_until(steady_clock::time_point deadline, Predicate done) {
-  while (!done()) {
-    if (steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
-} // namespace
 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
   if (auto problems = cfg.problems(); !problems.empty()) {
@@ -184,10 +208,12 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     c.logger = spdlog::default_logger();
   if (!c.hub.logger)
     c.hub.logger = c.logger;
-  // A replay never takes more than half a connection's send buffer: more
-  // would cut the recovering client off as a slow consumer.
-  c.hub.replay_max_bytes = std::min(c.hub.replay_max_bytes, c.connection.send_buffer_bytes / 2);
-  p->internal_hub = sys.spawn(switchboard::hub, c.hub);
+  // Refreshes go to the authenticator that admitted the connections.
+  if (!c.hub.authenticator) {
+    c.hub.authenticator = c.authenticator;
+    c.hub.authenticate_timeout = c.authenticate_timeout;
+  }
+  p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
   p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
@@ -218,7 +244,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     p->ctx->tls = std::get<0>(std::move(tls));
   }
   if (c.cluster) {
-    if (auto err = start_cluster(*p)) {
+    if (auto err = p->start_cluster()) {
       // The link takes the hub along.
       if (p->cluster)
         caf::anon_send_exit(p->cluster, caf::exit_reason::user_shutdown);
@@ -233,7 +259,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
     caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
     p->hub_down.wait();
-    stop_cluster(*p, std::chrono::seconds(1));
+    p->stop_cluster(std::chrono::seconds(1));
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot listen on " + c.host + ":" + std::to_string(c.port)
                              + ": " + err.message());
@@ -242,7 +268,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->listener->run();
   if (c.trim_memory_interval > caf::timespan{0}) {
     p->trim_timer.emplace(ioc);
-    schedule_trim(*p);
+    p->schedule_trim();
   }
   p->loops.start();
   return std::unique_ptr<node>{new node(std::move(p))};
@@ -293,6 +319,8 @@ void node::request_stop() {
   auto& p = *impl_;
   if (p.stop_requested.exchange(true))
     return;
+  // Before anything else: an upgrade read from now on is refused.
+  p.ctx->stopping = true;
   p.listener->stop();
   caf::anon_send(p.internal_hub, shutdown_atom::value);
 }
@@ -332,6 +360,7 @@ void node::stop_async(std::function<void()> done) {
     now();
 }
 
+// docs/architecture.md ("Stopping a node") explains each step and the bound.
 void node::stop() {
   auto& p = *impl_;
   // Waiting for the I/O threads from one of them would never end.
@@ -346,36 +375,42 @@ void node::stop() {
     return;
   p.stopped = true;
   request_stop();
-  auto& s = p.cfg.connection;
-  // 1. The hub goes once every pair is down: writers flush for at most
-  // shutdown-timeout, and each close is bounded by close-timeout.
-  auto grace = s.shutdown_timeout + p.cfg.close_timeout + std::chrono::seconds(1);
-  if (p.hub_down.wait_for(grace) != std::future_status::ready) {
+  // 1. The hub goes once every pair is down (each writer flushes for at most
+  // shutdown-timeout); with it, every actor that asks on a session's behalf
+  // gives up (actor_bridge.hpp).
+  if (p.hub_down.wait_for(p.cfg.connection.shutdown_timeout + hub_grace)
+      != std::future_status::ready) {
     // Something holds a pair up: end the hub, which takes every pair along.
     caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
-    p.hub_down.wait();
+    p.hub_down.wait_for(kill_wait);
   }
   // The cluster actor goes after the hub (dials in flight are dropped).
-  stop_cluster(p, std::chrono::seconds(1));
-  // 2. Terminated actors drop their sessions; whatever a handler still holds
-  // lives inside the io_context. Sockets close within close-timeout.
+  p.stop_cluster(cluster_wait);
+  // 2. The sessions finish their closes (at most close-timeout each) on
+  // loops that still run.
   auto& ctx = *p.ctx;
-  auto released = wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::seconds(5),
-                             [&] { return ctx.actor_refs == 0; });
-  wait_until(steady_clock::now() + p.cfg.close_timeout + std::chrono::milliseconds(500),
+  wait_until(steady_clock::now() + p.cfg.close_timeout + close_grace,
              [&] { return ctx.sessions == 0; });
-  // 3. The I/O threads end; pending handlers (and the sessions they hold) die
-  // with the io_context.
+  // 3. The I/O threads end: from now on no session starts an actor or a
+  // post of its own.
   p.loops.stop();
+  // 4. What actors still hold (a pair's transport, a reply slot) they drop as
+  // they end, posting the session to its loop, which is stopped, not gone.
+  auto released = wait_until(steady_clock::now() + release_wait,
+                             [&] { return ctx.actor_refs == 0; });
   p.trim_timer.reset();
+  p.listener.reset();
   if (!released) {
     // An actor still holds a session (not one of ours: ours are down). Its
-    // socket must not outlive the io_context, so the io_context stays.
+    // socket must not outlive its loop, so the loops stay.
     ctx.log->error("{} session reference(s) still held by actors after stop; keeping the "
-                   "I/O context alive",
+                   "I/O loops alive",
                    ctx.actor_refs.load());
     p.loops.leak();
+    return;
   }
+  // 5. Every session still queued in a loop dies with it (its socket closes).
+  p.loops.teardown();
 }
 
 } // namespace switchboard

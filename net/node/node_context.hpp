@@ -3,7 +3,7 @@
 // What every session of a node shares. Internal to net/.
 
 #include "auth/api_key.hpp"
-#include "hub/hub_state.hpp"
+#include "hub/hub_interface.hpp"
 #include "observe/log_throttle.hpp"
 #include "switchboard/settings.hpp"
 
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace boost::asio::ssl {
@@ -56,11 +57,16 @@ struct node_context {
   api_settings api;
   /// Live HTTP and WebSocket sessions.
   std::atomic<std::size_t> sessions{0};
-  /// References to sessions held outside the I/O context (by actors): the
-  /// node keeps its io_context until this is zero (see held_by_actor).
+  /// References to sessions held outside the I/O loops (by actors): the
+  /// node tears its loops down only once this is zero (see held_by_actor).
   std::atomic<std::size_t> actor_refs{0};
+  /// Set when the stop begins (node::request_stop): upgrades are refused
+  /// with 503 from then on, and answers close their connection.
+  std::atomic<bool> stopping{false};
   /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
   caf::actor cluster;
+  /// The node's tag in its connection ids when clustered: the API answers.
+  std::uint16_t cluster_tag = 0;
   /// False once the hub terminated: /healthz then answers 503.
   std::atomic<bool> hub_alive{true};
   /// The node's logger (node_config::logger, or spdlog's default): never null.
@@ -77,6 +83,12 @@ struct node_context {
   /// into a flood of log lines).
   log_throttle refusals{10};
 };
+
+/// Logs that a connection or an upgrade was refused (`what`: "upgrade
+/// refused", ...) at warn, throttled (node_context::refusals): a flood of
+/// refusals must not turn into a flood of log lines.
+void log_refusal(node_context& ctx, std::string_view what, unsigned status,
+                 const std::string& remote, std::string_view reason);
 
 /// Marks a reference that an actor holds (a session in a transport handle,
 /// a callback into a session): counted in node_context::actor_refs for as

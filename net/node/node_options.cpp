@@ -263,6 +263,16 @@ const std::vector<option>& table() {
     field<std::size_t>("handshake-burst",
                        "upgrade attempts a source address may make at once (default 4096)",
                        [](auto& c) -> auto& { return c.admission.handshake_burst; }),
+    field<std::size_t>("max-pending-connections",
+                       "TCP connections per node not (yet) upgraded to a WebSocket; past it a "
+                       "new one gets 503 at once (default 8192)",
+                       [](auto& c) -> auto& { return c.admission.max_pending_connections; }),
+    field<std::size_t>("max-pending-connections-per-address",
+                       "such connections per source address (IPv6: per /64); past it 429 at "
+                       "once (default 256)",
+                       [](auto& c) -> auto& {
+                         return c.admission.max_pending_connections_per_address;
+                       }),
     // Who may connect (docs/security.md).
     list("allowed-origins",
          "comma-separated scheme://host[:port] a browser's upgrade may come from; past it "
@@ -288,8 +298,8 @@ const std::vector<option>& table() {
     list("cluster-seeds", "comma-separated host:port of other nodes' cluster ports (default none)",
          [](auto& c) -> auto& { return cluster_of(c).seeds; }),
     field<std::size_t>("cluster-backlog",
-                       "publishes a peer may leave unacknowledged before it is dropped and "
-                       "rejoined (default 10000)",
+                       "messages (publishes, direct and user sends, disconnects) a peer may "
+                       "leave unacknowledged before it is dropped and rejoined (default 10000)",
                        [](auto& c) -> auto& { return cluster_of(c).backlog; }),
     middleman_span("cluster-heartbeat-interval",
                    "CAF middleman heartbeat between nodes (default 500ms)", heartbeat_default),

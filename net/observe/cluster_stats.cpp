@@ -28,42 +28,34 @@ stats_scope scope_of(std::string_view target) {
 }
 
 std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rejections,
-                               const cluster_info& info) {
+                               const cluster_info& info, bool names) {
   boost::json::array peers;
-  for (auto& p : info.peers)
-    peers.push_back(boost::json::object{{"address", p.address},
-                                        {"state", p.state},
-                                        {"incarnation", p.incarnation},
-                                        {"forwarded", p.forwarded},
-                                        {"received", p.received},
-                                        {"gaps", p.gaps},
-                                        {"answered", p.answered}});
-  boost::json::object topics;
-  for (auto& [name, n] : info.topics)
-    topics[name] = n;
-  boost::json::object cluster{{"address", info.address},
-                              {"peers", std::move(peers)},
+  for (auto& p : info.peers) {
+    boost::json::object peer{{"state", p.state},
+                             {"incarnation", p.incarnation},
+                             {"forwarded", p.forwarded},
+                             {"received", p.received},
+                             {"gaps", p.gaps},
+                             {"dropped", p.dropped},
+                             {"answered", p.answered}};
+    if (names)
+      peer["address"] = p.address;
+    peers.push_back(std::move(peer));
+  }
+  boost::json::object cluster{{"peers", std::move(peers)},
                               {"nodes_answered", info.nodes_answered},
                               {"connections", info.totals.connections},
-                              {"topics", std::move(topics)}};
+                              {"topic_count", info.topics.size()}};
+  if (names) {
+    cluster["address"] = info.address;
+    boost::json::object topics;
+    for (auto& [name, n] : info.topics)
+      topics[name] = n;
+    cluster["topics"] = std::move(topics);
+  }
   boost::json::object obj{{"node", boost::json::parse(stats_json(hub, rejections))},
                           {"cluster", std::move(cluster)}};
   return boost::json::serialize(obj) + "\n";
-}
-
-void ask_cluster(const std::shared_ptr<node_context>& ctx,
-                 std::function<void(std::optional<cluster_info>)> done) {
-  if (!ctx->cluster) {
-    done(std::nullopt);
-    return;
-  }
-  ctx->sys.spawn([cluster = ctx->cluster, done = std::move(done),
-                  ref = held_by_actor{ctx}](caf::event_based_actor* a) {
-    // The cluster actor waits about a second for its peers.
-    a->request(cluster, std::chrono::seconds(5), query_cluster{})
-      .then([done](cluster_info& info) { done(std::move(info)); },
-            [done](caf::error&) { done(std::nullopt); });
-  });
 }
 
 } // namespace switchboard::net

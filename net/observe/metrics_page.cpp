@@ -147,9 +147,13 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
 
   // -- limits
   out.family("switchboard_rejections_total", "counter",
-             "Requests refused: WebSocket upgrades (stage=\"upgrade\": a limit, 429 or 503; "
-             "the Origin check, 403; the authenticator, its status or 503) and client "
-             "commands (stage=\"command\", an error frame).");
+             "Requests refused: connections before their first request (stage=\"connection\": "
+             "a pending limit, 429 or 503), WebSocket upgrades (stage=\"upgrade\": a limit, "
+             "429 or 503; the Origin check, 403; the authenticator, its status or 503) and "
+             "client commands (stage=\"command\", an error frame).");
+  for (auto& [reason, n] : connection_rejections(rejections))
+    out.sample("switchboard_rejections_total", {{"stage", "connection"}, {"reason", reason}},
+               n);
   auto upgrade = upgrade_rejections(rejections);
   for (auto& [reason, n] : upgrade)
     out.sample("switchboard_rejections_total", {{"stage", "upgrade"}, {"reason", reason}}, n);

@@ -8,6 +8,7 @@ std::map<std::string, std::uint64_t>
 merge_rejections(const rejection_counts& node,
                  const std::map<std::string, std::uint64_t>& extra) {
   auto result = upgrade_rejections(node);
+  result.merge(connection_rejections(node));
   for (auto& [reason, n] : extra)
     result[reason] += n;
   return result;

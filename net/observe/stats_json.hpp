@@ -12,9 +12,9 @@
 
 namespace switchboard::net {
 
-/// The `rejections` object: the node's own counters (upgrade_rejections:
-/// all of them, zero or not) plus `extra` (reasons counted elsewhere, such as the hub's); a
-/// reason in both adds up.
+/// The `rejections` object: the node's own counters (upgrade_rejections and
+/// connection_rejections: all of them, zero or not) plus `extra` (reasons
+/// counted elsewhere, such as the hub's); a reason in both adds up.
 std::map<std::string, std::uint64_t>
 merge_rejections(const rejection_counts& node,
                  const std::map<std::string, std::uint64_t>& extra = {});

@@ -94,11 +94,6 @@ struct node_config {
   std::vector<std::string> problems() const;
 };
 
-namespace net {
-struct node_context;
-class listener;
-} // namespace net
-
 class node {
 public:
   /// Starts a hub and serves WebSocket clients on `ws://host:port/ws` (and
@@ -156,16 +151,15 @@ public:
   caf::error wait();
 
   /// request_stop(), then waits until every connection is closed and stops
-  /// the I/O threads; docs/architecture.md says what it guarantees. Blocks
-  /// (at most shutdown_timeout + close_timeout + a few seconds), so never
-  /// call it from an actor: use stop_async(). Called from one of the
-  /// node's own I/O threads it would wait for itself: that is refused with
-  /// an assertion. Idempotent.
+  /// the I/O threads; docs/architecture.md says what it guarantees and how
+  /// long it blocks at most ("Stopping a node"). It blocks, so never call it
+  /// from an actor: use stop_async(). Called from one of the node's own I/O
+  /// threads it would wait for itself: that is refused with an assertion.
+  /// Idempotent.
   void stop();
 
-  struct impl;
-
 private:
+  struct impl;
   explicit node(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
 };

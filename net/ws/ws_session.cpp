@@ -54,13 +54,14 @@ std::shared_ptr<transport> basic_ws_session<Stream>::actor_handle() {
 }
 
 template <class Stream>
-void basic_ws_session<Stream>::start(std::string pending, std::string user, topic_filter allowed) {
+void basic_ws_session<Stream>::start(std::string pending, std::string user, topic_filter allowed,
+                                     caf::optional<caf::timestamp> expires) {
   error_code ec;
   socket_.non_blocking(true, ec);
   if constexpr (std::is_same_v<Stream, tls_stream>)
     socket_.set_owner(this->weak_from_this());
   auto pair = spawn_connection(ctx_->sys, ctx_->hub, actor_handle(), ctx_->settings,
-                               std::move(user), std::move(allowed));
+                               std::move(user), std::move(allowed), std::move(expires));
   reader_ = std::move(pair.reader);
   writer_ = std::move(pair.writer);
   if (!pending.empty()) {

@@ -53,10 +53,12 @@ public:
   ~basic_ws_session() override;
 
   /// Spawns the pair under `user` (the authenticated identity; empty:
-  /// anonymous) limited to the topics `allowed`, joins it to the hub and
+  /// anonymous) limited to the topics `allowed` until `expires` (none:
+  /// never; upgrade_verdict::expires), joins it to the hub and
   /// starts reading, beginning with `pending` (bytes the client sent behind
   /// its upgrade request).
-  void start(std::string pending, std::string user, topic_filter allowed);
+  void start(std::string pending, std::string user, topic_filter allowed,
+             caf::optional<caf::timestamp> expires = caf::none);
 
   /// permessage-deflate was negotiated (net/ws/deflate.hpp): compressed
   /// messages in, shared compressed frames out. Before start().

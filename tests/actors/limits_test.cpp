@@ -1,6 +1,8 @@
 // Limits the hub and the reader enforce on clients: topics per connection
-// and per node, direct messages between clients, the command rate.
+// and per node, direct messages between clients, the command rate (a client
+// over it waits for tokens, unparsed, and is cut off after the grace).
 
+#include "connection/connection.hpp"
 #include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
@@ -124,28 +126,89 @@ TEST_CASE("with client-send off clients cannot address each other") {
 
 // -- rate --------------------------------------------------------------------------------
 
-TEST_CASE("commands past the burst are refused until the bucket refills") {
+namespace {
+
+reader_state& reader_of(const hub_fixture::client& c) {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(c.reader);
+  return dynamic_cast<reader_actor::stateful_base<reader_state>&>(*ptr).state;
+}
+
+// Inbound messages the reader has not given the read credit back for.
+std::size_t unhandled(const hub_fixture::client& c, std::size_t sent) {
+  return sent - c.transport->consumed_count;
+}
+
+// A client that always has another command ready, as a flooder does: like
+// the real transport (ws_session), it gets a message to the reader whenever
+// fewer than 8 are unhandled. Runs for `t` (or until the reader is gone) in
+// steps of 10 ms; returns the messages sent.
+std::size_t flood(hub_fixture& f, const hub_fixture::client& c, caf::timespan t,
+                  std::size_t& sent) {
+  std::size_t before = sent;
+  for (caf::timespan elapsed{0}; elapsed < t && f.alive(c.reader); elapsed += 10ms) {
+    while (f.alive(c.reader) && unhandled(c, sent) < 8)
+      f.send(c, subscribe(0, static_cast<int>(sent++)));
+    f.advance(10ms);
+  }
+  return sent - before;
+}
+
+constexpr const char* invalid_json = R"({"type":"publish","topic":"t","data":"never closed)";
+
+} // namespace
+
+TEST_CASE("past the burst a message waits unparsed, with its read credit, for a token") {
   hub_fixture f{rate(10, 5, 10s)};
   auto c = f.connect();
   c.transport->take();
   for (int i = 0; i < 5; ++i)
     f.send(c, subscribe(i, i));
   CHECK(c.transport->take().size() == 5);
-  f.send(c, subscribe(5, 5));
-  check_error(last(c), "rate_limited", 5);
-  CHECK(f.state().connections.at(c.id).topics.size == 5);
-  // 10 per second: one token every 100 ms.
+  CHECK(c.transport->consumed_count == 5);
+  // No token: nothing is parsed nor answered, and the read credit stays out
+  // (the real transport stops reading: TCP holds the client back).
+  for (int i = 0; i < 3; ++i)
+    f.send(c, invalid_json);
+  f.send(c, subscribe(9, 9));
+  CHECK(c.transport->take().empty());
+  CHECK(c.transport->consumed_count == 5);
+  auto& held = reader_of(c).held;
+  REQUIRE(held.size() == 4);
+  CHECK(held.front().text == invalid_json);
+  // 10 per second: one token every 100 ms, and one message goes on with it.
   f.advance(99ms);
-  f.send(c, subscribe(6, 6));
-  check_error(last(c), "rate_limited", 6);
+  CHECK(c.transport->take().empty());
   f.advance(1ms);
-  f.send(c, subscribe(7, 7));
+  auto frames = c.transport->take();
+  REQUIRE(frames.size() == 1);
+  CHECK(json::parse(frames[0]).at("code") == "bad_json");
+  CHECK(c.transport->consumed_count == 6);
+  f.advance(200ms);
+  CHECK(c.transport->take().size() == 2);
+  CHECK(c.transport->consumed_count == 8);
+  f.advance(100ms);
   CHECK(last(c).at("type") == "subscribed");
-  f.advance(1s);
-  for (int i = 10; i < 15; ++i)
-    f.send(c, subscribe(i, i));
+  CHECK(c.transport->consumed_count == 9);
+  CHECK(reader_of(c).held.empty());
+  CHECK(f.state().connections.at(c.id).topics.size == 6);
+  // The held messages are counted as the rate limit's, none is refused.
+  CHECK(f.stats().rejections.at("rate_limited") == 4);
+  CHECK(f.alive(c.reader));
+}
+
+TEST_CASE("a flood costs the node the rate, not the flood") {
+  hub_fixture f{rate(10, 5, 10s)};
+  auto c = f.connect();
+  c.transport->take();
+  // A hundred invalid frames at once: the burst is parsed and answered, the
+  // rest waits unparsed (the real transport would not even have read it).
+  for (int i = 0; i < 100; ++i)
+    f.send(c, invalid_json);
   CHECK(c.transport->take().size() == 5);
-  CHECK(f.state().stats.rejections.at("rate_limited") == 2);
+  CHECK(reader_of(c).held.size() == 95);
+  f.advance(1s);
+  CHECK(c.transport->take().size() == 10);
+  CHECK(reader_of(c).held.size() == 85);
   CHECK(f.alive(c.reader));
 }
 
@@ -153,30 +216,48 @@ TEST_CASE("a client over the rate for longer than the grace is disconnected") {
   hub_fixture f{rate(10, 5, 2s)};
   auto c = f.connect();
   auto other = f.connect();
-  for (int i = 0; i < 5; ++i)
-    f.send(c, subscribe(0, i));
-  // Over the rate for 1.9 s (50 a second against 10): warned, not cut off.
-  for (int i = 0; i < 95; ++i) {
-    f.send(c, subscribe(0, 100 + i));
-    f.advance(20ms);
-  }
+  std::size_t sent = 0;
+  // Flooding for 1 s: slowed down to the rate (10 of its commands ran after
+  // the burst); what it left waiting runs in 0.8 s more, within the grace.
+  c.transport->take();
+  flood(f, c, 1s, sent);
   REQUIRE(f.alive(c.reader));
-  // Quiet long enough to earn the whole burst back: forgiven.
+  CHECK(c.transport->take().size() == 5 + 10);
+  f.advance(800ms);
+  REQUIRE(f.alive(c.reader));
+  CHECK(reader_of(c).held.empty());
+  // Quiet long enough to earn the whole burst back (5 tokens): forgiven.
   f.advance(500ms);
-  f.send(c, subscribe(0, 300));
-  for (int i = 0; i < 4; ++i)
-    f.send(c, subscribe(0, 301 + i));
-  // Now 200 a second: every 20th command still gets a token, but the client
-  // stays over the rate, and 2 s after its first refusal it is cut off.
-  int sent = 0;
-  for (; sent < 1000 && f.alive(c.reader); ++sent) {
-    f.send(c, subscribe(0, 1000 + sent));
-    f.advance(5ms);
-  }
-  CHECK(sent >= 400);
-  CHECK(sent <= 402);
+  // Flooding again: the burst, then held back; 2 s after it first had to
+  // wait it is cut off, having had one command per token until then.
+  c.transport->take();
+  auto start = f.sched.clock().now();
+  flood(f, c, 5s, sent);
   CHECK_FALSE(f.alive(c.reader));
+  auto lasted = f.sched.clock().now() - start;
+  CHECK(lasted >= 2s);
+  CHECK(lasted <= 2010ms);
+  CHECK(c.transport->take().size() == 5 + 19);
   CHECK(f.exit_reason(c.reader) == make_error(exit_code::rate_limited));
   CHECK(c.transport->closed == exit_code::rate_limited);
   CHECK(f.alive(other.reader));
+}
+
+TEST_CASE("a client held back for the rate is not judged by the heartbeat") {
+  auto s = rate(1, 1, 100s);
+  s.ping_interval = 1s;
+  s.pong_timeout = 1s;
+  hub_fixture f{s};
+  auto c = f.connect();
+  // Ten commands at once: nine wait, one a second; the transport stops
+  // reading meanwhile, so a pong could sit unread in the socket.
+  for (int i = 0; i < 10; ++i)
+    f.send(c, subscribe(i, i));
+  f.advance(9500ms);
+  REQUIRE(f.alive(c.reader));
+  CHECK(c.transport->pings >= 8);
+  // Caught up at 9 s: from then on a pong-timeout after the next ping.
+  f.advance(4s);
+  CHECK_FALSE(f.alive(c.reader));
+  CHECK(f.exit_reason(c.reader) == make_error(exit_code::heartbeat_timeout));
 }

@@ -1,4 +1,4 @@
-// Wire protocol v1: parsing client frames and building server frames, without
+// Wire protocol v1.1: parsing client frames and building server frames, without
 // actors. The spec is the protocol section of the task brief / docs/protocol.md.
 
 #include "hub/hub_state.hpp"
@@ -268,4 +268,24 @@ TEST_CASE("frames carry their WebSocket header") {
   }
   auto msg = protocol::message_frame(R"("t")", "[1]");
   CHECK(protocol::payload_of(*msg) == protocol::message(R"("t")", "[1]"));
+}
+
+TEST_CASE("refresh carries its token; without one it is a bad_request") {
+  auto r = parse_as<client_refresh>(R"({"type":"refresh","token":"a.b.c","id":9})");
+  CHECK(r.token == "a.b.c");
+  CHECK(r.id == "9");
+  CHECK(parse_as<client_refresh>(R"({"type":"refresh","token":"x"})").id.empty());
+  for (auto text : {R"({"type":"refresh"})", R"({"type":"refresh","token":""})",
+                    R"({"type":"refresh","token":7})", R"({"type":"refresh","token":null})"}) {
+    INFO(text);
+    CHECK(code_of(text) == "bad_request");
+  }
+  CHECK(rejection(R"({"type":"refresh","id":"x"})").at("id") == "x");
+}
+
+TEST_CASE("refreshed says when the new credentials expire, in whole Unix seconds") {
+  caf::timestamp at{std::chrono::seconds(1'900'000'000) + std::chrono::milliseconds(999)};
+  CHECK(protocol::refreshed(at, "3") == R"({"type":"refreshed","expires":1900000000,"id":3})");
+  // Credentials that do not expire: no `expires`.
+  CHECK(protocol::refreshed(caf::none, {}) == R"({"type":"refreshed"})");
 }

@@ -192,3 +192,41 @@ TEST_CASE_METHOD(fixture, "cluster: a peer past the backlog is dropped, rejoined
   CHECK(got == std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "16"});
   CHECK(a.peer("mars:8001").gaps == 8);
 }
+
+TEST_CASE_METHOD(fixture, "cluster: a close of another node's connection is forwarded to it") {
+  auto& a = start(earth, "earth", 8000);
+  auto& b = start(mars, "mars", 8001, {"earth:8000"});
+  open_route(a, mars);
+  auto& c = start(jupiter, "jupiter", 8002, {"earth:8000"});
+  open_route(a, jupiter);
+  open_route(b, jupiter);
+  settle();
+  REQUIRE(c.members() == 2);
+  auto target = connect(b);
+  auto bystander = connect(c);
+  // The hub answers true (forwarded), as for send_direct; only mars is told.
+  earth.self->send(a.hub, close_connection{target.id, 4002, "moved"});
+  settle();
+  bool closed = false;
+  earth.self->receive([&](bool x) { closed = x; }, caf::after(caf::timespan{0}) >> [] {});
+  CHECK(closed);
+  CHECK(target.socket->closed == exit_code::disconnected);
+  CHECK(target.socket->close_code == 4002);
+  CHECK(target.socket->close_text == "moved");
+  CHECK(!bystander.socket->closed);
+  CHECK(a.peer("jupiter:8002").next_seq == 0);
+  // What a local close_connection refuses is refused before it leaves.
+  earth.self->send(a.hub, close_connection{bystander.id, 1005, ""});
+  settle();
+  earth.self->receive([](bool) { FAIL("an invalid close code was accepted"); },
+                      [](caf::error& err) { CHECK(err == make_error(hub_errc::invalid_argument)); },
+                      caf::after(caf::timespan{0}) >> [] { FAIL("no answer"); });
+  CHECK(!bystander.socket->closed);
+  // An id with our own tag that is not here: no such connection.
+  auto missing = (conn_id{a.tag} << node_tag_shift) | 12345;
+  earth.self->send(a.hub, close_connection{missing, 1000, ""});
+  settle();
+  closed = true;
+  earth.self->receive([&](bool x) { closed = x; }, caf::after(caf::timespan{0}) >> [] {});
+  CHECK(!closed);
+}

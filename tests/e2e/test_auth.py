@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from harness import (ServerTestCase, recv_json, run_async, send_json, server_binary,
+from harness import (SLACK, ServerTestCase, recv_json, run_async, send_json, server_binary,
                      subscribe, wait_until, ws_connect)
 
 SECRET = "e2e-secret-of-at-least-thirty-two-bytes"
@@ -262,6 +262,104 @@ class JwtPublicKeys(ServerTestCase):
                        ec.generate_private_key(ec.SECP256R1()))
 
 
+class TokenExpiry(ServerTestCase):
+    """A connection ends at its token's exp plus --jwt-leeway (close 4001) unless the
+    client refreshes the token first; a token without exp is refused unless
+    --jwt-allow-no-exp (docs/protocol.md, Refresh)."""
+
+    LEEWAY = 1
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Server
+        cls.server = Server("--auth=jwt", f"--jwt-secret={SECRET}",
+                            f"--jwt-leeway={cls.LEEWAY}s")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def connect_raw(self, tok):
+        from harness import RawWS
+        ws = RawWS(self.server.port, path=f"/ws?token={tok}")
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.recv_json()["type"], "welcome")
+        return ws
+
+    def test_the_connection_is_closed_with_4001_after_exp_and_the_leeway(self):
+        exp = int(time.time()) + 2
+        ws = self.connect_raw(token(exp=exp))
+        frame = ws.recv_close(timeout=exp + self.LEEWAY - time.time() + 3 * SLACK)
+        closed_at = time.time()
+        self.assertEqual((frame.close_code, frame.close_reason), (4001, "token expired"))
+        # Not before exp + leeway (whole seconds on both clocks: 50 ms of slack).
+        self.assertGreaterEqual(closed_at, exp + self.LEEWAY - 0.05)
+        self.assertLessEqual(closed_at, exp + self.LEEWAY + 2 * SLACK)
+        self.assertTrue(ws.wait_eof(3 * SLACK))
+        wait_until(lambda: self.server.disconnects().get("token_expired", 0) >= 1, 5 * SLACK,
+                   message="the token_expired disconnect in /stats")
+
+    def test_a_refresh_keeps_it_open(self):
+        exp = int(time.time()) + 2
+        ws = self.connect_raw(token(exp=exp))
+        later = int(time.time()) + 60
+        ws.send_json({"type": "refresh", "token": token(exp=later), "id": 1})
+        self.assertEqual(ws.recv_json(),
+                         {"type": "refreshed", "expires": later + self.LEEWAY, "id": 1})
+        # Nothing comes (no close) until well past the first token's end, and
+        # the connection still works then.
+        with self.assertRaises(socket.timeout):
+            frame = ws.recv_frame(timeout=max(0.0, exp + self.LEEWAY + 1 - time.time()))
+            self.fail(f"expected nothing, got {frame!r}")
+        ws.send_json({"type": "publish", "topic": "t", "data": 1, "id": 2})
+        self.assertEqual(ws.recv_json(), {"type": "ack", "id": 2})
+
+    def test_a_refresh_for_another_user_or_with_a_bad_token_is_refused(self):
+        ws = self.connect_raw(token())
+        ws.send_json({"type": "refresh", "token": token({"sub": "mallory"}), "id": 1})
+        err = ws.recv_json()
+        self.assertEqual((err["type"], err["code"], err["id"]), ("error", "forbidden", 1))
+        ws.send_json({"type": "refresh", "token": token(key="another-secret-of-thirty-two-bytes!"),
+                      "id": 2})
+        err = ws.recv_json()
+        self.assertEqual((err["code"], err["reason"], err["id"]),
+                         ("bad_token", "bad token signature", 2))
+        ws.send_json({"type": "refresh", "token": jwt.encode({"sub": "alice"}, SECRET), "id": 3})
+        err = ws.recv_json()
+        self.assertEqual((err["code"], err["reason"]), ("bad_token", "token has no expiry"))
+        # The connection stays.
+        ws.send_json({"type": "publish", "topic": "t", "data": 1, "id": 4})
+        self.assertEqual(ws.recv_json(), {"type": "ack", "id": 4})
+
+    def test_a_token_without_exp_is_refused(self):
+        code, _, body, _ = upgrade(self.server.port,
+                                   f"/ws?token={jwt.encode({'sub': 'alice'}, SECRET)}")
+        self.assertEqual((code, body.decode().strip()), (401, "token has no expiry"))
+
+
+class TokensWithoutExp(ServerTestCase):
+    def test_allowed_with_jwt_allow_no_exp_and_they_never_expire(self):
+        from harness import RawWS
+        server = self.start_server("--auth=jwt", f"--jwt-secret={SECRET}",
+                                   "--jwt-allow-no-exp")
+        ws = RawWS(server.port, path=f"/ws?token={jwt.encode({'sub': 'alice'}, SECRET)}")
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.recv_json()["type"], "welcome")
+        ws.send_json({"type": "refresh", "token": jwt.encode({"sub": "alice"}, SECRET),
+                      "id": 1})
+        self.assertEqual(ws.recv_json(), {"type": "refreshed", "id": 1})
+
+    def test_a_refresh_without_authentication_is_not_enabled(self):
+        from harness import RawWS
+        server = self.start_server()
+        ws = RawWS(server.port)
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.recv_json()["type"], "welcome")
+        ws.send_json({"type": "refresh", "token": token(), "id": 1})
+        err = ws.recv_json()
+        self.assertEqual((err["type"], err["code"], err["id"]), ("error", "not_enabled", 1))
+
+
 class AuthOptions(unittest.TestCase):
     """Impossible authentication options stop the node at start (exit 2)."""
 
@@ -279,6 +377,7 @@ class AuthOptions(unittest.TestCase):
             (["--auth=jwt", f"--jwt-secret={SECRET}", "--jwt-public-key=/x.pem"], "not both"),
             (["--auth=password"], "auth must be none or jwt"),
             ([f"--jwt-secret={SECRET}"], "need --auth=jwt"),
+            (["--jwt-allow-no-exp"], "--jwt-allow-no-exp needs --auth=jwt"),
             (["--allowed-origins=app.example"], "allowed-origins"),
         ]
         for flags, message in cases:

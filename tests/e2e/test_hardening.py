@@ -19,10 +19,23 @@ def open_fds(server):
     return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
 
 
+def socket_fds(server):
+    """The node's open sockets (the listener's among them)."""
+    count = 0
+    fd_dir = f"/proc/{server.proc.pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            count += os.readlink(os.path.join(fd_dir, fd)).startswith("socket:")
+        except FileNotFoundError:
+            pass  # closed while we looked
+    return count
+
+
 def warm_up(server, n=8):
     """Connect and close a few clients first: each I/O loop opens its own
     epoll and event descriptors when its first connection arrives, and those
     must not count as a connection's fd."""
+    idle_sockets = socket_fds(server)
     for _ in range(n):
         ws = RawWS(server.port)
         ws.recv_json()
@@ -30,12 +43,10 @@ def warm_up(server, n=8):
         ws.recv_close()
         ws.close()
     server.wait_connections(0)
-    # The last sockets close right after the hub forgot them.
-    def settled():
-        before = open_fds(server)
-        time.sleep(0.1)
-        return before == open_fds(server)
-    wait_until(settled, 5, interval=0, message="a steady number of open fds")
+    # The last sockets close right after the hub forgot them: settled once
+    # the node holds no socket but those it had before the first client.
+    wait_until(lambda: socket_fds(server) == idle_sockets, 5, interval=0.01,
+               message=f"the node's sockets back to {idle_sockets}")
 
 
 def rss_kb(server, field="VmRSS"):

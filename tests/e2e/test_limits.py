@@ -1,5 +1,7 @@
 """Admission limits at the HTTP front door: --max-connections (503),
---max-connections-per-address (429), --handshake-rate/--handshake-burst (429).
+--max-connections-per-address (429), --handshake-rate/--handshake-burst (429),
+and before it, on every TCP connection, --max-pending-connections (503) and
+--max-pending-connections-per-address (429).
 
 Clients bind to 127.0.0.2, 127.0.0.3, ... so that the node sees different
 source addresses. Every refusal must be a proper HTTP answer with Retry-After
@@ -8,6 +10,8 @@ and a closed connection must give its slot back."""
 
 import base64
 import hashlib
+import http.client
+import json
 import os
 import socket
 import struct
@@ -15,10 +19,13 @@ import subprocess
 import time
 import unittest
 
-from harness import SLACK, RawWS, ServerTestCase, server_binary, wait_until
+from harness import (OP_CLOSE, SLACK, RawWS, ServerTestCase, raise_nofile, server_binary,
+                     wait_until)
+from test_hardening import socket_fds
 
 REJECTIONS = ("max_connections", "max_connections_per_address", "handshake_rate",
               "origin_not_allowed", "authentication_failed", "authentication_unavailable",
+              "max_pending_connections", "max_pending_connections_per_address",
               "limit_exceeded", "rate_limited", "shutting_down", "forbidden")
 
 
@@ -241,6 +248,123 @@ class HandshakeRefill(LimitCase):
         self.assertEqual(self.rejections()["handshake_rate"], 1)
 
 
+def stats_from(server, source):
+    """/stats asked from `source` (the node may be refusing 127.0.0.1)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5,
+                                      source_address=(source, 0))
+    try:
+        conn.request("GET", "/stats")
+        res = conn.getresponse()
+        body = res.read()
+        if res.status != 200:
+            raise AssertionError(f"/stats answered {res.status}: {body!r}")
+        return json.loads(body)
+    finally:
+        conn.close()
+
+
+class PendingConnections(LimitCase):
+    """Idle TCP connections (no request, no TLS handshake) count as pending:
+    with the default --max-pending-connections-per-address (256), 1000 of
+    them from one address hold at most 256 of the node's file descriptors,
+    while another address still gets in."""
+    IDLE = 1000
+    PER_ADDRESS = 256
+
+    def setUp(self):
+        # For the node (it inherits the limit) and for our 1000 sockets.
+        limit = raise_nofile(4 * self.IDLE)
+        self.assertGreaterEqual(limit, 2 * self.IDLE, "RLIMIT_NOFILE too low for the test")
+        super().setUp()
+
+    def test_idle_connections_from_one_address_hold_a_bounded_number_of_fds(self):
+        # The node's own sockets (the listener) with no connection open.
+        base = socket_fds(self.server)
+        idle = []
+        self.addCleanup(lambda: [s.close() for s in idle])
+        for _ in range(self.IDLE):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.bind(("127.0.0.1", 0))
+            s.connect(("127.0.0.1", self.server.port))
+            idle.append(s)
+
+        def refused():
+            return stats_from(self.server, "127.0.0.2")["rejections"].get(
+                "max_pending_connections_per_address", 0)
+
+        # Every connection is either held (a socket in the node) or refused.
+        wait_until(lambda: socket_fds(self.server) - base + refused() >= self.IDLE,
+                   10 + SLACK, interval=0.05,
+                   message=f"all {self.IDLE} connections accepted or refused")
+        held = socket_fds(self.server) - base
+        print(f"\n{self.IDLE} idle connections from one address: the node holds {held} "
+              f"sockets for them (--max-pending-connections-per-address={self.PER_ADDRESS})")
+        # (+ 1: the last /stats connection may not be closed on the node's side yet.)
+        self.assertLessEqual(held, self.PER_ADDRESS + 1)
+        self.assertEqual(refused(), self.IDLE - self.PER_ADDRESS)
+        # Another address is not affected...
+        self.connect("127.0.0.2")
+        # ... while this one is told why, at once.
+        self.assert_refused("127.0.0.1", 429,
+                            b"too many pending connections from your address\n")
+        # An idle connection gives its slot back when it goes.
+        for s in idle:
+            s.close()
+        idle.clear()
+        self.assert_slot_comes_back("127.0.0.1")
+
+
+class MaxPendingConnections(LimitCase):
+    FLAGS = ("--max-pending-connections=2",)
+
+    def test_past_the_node_limit_a_connection_gets_503_at_once(self):
+        idle = [socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+                for _ in range(2)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        self.assert_refused("127.0.0.3", 503, b"server busy\n")
+        for s in idle:
+            s.close()
+        self.assert_slot_comes_back("127.0.0.3")
+        # (The wait for the slot may have been refused again meanwhile.)
+        self.assertGreaterEqual(self.rejections()["max_pending_connections"], 1)
+
+
+class CommandRate(LimitCase):
+    """--client-rate: a client over it is slowed down to it (its messages wait unread, no
+    error per message), and cut off with 1008 after --client-rate-grace."""
+    FLAGS = ("--client-rate=10", "--client-burst=5", "--client-rate-grace=2s")
+
+    def test_a_flooder_is_read_at_the_rate_then_closed(self):
+        flooder = self.connect("127.0.0.2")
+        calm = self.connect("127.0.0.3")
+        bad = json.dumps({"type": "publish", "topic": "t", "data": "x" * 50})[:-2]
+        started = time.monotonic()
+        for _ in range(100):  # more than the node reads in 2 s at the rate
+            flooder.send_text(bad)
+        # The burst at once, then one error a token: no rate_limited frames at all.
+        codes = []
+        while True:
+            f = flooder.recv_frame(timeout=2 + 3 * SLACK)
+            if f.opcode == OP_CLOSE:
+                frame = f
+                break
+            codes.append(f.json()["code"])
+        elapsed = time.monotonic() - started
+        self.assertEqual((frame.close_code, frame.close_reason), (1008, "rate limited"))
+        self.assertEqual(set(codes), {"bad_json"})
+        # 5 at once, 10 a second for the 2 s of grace (one either way for timing).
+        self.assertGreaterEqual(len(codes), 5 + 20 - 1)
+        self.assertLessEqual(len(codes), 5 + 20 + 1)
+        self.assertGreaterEqual(elapsed, 2.0)
+        # The other client is served as before.
+        calm.send_json({"type": "publish", "topic": "t", "data": 1, "id": 1})
+        self.assertEqual(calm.recv_json(), {"type": "ack", "id": 1})
+        stats = self.server.stats()
+        self.assertEqual(stats["disconnects"]["rate_limited"], 1)
+        self.assertGreaterEqual(stats["rejections"]["rate_limited"], 1)
+
+
 class InvalidOptions(unittest.TestCase):
     def check_refused(self, flag, words):
         proc = subprocess.run([server_binary(), "--port=0", flag], stdin=subprocess.DEVNULL,
@@ -261,6 +385,14 @@ class InvalidOptions(unittest.TestCase):
     def test_zero_connections_per_address(self):
         self.check_refused("--max-connections-per-address=0",
                            "max-connections-per-address must be at least 1")
+
+    def test_zero_pending_connections(self):
+        self.check_refused("--max-pending-connections=0",
+                           "max-pending-connections must be at least 1")
+
+    def test_zero_pending_connections_per_address(self):
+        self.check_refused("--max-pending-connections-per-address=0",
+                           "max-pending-connections-per-address must be at least 1")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""SIGTERM/SIGINT: stop accepting, close 1001 to every client, flush queues for
-at most --shutdown-timeout, exit 0."""
+"""SIGTERM/SIGINT: stop accepting, refuse upgrades (503), close 1001 to every
+client, flush queues for at most --shutdown-timeout, exit 0."""
 
 import asyncio
 import signal
@@ -8,7 +8,7 @@ import time
 import unittest
 
 from harness import (OP_CLOSE, OP_PING, OP_TEXT, SLACK, PeerClosed, RawWS, ServerTestCase,
-                     recv_json, run_async, send_json, ws_connect)
+                     recv_json, run_async, send_json, tcp_closed_within, ws_connect)
 
 SHUTDOWN = 2.0
 FLAGS = (f"--shutdown-timeout={int(SHUTDOWN * 1000)}ms",)
@@ -207,6 +207,56 @@ class GracefulStop(ServerTestCase):
                         "client: nothing shows it stopped accepting while running")
         rc = server.wait(EXIT_BOUND + 2)
         self.assertEqual(rc, 0)
+
+    def test_an_upgrade_on_a_keep_alive_connection_after_sigterm_gets_503(self):
+        server = self.start_server(*FLAGS)
+        # As above: a client that never answers the close keeps the node
+        # stopping for a while.
+        stuck = RawWS(server.port)
+        self.addCleanup(stuck.close)
+        self.assertEqual(stuck.recv_json()["type"], "welcome")
+        server.wait_connections(1)
+        # A keep-alive HTTP connection, opened before the stop.
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        self.addCleanup(conn.close)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertIn(b"200 OK", read_answer(conn))
+        server.signal(signal.SIGTERM)
+        self.assertEqual(stuck.recv_close(timeout=EXIT_BOUND).close_code, 1001)
+        conn.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        answer = read_answer(conn)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503 "), answer)
+        self.assertIn(b"\r\nRetry-After: 5\r\n", answer)
+        self.assertTrue(answer.endswith(b"\r\n\r\nserver shutting down\n"), answer)
+        self.assertNotIn(b"Sec-WebSocket-Accept", answer)
+        self.assertIsNotNone(tcp_closed_within(conn, 2 + SLACK), "connection left open")
+        self.assertEqual(server.wait(EXIT_BOUND + 2), 0)
+
+
+def read_answer(sock, timeout=5.0):
+    """One HTTP answer with a Content-Length body, read from `sock`."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if sep:
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(body) >= length:
+                return head + sep + body[:length]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no complete answer within {timeout}s: {data!r}")
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a complete answer: {data!r}")
+        data += chunk
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 // The admission limits without sockets: the table with injected time (limits,
-// token bucket, release, forgetting, the size cap), the validation of the
-// options, the address keys, and the ticket protocol on a real io_context.
+// token bucket, release, forgetting, the size cap, pending connections), the
+// validation of the options, the address keys, and the ticket protocol on a
+// real io_context.
 
 #include "admission/admission.hpp"
 #include "admission/admission_table.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -170,10 +172,12 @@ TEST_CASE("admission: an address without connections is forgotten once its bucke
 }
 
 TEST_CASE("admission: the table never grows past its cap") {
-  // 4 connections + 8 idle addresses; buckets of 1 that take ages to refill,
-  // so no address ever looks forgettable on its own.
-  admission_table table{make_limits(4, 10, 0.001, 1), 8};
-  REQUIRE(table.max_entries() == 12);
+  // 4 connections + 2 pending ones + 8 idle addresses; buckets of 1 that take
+  // ages to refill, so no address ever looks forgettable on its own.
+  auto limits = make_limits(4, 10, 0.001, 1);
+  limits.max_pending_connections = 2;
+  admission_table table{limits, 8};
+  REQUIRE(table.max_entries() == 14);
   auto drained = address(1000);
   REQUIRE(table.admit(drained, t0).verdict == admitted);
   table.release(drained, t0);
@@ -219,6 +223,10 @@ TEST_CASE("admission: the default limits are valid, impossible ones are named") 
              Catch::Contains("handshake-rate"));
   CHECK_THAT(problem([](auto& l) { l.handshake_burst = 0; }),
              Catch::Contains("handshake-burst must be at least 1"));
+  CHECK_THAT(problem([](auto& l) { l.max_pending_connections = 0; }),
+             Catch::Contains("max-pending-connections must be at least 1"));
+  CHECK_THAT(problem([](auto& l) { l.max_pending_connections_per_address = 0; }),
+             Catch::Contains("max-pending-connections-per-address must be at least 1"));
   CHECK(problem([](auto& l) { l.handshake_rate = 0.5; }).empty());
 }
 
@@ -263,4 +271,73 @@ TEST_CASE("admission: a ticket's destructor gives the slot back on the strand") 
   ioc.run();
   CHECK(counts.max_connections == 1);
   CHECK(counts.max_connections_per_address == 0);
+}
+
+TEST_CASE("admission: pending connections are limited per address and per node") {
+  auto limits = make_limits(100, 100, 1000, 1000);
+  limits.max_pending_connections = 3;
+  limits.max_pending_connections_per_address = 2;
+  admission_table table{limits, 16};
+  auto a = address(1);
+  auto b = address(2);
+  CHECK(table.open_pending(a, t0).verdict == admitted);
+  CHECK(table.open_pending(a, t0).verdict == admitted);
+  auto third = table.open_pending(a, t0);
+  CHECK(third.verdict == admission_verdict::max_pending_connections_per_address);
+  CHECK(third.retry_after == admission_table::full_retry_after);
+  CHECK(table.open_pending(b, t0).verdict == admitted);
+  auto full = table.open_pending(address(3), t0);
+  CHECK(full.verdict == admission_verdict::max_pending_connections);
+  CHECK(table.pending() == 3);
+  CHECK(table.pending(a) == 2);
+  CHECK(table.rejections().max_pending_connections_per_address == 1);
+  CHECK(table.rejections().max_pending_connections == 1);
+  // Pending connections take no upgrade token and no WebSocket slot.
+  CHECK(table.connections() == 0);
+  table.close_pending(a, t0);
+  CHECK(table.pending(a) == 1);
+  CHECK(table.open_pending(address(3), t0).verdict == admitted);
+  // A close for an address never opened is ignored.
+  table.close_pending(address(4), t0);
+  CHECK(table.pending() == 3);
+}
+
+TEST_CASE("admission: an address with a pending connection is never forgotten") {
+  auto limits = make_limits(100, 10, 10, 5);
+  admission_table table{limits, 16};
+  auto a = address(1);
+  REQUIRE(table.open_pending(a, t0).verdict == admitted);
+  CHECK(table.sweep(t0 + 1000h) == 0);
+  CHECK(table.entries() == 1);
+  table.close_pending(a, t0 + 1000h);
+  CHECK(table.entries() == 0); // idle with a full bucket: gone at once
+}
+
+TEST_CASE("admission: a pending ticket gives its slot back on the strand") {
+  asio::io_context ioc;
+  auto limits = make_limits(100, 100, 1000, 1000);
+  limits.max_pending_connections_per_address = 1;
+  auto adm = std::make_shared<admission>(ioc, limits);
+  auto from = asio::ip::make_address("127.0.0.2");
+  std::optional<admission_result> got;
+  // open_pending() runs on the admission's loop, as the listener's accept does.
+  auto open = [&] {
+    got.reset();
+    asio::post(ioc, [&] { got = adm->open_pending(from); });
+    ioc.restart();
+    ioc.run();
+    REQUIRE(got);
+  };
+  open();
+  CHECK(got->decision.verdict == admitted);
+  auto ticket = std::move(got->ticket);
+  open();
+  CHECK(got->decision.verdict == admission_verdict::max_pending_connections_per_address);
+  CHECK_FALSE(got->ticket);
+  ticket = admission_ticket{}; // the session ends (or the connection is upgraded)
+  open();
+  CHECK(got->decision.verdict == admitted);
+  got.reset();
+  ioc.restart();
+  ioc.run();
 }

@@ -1,7 +1,10 @@
 // The cluster on the node: /stats?scope=cluster's pieces (the scope
-// parameter, the JSON), node::start's checks, and two clustered nodes in one
+// parameter, the JSON, the names only for the API key), the API's answers
+// on a clustered node, node::start's checks, and two clustered nodes in one
 // process on loopback.
 
+#include "http/api_answer.hpp"
+#include "http/http_route.hpp"
 #include "observe/cluster_stats.hpp"
 
 #include "switchboard/node.hpp"
@@ -63,6 +66,85 @@ TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
   CHECK(peers[0].at("received") == 11);
   CHECK(peers[0].at("gaps") == 12);
   CHECK(peers[1].at("state") == "dialing");
+}
+
+TEST_CASE("/stats?scope=cluster without the API key has the numbers, not the names") {
+  cluster_info info;
+  info.address = "a:1";
+  info.peers.push_back(peer_info{"b:2", "up", 7, 10, 11, 12, true, 3});
+  info.nodes_answered = 2;
+  info.totals.connections = 5;
+  info.topics = {{"secret/t", 4}, {"u", 1}};
+  auto full = boost::json::parse(net::cluster_stats_json({}, {}, info, true)).as_object();
+  CHECK(full.at("cluster").at("address") == "a:1");
+  CHECK(full.at("cluster").at("topics").at("secret/t") == 4);
+  CHECK(full.at("cluster").at("peers").at(0).at("address") == "b:2");
+  auto text = net::cluster_stats_json({}, {}, info, false);
+  CHECK(text.find("secret") == std::string::npos);
+  CHECK(text.find("a:1") == std::string::npos);
+  CHECK(text.find("b:2") == std::string::npos);
+  auto c = boost::json::parse(text).at("cluster").as_object();
+  CHECK_FALSE(c.contains("address"));
+  CHECK_FALSE(c.contains("topics"));
+  CHECK(c.at("topic_count") == 2);
+  CHECK(c.at("connections") == 5);
+  CHECK(c.at("nodes_answered") == 2);
+  auto& peer = c.at("peers").at(0).as_object();
+  CHECK_FALSE(peer.contains("address"));
+  CHECK(peer.at("state") == "up");
+  CHECK(peer.at("forwarded") == 10);
+  CHECK(peer.at("dropped") == 3);
+}
+
+TEST_CASE("/stats?scope=cluster names things only for the API key, when there is one") {
+  namespace http = boost::beast::http;
+  auto with = [](const char* auth) {
+    net::http_request req{http::verb::get, "/stats?scope=cluster", 11};
+    if (auth != nullptr)
+      req.set(http::field::authorization, auth);
+    return req;
+  };
+  net::api_settings none;
+  CHECK(net::cluster_names_visible(with(nullptr), none));
+  net::api_settings keyed;
+  keyed.key = net::digest_of("k3y");
+  CHECK_FALSE(net::cluster_names_visible(with(nullptr), keyed));
+  CHECK_FALSE(net::cluster_names_visible(with("apikey wrong"), keyed));
+  CHECK_FALSE(net::cluster_names_visible(with("Bearer k3y"), keyed));
+  CHECK(net::cluster_names_visible(with("apikey k3y"), keyed));
+  CHECK(net::cluster_names_visible(with("ApiKey k3y"), keyed));
+}
+
+TEST_CASE("api: on a cluster, sends and disconnects say what was forwarded") {
+  namespace http = boost::beast::http;
+  using net::api_answer;
+  net::http_request req{http::verb::post, "/api/send", 11};
+  net::api_cluster_view cluster{true, 7};
+  auto here = conn_id{7} << 37 | 1, there = conn_id{8} << 37 | 1;
+  auto answer = [&](const net::api_call& call, const net::api_reply& reply) {
+    auto res = api_answer(req, call, reply, cluster);
+    CHECK(res.result() == http::status::ok);
+    return boost::json::parse(res.body());
+  };
+  auto json = [](const char* text) { return boost::json::parse(text); };
+  CHECK(answer(send_direct{here, "1", {}}, true) == json(R"({"delivered":1,"forwarded":false})"));
+  CHECK(answer(send_direct{there, "1", {}}, true) == json(R"({"delivered":0,"forwarded":true})"));
+  CHECK(answer(close_connection{there, 1000, {}}, true)
+        == json(R"({"disconnected":0,"forwarded":true})"));
+  // A user with no connection here may have some elsewhere: no 404.
+  CHECK(answer(send_to_user{"u", "1", {}}, std::uint64_t{0})
+        == json(R"({"delivered":0,"forwarded":true})"));
+  CHECK(answer(disconnect_user{"u", 1000, {}}, std::uint64_t{2})
+        == json(R"({"disconnected":2,"forwarded":true})"));
+  // An id of this node that is not here is unknown, as on a single node.
+  auto res = api_answer(req, close_connection{here, 1000, {}}, false, cluster);
+  CHECK(res.result() == http::status::not_found);
+  CHECK(boost::json::parse(res.body()).at("error") == "unknown_connection");
+  // Not clustered: as before, without "forwarded".
+  CHECK(boost::json::parse(api_answer(req, send_direct{there, "1", {}}, true).body())
+        == json(R"({"delivered":1})"));
+  CHECK(api_answer(req, send_to_user{"u", "1", {}}, std::uint64_t{0}).result()
+        == http::status::not_found);
 }
 
 TEST_CASE("a clustered node needs the middleman") {

@@ -168,6 +168,8 @@ TEST_CASE("stats: the rejections object always has the node's upgrade reasons") 
                                                        {"handshake_rate", 0},
                                                        {"max_connections", 0},
                                                        {"max_connections_per_address", 0},
+                                                       {"max_pending_connections", 0},
+                                                       {"max_pending_connections_per_address", 0},
                                                        {"origin_not_allowed", 0}});
   rejection_counts node;
   node.max_connections = 1;
@@ -176,12 +178,15 @@ TEST_CASE("stats: the rejections object always has the node's upgrade reasons") 
   node.origin_not_allowed = 4;
   node.authentication_failed = 5;
   node.authentication_unavailable = 6;
+  node.max_pending_connections_per_address = 8;
   merged = merge_rejections(node, {{"topic_limit", 7}, {"handshake_rate", 10}});
   CHECK(merged == std::map<std::string, std::uint64_t>{{"authentication_failed", 5},
                                                        {"authentication_unavailable", 6},
                                                        {"handshake_rate", 13},
                                                        {"max_connections", 1},
                                                        {"max_connections_per_address", 2},
+                                                       {"max_pending_connections", 0},
+                                                       {"max_pending_connections_per_address", 8},
                                                        {"origin_not_allowed", 4},
                                                        {"topic_limit", 7}});
 }
@@ -199,7 +204,7 @@ TEST_CASE("stats: the /stats body carries hub counters, disconnects and rejectio
   CHECK(number(obj.at("disconnects").at("slow_consumer")) == 2);
   CHECK(number(obj.at("disconnects").at("socket_closed")) == 0);
   auto& rejections = obj.at("rejections").as_object();
-  CHECK(rejections.size() == 6 + 4); // node reasons, then the hub's
+  CHECK(rejections.size() == 8 + 4); // node reasons, then the hub's
   CHECK(number(rejections.at("handshake_rate")) == 9);
   CHECK(number(rejections.at("max_connections")) == 0);
   CHECK(number(rejections.at("max_connections_per_address")) == 0);

@@ -171,12 +171,18 @@ jwt_verifier pem_verifier(const pkey_ptr& key) {
   return verifier(std::move(s));
 }
 
-std::string claims(const std::string& extra = "") {
-  return R"({"sub":"alice")" + extra + "}";
-}
-
 std::string at(std::int64_t offset) {
   return std::to_string(now_s + offset);
+}
+
+// alice's claims plus `extra`, expiring in an hour unless `extra` says when.
+std::string claims(const std::string& extra = "") {
+  auto exp = extra.find("\"exp\"") == std::string::npos ? ",\"exp\":" + at(3600) : "";
+  return R"({"sub":"alice")" + exp + extra + "}";
+}
+
+caf::timestamp unix_time(std::int64_t offset) {
+  return caf::timestamp{std::chrono::seconds{now_s + offset}};
 }
 
 /// The error a refused token got.
@@ -206,7 +212,7 @@ TEST_CASE("good HS256, RS256 and ES256 tokens give their subject") {
 
   auto es = pem_verifier(ec());
   CHECK(es.algorithm() == "ES256");
-  auto r3 = es.verify(es256(R"({"sub":"bob","nbf":)" + at(-5) + "}"));
+  auto r3 = es.verify(es256(R"({"sub":"bob","exp":)" + at(60) + R"(,"nbf":)" + at(-5) + "}"));
   REQUIRE(r3);
   CHECK(r3->subject == "bob");
 }
@@ -251,6 +257,29 @@ TEST_CASE("exp and nbf hold within the leeway, and no further") {
 
   CHECK(refusal(v, hs256(claims(R"(,"exp":"tomorrow")"))) == make_error(jwt_errc::bad_claim));
   CHECK(refusal(v, hs256(claims(R"(,"nbf":null)"))) == make_error(jwt_errc::bad_claim));
+}
+
+TEST_CASE("exp is required unless allow_no_exp, and the claims say when it is") {
+  auto v = hs_verifier();
+  auto r = v.verify(hs256(claims(",\"exp\":" + at(60))));
+  REQUIRE(r);
+  CHECK(r->expires == unix_time(60));
+  auto fractional = v.verify(hs256(claims(",\"exp\":" + at(60) + ".25")));
+  REQUIRE(fractional);
+  CHECK(fractional->expires == unix_time(60) + 250ms);
+  // Beyond what a timestamp holds: as good as never, without overflow.
+  auto far = v.verify(hs256(claims(R"(,"exp":1e300)")));
+  REQUIRE(far);
+  CHECK(far->expires > unix_time(0));
+  auto no_exp = hs256(R"({"sub":"alice"})");
+  CHECK(refusal(v, no_exp) == make_error(jwt_errc::missing_expiry));
+  CHECK(std::string{to_string(jwt_errc::missing_expiry)} == "token has no expiry");
+  jwt_settings lenient;
+  lenient.secret = secret;
+  lenient.allow_no_exp = true;
+  auto forever = verifier(std::move(lenient)).verify(no_exp);
+  REQUIRE(forever);
+  CHECK_FALSE(forever->expires);
 }
 
 // -- signatures and algorithms ---------------------------------------------------------
@@ -340,7 +369,7 @@ TEST_CASE("the subject is required: a string of 1-256 bytes") {
     INFO(bad);
     CHECK(refusal(v, hs256(bad)) == make_error(jwt_errc::missing_subject));
   }
-  CHECK(v.verify(hs256(R"({"sub":")" + std::string(256, 'x') + R"("})")));
+  CHECK(v.verify(hs256(R"({"sub":")" + std::string(256, 'x') + R"(","exp":)" + at(60) + "}")));
 }
 
 TEST_CASE("a token longer than max_token_size is refused before decoding") {
@@ -425,6 +454,8 @@ TEST_CASE("the verdict: the subject and topics of a good token, 401 and a reason
   CHECK(ok.user == "alice");
   REQUIRE(ok.topics);
   CHECK(*ok.topics == std::vector<std::string>{"a*"});
+  // The connection ends at exp plus the leeway.
+  CHECK(ok.expires == unix_time(3600) + v.leeway());
 
   req.target = "/ws?token=" + hs256(claims(",\"exp\":" + at(-60)));
   auto expired = jwt_verdict(v, req);
@@ -437,4 +468,19 @@ TEST_CASE("the verdict: the subject and topics of a good token, 401 and a reason
   CHECK(jwt_verdict(v, req).reason == "no token");
   req.target = "/ws";
   CHECK(jwt_verdict(v, req).reason == "no token");
+}
+
+TEST_CASE("a refresh is judged like an upgrade, on its bearer token") {
+  auto v = hs_verifier(10s);
+  upgrade_request req;
+  req.refresh = 42;
+  req.headers = {{"Authorization", "Bearer " + hs256(claims(",\"exp\":" + at(120)))}};
+  auto ok = jwt_verdict(v, req);
+  CHECK(ok.allow);
+  CHECK(ok.user == "alice");
+  CHECK(ok.expires == unix_time(120) + 10s);
+  req.headers = {{"Authorization", "Bearer " + hs256(R"({"sub":"alice"})")}};
+  auto refused = jwt_verdict(v, req);
+  CHECK_FALSE(refused.allow);
+  CHECK(refused.reason == "token has no expiry");
 }

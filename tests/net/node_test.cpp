@@ -1,6 +1,9 @@
 // A real node on loopback, driven by Beast clients: what the node does when
 // its hub dies, that a stopped node has let go of every connection, the
-// authenticator, and the server API reaching a user's connections.
+// authenticator, the server API reaching a user's connections, and an API
+// answer that comes late.
+
+#include "http_client.hpp"
 
 #include "switchboard/jwt.hpp"
 #include "switchboard/node.hpp"
@@ -16,6 +19,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -230,6 +234,7 @@ TEST_CASE("the JWT authenticator lets a token's subject in, after the origin che
   node_fixture f{false, [refusals](node_config& nc, caf::actor_system& sys) {
                    jwt_settings js;
                    js.secret = "node-test-secret-of-32-bytes-long!";
+                   js.allow_no_exp = true; // the token above has none
                    auto verifier = jwt_verifier::make(js);
                    REQUIRE(verifier);
                    // (Called on the authenticator's thread; read after the
@@ -292,4 +297,52 @@ TEST_CASE("the server API reaches and disconnects every connection of a user") {
     CHECK(c->reason().code == 4002);
     CHECK(c->reason().reason == "bye");
   }
+}
+
+TEST_CASE("an API answer that comes after the request's deadline is still written in full") {
+  // The hub shares CAF's scheduler with the application's actors: with one
+  // worker, an actor of the application that takes long over a message
+  // makes the hub answer long after the request was read (twice the
+  // handshake timeout). The answer, the receivers of a broadcast to 1000
+  // long topics (about 270 KB), goes to a client with a small receive
+  // window on an Ethernet-sized segment: writing it takes many rounds.
+  using switchboard::testing::http_client;
+  const std::string key = "test-key-0123456789abcdef";
+  caf::actor_system_config cfg;
+  add_error_category(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  node_config nc;
+  nc.port = 0;
+  nc.io_threads = 1;
+  nc.api_key = key;
+  nc.handshake_timeout = 500ms;
+  auto started = node::start(sys, nc);
+  REQUIRE(started);
+  auto n = std::move(*started);
+  auto busy = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    // The work: a handler that holds the only worker for `t`.
+    return {[](caf::timespan t) { std::this_thread::sleep_for(t); }};
+  });
+  std::string topics;
+  for (int i = 0; i < 1000; ++i)
+    topics += (i ? ",\"" : "\"") + std::to_string(i) + std::string(250, 't') + "\"";
+  auto req = http_client::make(http::verb::post, "/api/broadcast",
+                               R"({"topics":[)" + topics + R"(],"data":1})");
+  req.set(http::field::authorization, "apikey " + key);
+  http_client backend{n->port(), {4096, 1460}};
+  caf::anon_send(busy, caf::timespan{2 * nc.handshake_timeout});
+  REQUIRE(backend.send(req));
+  auto res = backend.receive(10s);
+  REQUIRE(res);
+  CHECK(res->result_int() == 200);
+  CHECK(res->body().size() > 250000);
+  CHECK(res->body().find("\"delivered\":{") != std::string::npos);
+  // And the connection serves the next request.
+  REQUIRE(backend.send(http_client::make(http::verb::get, "/healthz")));
+  auto next = backend.receive();
+  REQUIRE(next);
+  CHECK(next->result_int() == 200);
+  caf::anon_send_exit(busy, caf::exit_reason::kill);
 }
