@@ -143,8 +143,9 @@ struct client_send {
   request_id id = {};
 };
 
-/// A client frame the reader rejected; the hub forwards the ready error frame
-/// so that every reply keeps the order of the requests.
+/// A client frame the reader rejected (or a ping it answered): the hub
+/// forwards the ready frame so that every reply keeps the order of the
+/// requests.
 struct client_error {
   frame_ptr frame = {};
   /// The rejection counter it adds to (hub_stats::rejections), if any.

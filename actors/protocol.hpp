@@ -77,7 +77,9 @@ std::string_view payload_of(std::string_view frame);
 /// A JSON string literal (with quotes) holding `str`.
 std::string quote(std::string_view str);
 
-std::string welcome(conn_id id);
+/// `ping`: the node's ping interval, announced as `"ping":SECONDS` (with a
+/// fraction below a second: 0.5); zero or less: left out.
+std::string welcome(conn_id id, caf::timespan ping = {});
 /// `quoted_topic` is the result of quote(topic): a topic is quoted once.
 std::string subscribed(std::string_view quoted_topic, const request_id& id);
 std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
@@ -90,6 +92,8 @@ std::string direct(conn_id from, std::string_view data);
 /// A direct message from a named sender (`quoted_from` is quote(name)).
 std::string direct(std::string_view quoted_from, std::string_view data);
 std::string ack(const request_id& id);
+/// The answer to `{"type":"ping"}`.
+std::string pong(const request_id& id);
 /// `code` names the error (docs/protocol.md, Errors).
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id);

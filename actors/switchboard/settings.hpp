@@ -56,6 +56,10 @@ struct hub_settings {
   /// counts as `authorize_default`.
   caf::timespan authorize_timeout = std::chrono::seconds(1);
   bool authorize_default = false;
+  /// The ping interval the welcome announces (`"ping":SECONDS`), so that a
+  /// client can tell a quiet connection from a dead one; 0: not announced.
+  /// node::start sets it to connection_settings::ping_interval.
+  caf::timespan ping_interval{0};
   /// Where the hub logs connects and disconnects (debug) and drops
   /// (warn: slow_consumer, heartbeat_timeout, rate_limited, slow_listener);
   /// null: nowhere. node::start sets it to node_config::logger's; set it

@@ -184,6 +184,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     c.logger = spdlog::default_logger();
   if (!c.hub.logger)
     c.hub.logger = c.logger;
+  // The welcome tells clients what the writers do.
+  c.hub.ping_interval = c.connection.ping_interval;
   p->internal_hub = sys.spawn(switchboard::hub, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
