@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   ncfg.trim_memory_interval = std::chrono::seconds(30);
   ncfg.logger = log;
   auto node = switchboard::node::start(sys, ncfg);
+  // The node holds its own handle; ours (ncfg outlives sys) would keep the
+  // actor system's destructor waiting for the authenticator for ever.
+  ncfg.authenticator = nullptr;
   if (!node) {
     log->error("{}", sys.render(node.error()));
     return finish(1);

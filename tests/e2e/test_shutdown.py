@@ -100,6 +100,15 @@ class GracefulStop(ServerTestCase):
         self.assertEqual(rc, 0)
         self.assertLess(took, 1.0 + SLACK)
 
+    def test_node_with_an_authenticator_exits_0_at_once(self):
+        # The CLI's handle on its JWT authenticator once outlived the actor
+        # system, whose destructor then waited for that actor for ever.
+        server = self.start_server(*FLAGS, "--auth=jwt",
+                                   "--jwt-secret=" + "s" * 32)
+        rc, took = server.stop(signal.SIGTERM, timeout=EXIT_BOUND + 2)
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 1.0 + SLACK)
+
     def test_queued_messages_flushed_before_close(self):
         # A subscriber that has not read yet (tiny receive buffer) has ~6 MB
         # queued at the server when SIGTERM arrives; it then reads everything:
