@@ -24,6 +24,7 @@ enum class route_kind {
   metrics, ///< answer with the node's metrics (GET or HEAD /metrics, Prometheus)
   upgrade, ///< a WebSocket upgrade on /ws: ask the admission limits first
   api,     ///< a request under /api: the server API (api_route.hpp)
+  console, ///< a request under /console: the web console (console_route.hpp)
 };
 
 struct route_decision {

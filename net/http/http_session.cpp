@@ -1,6 +1,7 @@
 #include "http/http_session.hpp"
 
 #include "http/api_answer.hpp"
+#include "http/console_route.hpp"
 #include "ws/deflate.hpp"
 #include "observe/metrics_page.hpp"
 #include "auth/origin.hpp"
@@ -140,6 +141,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       break;
     case route_kind::api:
       serve_api(req);
+      break;
+    case route_kind::console:
+      send(console_answer(req, ctx_->api.console.get(), peer_key(stream_.socket()), ctx_->api.tls));
       break;
   }
 }
@@ -290,16 +294,18 @@ void http_session::on_admission(http_request req, admission_result result) {
     send(std::move(res));
     return;
   }
+  // The console's inspector is let in by its login (docs/console.md).
+  auto console = ctx_->api.console && console_upgrade(req, *ctx_->api.console, ctx_->api.tls);
   // Before the authenticator: another site's page gets no further, whatever
   // credentials its visitor's browser sends along.
-  if (!origin_allowed(ctx_->allowed_origins, req)) {
+  if (!console && !origin_allowed(ctx_->allowed_origins, req)) {
     ctx_->refused.origin_not_allowed.fetch_add(1, std::memory_order_relaxed);
     auto res = refusal_response(req, 403, "origin not allowed");
     log_refusal(res.result_int(), "origin not allowed");
     send(std::move(res));
     return;
   }
-  if (ctx_->authenticator)
+  if (ctx_->authenticator && !console)
     authenticate(std::move(req), std::move(result.ticket));
   else
     upgrade(std::move(req), std::move(result.ticket), {}, {});

@@ -6,6 +6,7 @@
 #include "io/io_loops.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
+#include "auth/console_auth.hpp"
 #include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
 
@@ -204,6 +205,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     p->ctx->api.key = net::digest_of(c.api_key);
   p->ctx->api.max_body = c.api_max_body;
   p->ctx->api.max_data = c.max_message_size;
+  if (!c.admin_password.empty() || c.admin_insecure)
+    p->ctx->api.console = std::make_shared<net::console_auth>(c.admin_password);
+  p->ctx->api.tls = !c.tls_cert.empty();
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
