@@ -77,14 +77,17 @@ export function overview(root) {
       { name: "in", color: "#2f6fdf", points: rates.map((r) => ({ t: r.t, v: r.in })) },
       { name: "out", color: "#1b9e63", points: rates.map((r) => ({ t: r.t, v: r.out })) },
     ], WINDOW, now);
-    detail.replaceChildren(
+    const sections = [
       h("section", {}, h("h3", { text: "Disconnects" }), table(Object.entries(node.disconnects))),
       h("section", {}, h("h3", { text: "Refused" }), table(Object.entries(node.rejections))),
-      cluster ? h("section", {}, h("h3", { text: `Peers of ${cluster.address}` }),
+    ];
+    if (cluster)
+      sections.push(h("section", {}, h("h3", { text: `Peers of ${cluster.address}` }),
         cluster.peers.length
           ? table(cluster.peers.map((p) => [p.address, p.state, p.forwarded, p.received, p.gaps]),
                   ["peer", "state", "forwarded", "received", "gaps"])
-          : h("p", { text: "No peers." })) : null);
+          : h("p", { text: "No peers." })));
+    detail.replaceChildren(...sections);
   }
 
   scope.addEventListener("change", () => {
