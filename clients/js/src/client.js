@@ -2,44 +2,18 @@
 // notices a dead connection, and correlates commands with their replies.
 
 import { Emitter } from "./emitter.js";
+import { DEFAULTS, MAX_TIMER, SYSTEM_CLOCK } from "./options.js";
 import { SwitchboardError } from "./errors.js";
+import { Pending } from "./pending.js";
 import { LOCAL_CODES, backoffDelay, reconnects, refreshDelay, tokenExpiry } from "./policy.js";
 import { Subscription } from "./subscription.js";
+import { Tokens } from "./tokens.js";
 import { Watchdog } from "./watchdog.js";
 
 /** @typedef {import("./watchdog.js").Clock} Clock */
 /** @typedef {"disconnected" | "connecting" | "connected"} State */
 
-/**
- * @typedef {object} Options
- * @property {() => (string | Promise<string>)} [getToken] called before
- *   connecting (and again before the token's `exp`, after a refused upgrade
- *   and after close 4001); the token goes into the URL as `?token=`
- * @property {number} [minReconnectDelay] ms, default 500
- * @property {number} [maxReconnectDelay] ms, default 20000
- * @property {number} [timeout] ms for a command's reply, the welcome and getToken(), default 5000
- * @property {number} [maxPingDelay] ms a ping (or a probe's answer) may be late, default 10000
- * @property {any} [websocket] a WebSocket constructor (Node: `ws`'s); default globalThis.WebSocket
- * @property {Clock} [clock] time and timers (tests)
- * @property {() => number} [random] uniform in [0, 1) (tests)
- */
-
-const DEFAULTS = {
-  minReconnectDelay: 500,
-  maxReconnectDelay: 20000,
-  timeout: 5000,
-  maxPingDelay: 10000,
-};
-
-/** Timers longer than this fire at once in browsers and Node. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-/** @type {Clock} */
-const SYSTEM_CLOCK = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle),
-};
+/** @typedef {import("./options.js").Options} Options */
 
 /**
  * A client of a switchboard node.
@@ -69,12 +43,10 @@ export class Switchboard extends Emitter {
   #timers = { reconnect: null, connect: null, refresh: null };
   /** @type {Watchdog | null} */
   #watchdog = null;
-  #token = /** @type {string | null} */ (null);
-  #tokenExpiry = /** @type {number | null} */ (null);
-  #freshToken = true;
-  #nextId = 0;
-  /** @type {Map<number, {frame: any, resolve: Function, reject: Function, timer: any, sent: boolean}>} */
-  #pending = new Map();
+  /** @type {Tokens | null} */
+  #tokens = null;
+  /** @type {Pending} */
+  #pending;
   /** @type {Map<string, Subscription>} */
   #subs = new Map();
   #port;
@@ -95,6 +67,8 @@ export class Switchboard extends Emitter {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#random = options.random ?? Math.random;
     this.#Socket = options.websocket ?? globalThis.WebSocket;
+    this.#pending = new Pending(this.#clock, timeout);
+    if (options.getToken) this.#tokens = new Tokens(options.getToken, this.#clock, timeout);
     if (typeof this.#Socket !== "function")
       throw new TypeError("no WebSocket here: pass one as the websocket option (Node: ws)");
     this.#port = this.#makePort();
@@ -124,7 +98,7 @@ export class Switchboard extends Emitter {
     this.#wanted = false;
     this.#clock.clearTimeout(this.#timers.reconnect);
     if (this.#state === "disconnected") {
-      this.#rejectPending(true);
+      this.#pending.rejectSent(true);
       return;
     }
     this.#lost(1000, "disconnect called", false);
@@ -214,7 +188,7 @@ export class Switchboard extends Emitter {
     this.#setState("connecting");
     this._emit("connecting", { attempt: this.#attempt });
     let url = this.#url;
-    if (this.#opts.getToken) {
+    if (this.#tokens) {
       const token = await this.#tokenForConnect();
       if (generation !== this.#generation) return;
       if (token === null) return this.#failedBeforeOpen(LOCAL_CODES.NO_TOKEN, "no token");
@@ -255,42 +229,12 @@ export class Switchboard extends Emitter {
 
   /** @returns {Promise<string | null>} */
   async #tokenForConnect() {
-    const nearExpiry =
-      this.#tokenExpiry !== null && refreshDelay(this.#tokenExpiry, this.#clock.now()) === 0;
-    if (this.#token !== null && !this.#freshToken && !nearExpiry) return this.#token;
     try {
-      const token = await this.#getToken();
-      this.#token = token;
-      this.#tokenExpiry = tokenExpiry(token);
-      this.#freshToken = false;
-      return token;
+      return await /** @type {Tokens} */ (this.#tokens).forConnect();
     } catch (err) {
       this._emit("error", /** @type {Error} */ (err));
       return null;
     }
-  }
-
-  /** getToken() within the timeout. */
-  #getToken() {
-    return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(
-        () => reject(new SwitchboardError("timeout", "getToken() did not answer")),
-        this.#opts.timeout
-      );
-      Promise.resolve()
-        .then(() => /** @type {Function} */ (this.#opts.getToken)())
-        .then(
-          (token) => {
-            this.#clock.clearTimeout(timer);
-            if (typeof token === "string" && token !== "") resolve(token);
-            else reject(new SwitchboardError("no_token", "getToken() gave no token"));
-          },
-          (err) => {
-            this.#clock.clearTimeout(timer);
-            reject(err);
-          }
-        );
-    });
   }
 
   /**
@@ -301,7 +245,7 @@ export class Switchboard extends Emitter {
   #failedBeforeOpen(code, reason, status = 0) {
     // A browser cannot tell a 401 at the upgrade from a network failure:
     // unless the status says otherwise, the next attempt gets a new token.
-    if (status === 0 || status === 401) this.#freshToken = true;
+    if (status === 0 || status === 401) this.#tokens?.markStale();
     this.#lost(code, reason || (status ? `upgrade refused (${status})` : "connection failed"), true);
   }
 
@@ -356,28 +300,15 @@ export class Switchboard extends Emitter {
     if (typeof msg.ping === "number") ctx.ping = msg.ping;
     this._emit("connected", ctx);
     for (const sub of this.#subs.values()) sub._send();
-    for (const p of this.#pending.values()) {
-      if (!p.sent && this.#state === "connected") {
-        p.sent = true;
-        this.#sendNow(p.frame);
-      }
-    }
+    this.#pending.sendWaiting((frame) => this.#sendNow(frame));
   }
 
   /** @param {any} msg */
   #reply(msg) {
-    const p = typeof msg.id === "number" ? this.#pending.get(msg.id) : undefined;
-    if (!p) {
-      // Not an answer we wait for: a pong, a late reply, an error about
-      // a frame without id.
-      if (msg.type === "error")
-        this._emit("error", new SwitchboardError(msg.code, msg.reason));
-      return;
-    }
-    this.#pending.delete(msg.id);
-    this.#clock.clearTimeout(p.timer);
-    if (msg.type === "error") p.reject(new SwitchboardError(msg.code, msg.reason));
-    else p.resolve(msg);
+    // Not an answer anyone waits for (a pong, a late reply, an error about
+    // a frame without id): only errors are worth telling.
+    if (!this.#pending.settle(msg) && msg.type === "error")
+      this._emit("error", new SwitchboardError(msg.code, msg.reason));
   }
 
   // -- commands ------------------------------------------------------------------------------
@@ -392,18 +323,10 @@ export class Switchboard extends Emitter {
   #command(frame) {
     if (!this.#wanted)
       return Promise.reject(new SwitchboardError("disconnected", "not connected (call connect())"));
-    return new Promise((resolve, reject) => {
-      const id = ++this.#nextId;
-      const entry = { frame: { ...frame, id }, resolve, reject, timer: null, sent: false };
-      entry.timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new SwitchboardError("timeout", `no answer within ${this.#opts.timeout} ms`));
-      }, this.#opts.timeout);
-      this.#pending.set(id, entry);
-      if (this.#state === "connected") {
-        entry.sent = true;
-        this.#sendNow(entry.frame);
-      }
+    return this.#pending.add(frame, (f) => {
+      if (this.#state !== "connected") return false;
+      this.#sendNow(f);
+      return true;
     });
   }
 
@@ -414,20 +337,6 @@ export class Switchboard extends Emitter {
     } catch (err) {
       // The socket is closing: its close event follows.
       this._emit("error", /** @type {Error} */ (err));
-    }
-  }
-
-  /**
-   * Rejects what waits for an answer: what was sent (the answer will not
-   * come), and with `all` what waits for a connection too.
-   * @param {boolean} all
-   */
-  #rejectPending(all) {
-    for (const [id, p] of this.#pending) {
-      if (!all && !p.sent) continue;
-      this.#pending.delete(id);
-      this.#clock.clearTimeout(p.timer);
-      p.reject(new SwitchboardError("disconnected", "the connection went down before the answer"));
     }
   }
 
@@ -462,10 +371,10 @@ export class Switchboard extends Emitter {
       this.#timers[/** @type {"connect"} */ (t)] = null;
     }
     this.#id = null;
-    if (code === 4001) this.#freshToken = true;
+    if (code === 4001) this.#tokens?.markStale();
     const reconnect = mayReconnect && this.#wanted && reconnects(code);
     if (!reconnect) this.#wanted = false;
-    this.#rejectPending(!reconnect);
+    this.#pending.rejectSent(!reconnect);
     for (const sub of this.#subs.values()) sub._connectionLost();
     this.#setState("disconnected");
     this._emit("disconnected", { code, reason, reconnect });
@@ -482,8 +391,9 @@ export class Switchboard extends Emitter {
   // -- tokens ----------------------------------------------------------------------------------
 
   #scheduleRefresh() {
-    if (!this.#opts.getToken || this.#tokenExpiry === null) return;
-    const delay = Math.min(MAX_TIMER, refreshDelay(this.#tokenExpiry, this.#clock.now()));
+    const expiry = this.#tokens?.expiry ?? null;
+    if (expiry === null) return;
+    const delay = Math.min(MAX_TIMER, refreshDelay(expiry, this.#clock.now()));
     this.#timers.refresh = this.#clock.setTimeout(() => this.#refresh(), delay);
   }
 
@@ -491,13 +401,12 @@ export class Switchboard extends Emitter {
     this.#timers.refresh = null;
     const generation = this.#generation;
     try {
-      const token = await this.#getToken();
+      const tokens = /** @type {Tokens} */ (this.#tokens);
+      const token = await tokens.fetch();
       if (generation !== this.#generation) return;
       const reply = await this.#command({ type: "refresh", token });
       if (generation !== this.#generation) return;
-      this.#token = token;
-      this.#tokenExpiry =
-        typeof reply.expires === "number" ? reply.expires * 1000 : tokenExpiry(token);
+      tokens.accept(token, typeof reply.expires === "number" ? reply.expires * 1000 : tokenExpiry(token));
       this.#scheduleRefresh();
     } catch (err) {
       if (generation !== this.#generation) return;
@@ -506,7 +415,7 @@ export class Switchboard extends Emitter {
       if (err instanceof SwitchboardError && err.code === "not_enabled") return;
       // Try again while the token lives; past it the node closes with
       // 4001, and the reconnect gets a new one.
-      const left = (this.#tokenExpiry ?? 0) - this.#clock.now();
+      const left = (this.#tokens?.expiry ?? 0) - this.#clock.now();
       const wait = backoffDelay(0, this.#opts.minReconnectDelay, this.#opts.maxReconnectDelay,
         this.#random);
       if (left > wait) this.#timers.refresh = this.#clock.setTimeout(() => this.#refresh(), wait);

@@ -122,10 +122,11 @@ test("direct messages arrive as events", { timeout: 20_000 }, async () => {
   const n = await node();
   const a = client(n.url);
   const b = client(n.url);
+  // Both waits before either connects: b may be welcomed first.
+  const welcomed = [next(a, "connected"), next(b, "connected")];
   a.connect();
   b.connect();
-  const { id } = await next(a, "connected");
-  await next(b, "connected");
+  const [{ id }] = await Promise.all(welcomed);
   const got = next(a, "direct");
   await b.send(id, [1, 2, 3]);
   assert.deepEqual(await got, { from: b.id, data: [1, 2, 3] });
