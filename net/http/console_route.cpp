@@ -155,11 +155,6 @@ http_response logout(const http_request& req, console_auth& auth, bool tls) {
 
 } // namespace
 
-bool is_console_target(beast::string_view target) {
-  auto path = path_of(target);
-  return path == prefix || path.substr(0, prefix.size() + 1) == "/console/";
-}
-
 http_response console_answer(const http_request& req, console_auth* auth,
                              const address_key& from, bool tls) {
   if (auth == nullptr)

@@ -12,9 +12,6 @@
 
 namespace switchboard::net {
 
-/// Whether `target` is under /console (the path /console or /console/...).
-bool is_console_target(boost::beast::string_view target);
-
 /// The answer to a request under /console: 404 without a console (`auth`
 /// null); the console's page for a logged-in browser (a login page
 /// otherwise); its files; `POST /console/login` (form field `password`:
