@@ -189,8 +189,9 @@ struct refresh_result {
   caf::optional<caf::timestamp> expires = caf::none;
 };
 
-/// A client frame the reader rejected; the hub forwards the ready error frame
-/// so that every reply keeps the order of the requests.
+/// A client frame the reader rejected (or a ping it answered): the hub
+/// forwards the ready frame so that every reply keeps the order of the
+/// requests.
 struct client_error {
   frame_ptr frame = {};
 };

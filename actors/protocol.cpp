@@ -241,6 +241,11 @@ command parse(std::string_view text) {
   auto type = string_member(*obj, "type");
   if (!type)
     return reject("bad_request", "type must be a string", id);
+  // A liveness probe for clients that cannot see WebSocket pings (browsers):
+  // its answer goes through the hub like an error's, in order with the other
+  // replies, and proves the whole way alive.
+  if (*type == "ping")
+    return client_error{make_frame(pong(id))};
   if (*type == "subscribe")
     return subscribe_command(*obj, std::move(id));
   if (*type == "unsubscribe")
@@ -287,8 +292,19 @@ std::string quote(std::string_view str) {
   return json::serialize(json::string_view{str.data(), str.size()});
 }
 
-std::string welcome(conn_id id) {
-  return R"({"type":"welcome","id":)" + std::to_string(id) + "}";
+std::string welcome(conn_id id, caf::timespan ping) {
+  std::string frame = R"({"type":"welcome","id":)" + std::to_string(id);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ping).count();
+  if (ms > 0) {
+    // Seconds, as JSON numbers are read everywhere: 25, 0.5, 1.25.
+    frame += R"(,"ping":)" + std::to_string(ms / 1000);
+    if (auto rest = ms % 1000; rest != 0) {
+      auto fraction = std::to_string(1000 + rest).substr(1); // three digits
+      fraction.erase(fraction.find_last_not_of('0') + 1);
+      frame += "." + fraction;
+    }
+  }
+  return frame + "}";
 }
 
 std::string subscribed(std::string_view quoted_topic, const request_id& id) {
@@ -381,6 +397,10 @@ std::string refreshed(const caf::optional<caf::timestamp>& expires, const reques
     frame += std::to_string(seconds.count());
   }
   return with_id(std::move(frame), id);
+}
+
+std::string pong(const request_id& id) {
+  return with_id(R"({"type":"pong")", id);
 }
 
 std::string error(std::string_view code, std::string_view reason,

@@ -78,7 +78,9 @@ std::string_view payload_of(std::string_view frame);
 /// A JSON string literal (with quotes) holding `str`.
 std::string quote(std::string_view str);
 
-std::string welcome(conn_id id);
+/// `ping`: the node's ping interval, announced as `"ping":SECONDS` (with a
+/// fraction below a second: 0.5); zero or less: left out.
+std::string welcome(conn_id id, caf::timespan ping = {});
 /// `quoted_topic` is the result of quote(topic): a topic is quoted once.
 std::string subscribed(std::string_view quoted_topic, const request_id& id);
 std::string unsubscribed(std::string_view quoted_topic, const request_id& id);
@@ -95,6 +97,8 @@ std::string ack(const request_id& id);
 /// the seconds rounded down; without `expires` when the new credentials do
 /// not expire.
 std::string refreshed(const caf::optional<caf::timestamp>& expires, const request_id& id);
+/// The answer to `{"type":"ping"}`.
+std::string pong(const request_id& id);
 /// `code` names the error (docs/protocol.md, Errors).
 std::string error(std::string_view code, std::string_view reason,
                   const request_id& id);

@@ -12,6 +12,12 @@ if [[ "${1:-}" == "--tests" ]]; then
   # certificates of tests/e2e/test_tls.py (openssl: tools/compare.py --tls)
   packages+=(python3-websockets python3-prometheus-client procps curl pkg-config python3-jwt
              python3-cryptography)
+  # The JavaScript client's tests and the web console's in headless Chromium
+  # (driven by playwright-core, which downloads no browser: Debian's).
+  packages+=(chromium)
+  # Node.js and npm: Debian's unless the machine has them already (another
+  # packaging of nodejs brings its own npm, which Debian's would conflict with).
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -23,6 +29,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--tests" ]]; then
+  # The npm packages of those tests, exactly as the committed lockfiles say.
+  for dir in clients/js console/test; do
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 fi
 
 # shellcheck disable=SC2086

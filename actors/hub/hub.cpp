@@ -90,7 +90,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   conn.allowed = std::move(allowed);
   conn.joined = self->clock().now();
   index_user(st, conn);
-  enqueue(self, conn, share(protocol::welcome(id)));
+  enqueue(self, conn, share(protocol::welcome(id, st.settings.ping_interval)));
   if (auto& log = st.settings.logger; log && log->should_log(spdlog::level::debug))
     log->debug("connect conn={} user={} remote={}", id, quoted_or_dash(conn.user),
                remote_of(conn));

@@ -91,6 +91,10 @@ struct hub_settings {
   /// authenticate_timeout: error `unavailable`, nothing changes.
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
+  /// The ping interval the welcome announces (`"ping":SECONDS`), so that a
+  /// client can tell a quiet connection from a dead one; 0: not announced.
+  /// node::start sets it to connection_settings::ping_interval.
+  caf::timespan ping_interval{0};
   /// Where the hub logs connects and disconnects (debug) and drops
   /// (warn: slow_consumer, heartbeat_timeout, rate_limited, slow_listener);
   /// null: nowhere. node::start sets it to node_config::logger's; set it

@@ -6,10 +6,13 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string_view>
 
 namespace switchboard::net {
+
+class console_auth;
 
 /// The SHA-256 digest of an API key.
 using api_key_digest = std::array<unsigned char, 32>;
@@ -24,6 +27,11 @@ struct api_settings {
   /// The largest `data` a publish, broadcast or send may carry (the node's
   /// max-message-size: what a client could publish).
   std::size_t max_data = 64 * 1024;
+  /// The web console's logins (docs/console.md): a logged-in console page
+  /// may call the API without the key. Null: no console.
+  std::shared_ptr<console_auth> console;
+  /// The node speaks https (the console's Origin checks expect it).
+  bool tls = false;
 };
 
 /// Whether `authorization` (the header's value) is `apikey KEY` (the scheme

@@ -1,5 +1,6 @@
 #include "http/api_route.hpp"
 
+#include "auth/console_auth.hpp"
 #include "protocol.hpp"
 #include "http/url_decode.hpp"
 
@@ -348,7 +349,22 @@ std::string printable(std::string_view text) {
 }
 
 
+// The key, or a logged-in console page (docs/console.md).
+bool authorized(const http_request& req, const api_settings& api) {
+  auto auth = req.find(http::field::authorization);
+  if (api.key && auth != req.end() && key_matches(auth->value(), *api.key))
+    return true;
+  return api.console && console_request(req, *api.console, api.tls);
+}
+
 } // namespace
+
+bool cluster_names_visible(const http_request& req, const api_settings& api) {
+  // A node without an API (no key, no console) has nothing to protect.
+  if (!api.key && !api.console)
+    return true;
+  return authorized(req, api);
+}
 
 bool is_api_target(beast::string_view target) {
   auto path = path_of(target);
@@ -356,20 +372,16 @@ bool is_api_target(beast::string_view target) {
 }
 
 std::size_t body_limit_for(const http_request& header, const api_settings& api) {
-  if (!api.key || !is_api_target(header.target()))
-    return http_body_limit;
-  auto auth = header.find(http::field::authorization);
-  if (auth == header.end() || !key_matches(auth->value(), *api.key))
+  if (!is_api_target(header.target()) || !authorized(header, api))
     return http_body_limit;
   return api.max_body;
 }
 
 api_decision route_api(const http_request& req, const api_settings& api) {
   // Without a key there is no API: the same answer as any unknown path.
-  if (!api.key)
+  if (!api.key && !api.console)
     return {std::nullopt, make_response(req, http::status::not_found, "not found\n")};
-  auto auth = req.find(http::field::authorization);
-  if (auth == req.end() || !key_matches(auth->value(), *api.key)) {
+  if (!authorized(req, api)) {
     auto res = api_error(req, http::status::unauthorized, "unauthorized",
                          "a missing or wrong API key (Authorization: apikey KEY)");
     res.set(http::field::www_authenticate, R"(apikey realm="switchboard")");

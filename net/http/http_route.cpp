@@ -44,6 +44,8 @@ route_decision route(const http_request& req, bool hub_alive) {
   }
   if (path == "/api" || path.substr(0, 5) == "/api/")
     return {route_kind::api, {}};
+  if (path == "/console" || path.substr(0, 9) == "/console/")
+    return {route_kind::console, {}};
   if (path != "/healthz" && path != "/stats" && path != "/metrics")
     return answer(make_response(req, http::status::not_found, "not found\n"));
   if (req.method() != http::verb::get && req.method() != http::verb::head)
@@ -55,13 +57,6 @@ route_decision route(const http_request& req, bool hub_alive) {
   if (path == "/metrics")
     return {route_kind::metrics, {}};
   return {route_kind::stats, {}};
-}
-
-bool cluster_names_visible(const http_request& req, const api_settings& api) {
-  if (!api.key)
-    return true;
-  auto auth = req.find(http::field::authorization);
-  return auth != req.end() && key_matches(auth->value(), *api.key);
 }
 
 http_response make_response(const http_request& req, http::status status, std::string body,

@@ -25,6 +25,7 @@ enum class route_kind {
   metrics, ///< answer with the node's metrics (GET or HEAD /metrics, Prometheus)
   upgrade, ///< a WebSocket upgrade on /ws: ask the admission limits first
   api,     ///< a request under /api: the server API (api_route.hpp)
+  console, ///< a request under /console: the web console (console_route.hpp)
 };
 
 struct route_decision {
@@ -41,9 +42,10 @@ route_decision route(const http_request& req, bool hub_alive = true);
 
 /// Whether a `/stats?scope=cluster` request may see names (topic names and
 /// peer addresses, which `/api/topics` gives only with the key): when the
-/// node has an API key, only a request that carries it
-/// (`Authorization: apikey KEY`, the API's check); otherwise every request.
-/// The others get the numbers only (docs/security.md).
+/// node has an API (a key or the console), only a request the API would
+/// take (`Authorization: apikey KEY`, or a logged-in console page;
+/// api_route.cpp); otherwise every request. The others get the numbers
+/// only (docs/security.md).
 bool cluster_names_visible(const http_request& req, const api_settings& api);
 
 /// A plain answer to `req`: Server and Content-Type set, keep-alive as the

@@ -1,6 +1,7 @@
 #include "http/http_session.hpp"
 
 #include "http/api_answer.hpp"
+#include "http/console_route.hpp"
 
 #include <spdlog/logger.h>
 
@@ -128,6 +129,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       break;
     case route_kind::api:
       serve_api(req);
+      break;
+    case route_kind::console:
+      send(console_answer(req, ctx_->api.console.get(), peer_key(stream_.socket()), ctx_->api.tls));
       break;
   }
 }

@@ -7,6 +7,7 @@
 
 #include "http/http_session.hpp"
 
+#include "auth/console_auth.hpp"
 #include "auth/origin.hpp"
 #include "http/actor_bridge.hpp"
 #include "ws/deflate.hpp"
@@ -66,16 +67,18 @@ void http_session::on_admission(http_request req, admission_result result) {
     refuse(rejection_response(req, result.decision), to_string(result.decision.verdict));
     return;
   }
+  // The console's inspector is let in by its login (docs/console.md).
+  auto console = ctx_->api.console && console_upgrade(req, *ctx_->api.console, ctx_->api.tls);
   // Before the authenticator: another site's page gets no further, whatever
   // credentials its visitor's browser sends along.
-  if (!origin_allowed(ctx_->allowed_origins, req)) {
+  if (!console && !origin_allowed(ctx_->allowed_origins, req)) {
     ctx_->refused.origin_not_allowed.fetch_add(1, std::memory_order_relaxed);
     refuse(refusal_response(req, 403, "origin not allowed"), "origin not allowed");
     return;
   }
   if (refused_while_stopping(req))
     return;
-  if (ctx_->authenticator)
+  if (ctx_->authenticator && !console)
     authenticate(std::move(req), std::move(result.ticket));
   else
     upgrade(std::move(req), std::move(result.ticket), {}, {});

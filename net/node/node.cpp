@@ -7,6 +7,8 @@
 #include "io/io_loops.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
+#include "auth/console_auth.hpp"
+#include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
 
 #include <boost/asio.hpp>
@@ -213,6 +215,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     c.hub.authenticator = c.authenticator;
     c.hub.authenticate_timeout = c.authenticate_timeout;
   }
+  // The welcome tells clients what the writers do.
+  c.hub.ping_interval = c.connection.ping_interval;
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
@@ -231,6 +235,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     p->ctx->api.key = net::digest_of(c.api_key);
   p->ctx->api.max_body = c.api_max_body;
   p->ctx->api.max_data = c.max_message_size;
+  if (!c.admin_password.empty() || c.admin_insecure)
+    p->ctx->api.console = std::make_shared<net::console_auth>(c.admin_password);
+  p->ctx->api.tls = !c.tls_cert.empty();
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);

@@ -2,6 +2,8 @@
 
 #include "auth/origin.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -76,6 +78,14 @@ std::vector<std::string> node_config::problems() const {
                    [](char ch) { return ch > ' ' && ch < 0x7f; }),
        "api-key must be printable ASCII without spaces");
   need(api_max_body >= 1, "api-max-body must be at least 1 byte");
+  need(admin_password.empty() || admin_password.size() >= 16,
+       "admin-password must have at least 16 characters");
+  need(admin_password.empty() || !admin_insecure,
+       "give one of admin-password and admin-insecure, not both");
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  need(!admin_insecure || host == "localhost" || (!ec && address.is_loopback()),
+       "admin-insecure (a console without a password) needs a loopback --host, not " + host);
   need(tls_cert.empty() == tls_key.empty(),
        "tls-cert and tls-key go together: give both or neither");
   need(tls_ca.empty() || !tls_cert.empty(), "tls-ca needs tls-cert and tls-key");

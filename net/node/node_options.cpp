@@ -286,6 +286,14 @@ const std::vector<option>& table() {
     field<std::size_t>("api-max-body",
                        "largest body of an API request in bytes; past it 413 (default 1048576)",
                        [](auto& c) -> auto& { return c.api_max_body; }),
+    // The web console at /console (docs/console.md).
+    secret("admin-password",
+           "password of the web console at /console, at least 16 characters; empty: no "
+           "console (default empty; prefer the config file)",
+           [](auto& c) -> auto& { return c.admin_password; }),
+    field<bool>("admin-insecure",
+                "the web console without a password, on a loopback --host only (default off)",
+                [](auto& c) -> auto& { return c.admin_insecure; }),
     // The cluster (docs/cluster.md).
     field<std::uint16_t>("cluster-port",
                          "port peers reach this node's cluster actor on; 0: no cluster "

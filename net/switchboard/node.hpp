@@ -54,6 +54,12 @@ struct node_config {
   std::string api_key;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
+  /// The web console at /console (docs/console.md): on with a password (at
+  /// least 16 characters; a login form gives a session cookie), or with
+  /// admin_insecure, without one, on a loopback host only. Neither: no
+  /// console (404).
+  std::string admin_password;
+  bool admin_insecure = false;
   /// TLS (docs/security.md): with a certificate chain and its key (PEM
   /// files, both or neither) the port speaks TLS only: wss:// and https://.
   /// With tls_ca (a PEM bundle) too, clients must present a certificate that

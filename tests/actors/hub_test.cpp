@@ -48,6 +48,31 @@ json::object parse(const std::string& frame) {
 
 } // namespace
 
+TEST_CASE("the welcome carries the ping interval the hub is told") {
+  using namespace std::chrono_literals;
+  hub_settings s;
+  s.ping_interval = 1500ms;
+  hub_fixture f{{}, s};
+  auto a = f.connect();
+  auto welcome = parse(a.transport->take().at(0));
+  CHECK(welcome.at("type") == "welcome");
+  CHECK(welcome.at("id") == a.id);
+  CHECK(welcome.at("ping") == 1.5);
+}
+
+TEST_CASE_METHOD(hub_fixture, "a ping is answered in order with the other replies") {
+  auto a = connect();
+  a.transport->take();
+  send(a, R"({"type":"subscribe","topic":"x","id":1})");
+  send(a, R"({"type":"ping","id":2})");
+  send(a, R"({"type":"unsubscribe","topic":"x","id":3})");
+  auto frames = a.transport->take();
+  REQUIRE(frames.size() == 3);
+  CHECK(parse(frames[0]).at("type") == "subscribed");
+  CHECK(frames[1] == R"({"type":"pong","id":2})");
+  CHECK(parse(frames[2]).at("type") == "unsubscribed");
+}
+
 TEST_CASE_METHOD(hub_fixture, "join and leave keep the hub's books") {
   auto a = connect();
   auto b = connect();

@@ -234,6 +234,28 @@ TEST_CASE("duplicate keys are a bad_request") {
   CHECK(rejection(R"({"id":4,"type":"subscribe","type":"x"})").at("id") == 4);
 }
 
+TEST_CASE("a ping is answered with a pong carrying its id") {
+  for (auto [text, expected] :
+       {std::pair{R"({"type":"ping","id":7})", R"({"type":"pong","id":7})"},
+        std::pair{R"({"type":"ping","id":"p-1.0"})", R"({"type":"pong","id":"p-1.0"})"},
+        std::pair{R"({"type":"ping"})", R"({"type":"pong"})"}}) {
+    auto reply = parse_as<client_error>(text);
+    REQUIRE(reply.frame != nullptr);
+    CHECK(protocol::payload_of(*reply.frame) == expected);
+  }
+}
+
+TEST_CASE("the welcome announces the ping interval in seconds") {
+  using namespace std::chrono_literals;
+  CHECK(protocol::welcome(42, 25s) == R"({"type":"welcome","id":42,"ping":25})");
+  CHECK(protocol::welcome(42, 500ms) == R"({"type":"welcome","id":42,"ping":0.5})");
+  CHECK(protocol::welcome(42, 1250ms) == R"({"type":"welcome","id":42,"ping":1.25})");
+  CHECK(protocol::welcome(42, 2005ms) == R"({"type":"welcome","id":42,"ping":2.005})");
+  // Below a millisecond, or none: not announced rather than "ping":0.
+  CHECK(protocol::welcome(42, 100us) == R"({"type":"welcome","id":42})");
+  CHECK(json::parse(protocol::welcome(7, 90s)).as_object().at("ping") == 90);
+}
+
 TEST_CASE("server frames are well-formed JSON") {
   CHECK(protocol::welcome(42) == R"({"type":"welcome","id":42})");
   auto quoted = protocol::quote("a\"b\n\xc3\xa9");

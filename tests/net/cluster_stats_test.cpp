@@ -3,6 +3,7 @@
 // on a clustered node, node::start's checks, and two clustered nodes in one
 // process on loopback.
 
+#include "auth/console_auth.hpp"
 #include "http/api_answer.hpp"
 #include "http/http_route.hpp"
 #include "observe/cluster_stats.hpp"
@@ -96,7 +97,7 @@ TEST_CASE("/stats?scope=cluster without the API key has the numbers, not the nam
   CHECK(peer.at("dropped") == 3);
 }
 
-TEST_CASE("/stats?scope=cluster names things only for the API key, when there is one") {
+TEST_CASE("/stats?scope=cluster names things only for the API key or the console, when there is an API") {
   namespace http = boost::beast::http;
   auto with = [](const char* auth) {
     net::http_request req{http::verb::get, "/stats?scope=cluster", 11};
@@ -113,6 +114,18 @@ TEST_CASE("/stats?scope=cluster names things only for the API key, when there is
   CHECK_FALSE(net::cluster_names_visible(with("Bearer k3y"), keyed));
   CHECK(net::cluster_names_visible(with("apikey k3y"), keyed));
   CHECK(net::cluster_names_visible(with("ApiKey k3y"), keyed));
+  // A logged-in console page stands in for the key (as for /api/), with or
+  // without a key; a console alone makes an API to protect.
+  for (auto* settings : {&none, &keyed}) {
+    settings->console = std::make_shared<net::console_auth>("a password of 16+ chars");
+    auto cookie = std::string{net::console_cookie} + "="
+                  + settings->console->issue(net::console_auth::clock::now());
+    auto page = with(nullptr);
+    page.set(http::field::cookie, cookie);
+    page.set("X-Switchboard-Console", "1");
+    CHECK(net::cluster_names_visible(page, *settings));
+    CHECK_FALSE(net::cluster_names_visible(with(nullptr), *settings));
+  }
 }
 
 TEST_CASE("api: on a cluster, sends and disconnects say what was forwarded") {
