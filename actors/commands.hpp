@@ -44,7 +44,7 @@ public:
   stamped_frame& operator=(const stamped_frame&) = delete;
 
   ~stamped_frame() {
-    auto d = deflated_.load(std::memory_order_acquire);
+    auto d = encoded_.load(std::memory_order_acquire);
     if (d != this)
       delete d;
   }
@@ -52,21 +52,25 @@ public:
   /// When the hub built it (publishes); the epoch (zero) when not measured.
   time_point framed_at;
 
-  // -- permessage-deflate (net/ws/deflate.hpp) ---------------------------------------
+  // -- a transport's own encoding ------------------------------------------------------
 
-  /// The frame for receivers that negotiated compression, once the first of
-  /// them made it: null before, this frame itself when compressing does not
-  /// pay. Built lazily, so a publish without such receivers costs nothing.
-  const stamped_frame* deflated() const noexcept {
-    return deflated_.load(std::memory_order_acquire);
+  /// The frame as a transport encodes it for its connections (the node's
+  /// WebSocket sessions: compressed, net/ws/deflate.cpp), once the first of
+  /// them made it: null before, this frame itself when the frame goes out as
+  /// it is. Built lazily by the transport and shared like the frame, so a
+  /// frame no such connection receives costs nothing. The actors never look
+  /// at it; they only mark a frame that must go out as it is
+  /// (keep_encoded(nullptr)).
+  const stamped_frame* encoded() const noexcept {
+    return encoded_.load(std::memory_order_acquire);
   }
 
-  /// Keeps `made` (null: this frame itself) as deflated() unless another
-  /// thread was first; returns what deflated() is now. Owned by this frame.
-  const stamped_frame* keep_deflated(std::unique_ptr<const stamped_frame> made) const noexcept {
+  /// Keeps `made` (null: this frame itself) as encoded() unless another
+  /// thread was first; returns what encoded() is now. Owned by this frame.
+  const stamped_frame* keep_encoded(std::unique_ptr<const stamped_frame> made) const noexcept {
     const stamped_frame* expected = nullptr;
     const stamped_frame* mine = made ? made.get() : this;
-    if (deflated_.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
+    if (encoded_.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
       made.release();
       return mine;
     }
@@ -74,7 +78,7 @@ public:
   }
 
 private:
-  mutable std::atomic<const stamped_frame*> deflated_{nullptr};
+  mutable std::atomic<const stamped_frame*> encoded_{nullptr};
 };
 
 using frame_ptr = std::shared_ptr<const stamped_frame>;

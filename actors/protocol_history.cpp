@@ -175,9 +175,10 @@ frame_ptr replay_frames(std::string_view quoted_topic,
     append_message(bytes, quoted_topic, m.offset, m.data);
   }
   auto frame = std::make_shared<const stamped_frame>(std::move(bytes));
-  // Compression takes a buffer as one message: this one holds several, so
-  // it goes out as it is (uncompressed messages are fine on any connection).
-  frame->keep_deflated(nullptr);
+  // A transport encodes a buffer as one message (compression): this one
+  // holds several, so it goes out as it is (uncompressed messages are fine
+  // on any connection).
+  frame->keep_encoded(nullptr);
   return frame;
 }
 

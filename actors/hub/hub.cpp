@@ -23,6 +23,17 @@ frame_ptr share(std::string_view payload) {
   return protocol::make_frame(payload);
 }
 
+caf::error publish_refusal(const hub_state& st, std::string_view topic, std::string_view data) {
+  // Server-side data goes into frames verbatim: it must be JSON.
+  if (!protocol::valid_topic(topic))
+    return make_error(hub_errc::invalid_topic);
+  if (!protocol::valid_json(data))
+    return make_error(hub_errc::invalid_data);
+  if (st.shutting_down)
+    return make_error(hub_errc::shutting_down);
+  return caf::none;
+}
+
 namespace {
 
 // Hands the connection's batch through its writer's outbound handle: the
@@ -183,13 +194,8 @@ caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& c
 // -- server-side publishes and sends -------------------------------------------------------
 
 caf::result<std::uint64_t> publish_request(hub_pointer self, const publish& cmd) {
-  // Server-side data goes into frames verbatim: it must be JSON.
-  if (!protocol::valid_topic(cmd.topic))
-    return make_error(hub_errc::invalid_topic);
-  if (!protocol::valid_json(cmd.data))
-    return make_error(hub_errc::invalid_data);
-  if (self->state.shutting_down)
-    return make_error(hub_errc::shutting_down);
+  if (auto err = publish_refusal(self->state, cmd.topic, cmd.data))
+    return err;
   return publish_on(self, cmd.topic, cmd.data, 0);
 }
 

@@ -201,12 +201,8 @@ void add_history_stats(hub_pointer self, hub_stats& out) {
 
 caf::result<publish_result> publish_numbered_request(hub_pointer self,
                                                      const publish_numbered& cmd) {
-  if (!protocol::valid_topic(cmd.topic))
-    return make_error(hub_errc::invalid_topic);
-  if (!protocol::valid_json(cmd.data))
-    return make_error(hub_errc::invalid_data);
-  if (self->state.shutting_down)
-    return make_error(hub_errc::shutting_down);
+  if (auto err = publish_refusal(self->state, cmd.topic, cmd.data))
+    return err;
   publish_result result;
   stream_position pos;
   result.receivers = publish_on(self, cmd.topic, cmd.data, 0, &pos);

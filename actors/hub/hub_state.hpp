@@ -190,6 +190,10 @@ void forget_held(hub_state& st, hub_connection& conn);
 /// One frame for one connection, sent with the others of this round.
 void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame);
 
+/// Why the hub refuses a server-side publish of `data` on `topic`
+/// (invalid_topic, invalid_data, shutting_down); none when it takes it.
+caf::error publish_refusal(const hub_state& st, std::string_view topic, std::string_view data);
+
 /// Delivers `data` on `topic` to every subscriber; returns the receivers.
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
                          const std::string& data, conn_id from,

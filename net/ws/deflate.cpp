@@ -324,7 +324,7 @@ void deflate_message(std::string_view payload, std::string& out) {
 }
 
 frame_ptr deflated(const frame_ptr& frame) {
-  auto made = frame->deflated();
+  auto made = frame->encoded();
   if (!made) {
     auto payload = protocol::payload_of(*frame);
     std::unique_ptr<const stamped_frame> compressed;
@@ -340,7 +340,7 @@ frame_ptr deflated(const frame_ptr& frame) {
         compressed = std::make_unique<const stamped_frame>(std::move(bytes), frame->framed_at);
       }
     }
-    made = frame->keep_deflated(std::move(compressed));
+    made = frame->keep_encoded(std::move(compressed));
   }
   // Owned by `frame`: an aliasing pointer keeps `frame` alive.
   return made == frame.get() ? frame : frame_ptr{frame, made};

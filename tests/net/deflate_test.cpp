@@ -111,10 +111,10 @@ TEST_CASE("deflate: several Sec-WebSocket-Extensions fields are one list") {
 TEST_CASE("deflate: a frame is compressed once and shared; RSV1 marks it") {
   auto text = payload_text(2000);
   auto plain = protocol::make_frame(text);
-  CHECK(plain->deflated() == nullptr); // nothing is done before it is asked for
+  CHECK(plain->encoded() == nullptr); // nothing is done before it is asked for
   auto d = deflated(plain);
   CHECK(d.get() != plain.get());
-  CHECK(plain->deflated() == d.get());
+  CHECK(plain->encoded() == d.get());
   CHECK(deflated(plain).get() == d.get()); // the second receiver shares it
   CHECK(d.use_count() == plain.use_count()); // and it lives as long as `plain`
   auto b0 = static_cast<unsigned char>((*d)[0]);
@@ -129,7 +129,7 @@ TEST_CASE("deflate: a frame is compressed once and shared; RSV1 marks it") {
 TEST_CASE("deflate: short or incompressible payloads go out as they are") {
   auto tiny = protocol::make_frame(payload_text(min_deflate_payload - 1));
   CHECK(deflated(tiny).get() == tiny.get());
-  CHECK(tiny->deflated() == tiny.get());
+  CHECK(tiny->encoded() == tiny.get());
   // Random bytes do not shrink.
   std::string noise;
   std::uint32_t x = 12345;
@@ -158,8 +158,8 @@ TEST_CASE("deflate: I/O threads asking at once all get the same frame") {
     for (auto& t : threads)
       t.join();
     for (auto* g : got)
-      CHECK(g == f->deflated());
-    CHECK(f->deflated() != f.get());
+      CHECK(g == f->encoded());
+    CHECK(f->encoded() != f.get());
   }
 }
 
