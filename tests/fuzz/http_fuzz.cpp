@@ -40,6 +40,7 @@
 
 #include "http/api_answer.hpp"
 #include "http/api_route.hpp"
+#include "http/console_route.hpp"
 #include "http/http_route.hpp"
 #include "observe/stats_json.hpp"
 
@@ -469,6 +470,20 @@ bool check_api(const http_request& req, asio::io_context& ioc) {
   return req.keep_alive();
 }
 
+// A request under /console, to a node without a console (404) and to one
+// with a console (login form, files, login and logout with whatever the
+// input holds); false when the node closes the connection after it.
+bool check_console(const http_request& req, asio::io_context& ioc) {
+  auto off = console_answer(req, nullptr, address_key{}, false);
+  require(off.result() == http::status::not_found, "a console answer without a console",
+          text_of(off));
+  check_ours(off, req, ioc);
+  static console_auth auth{"a fuzzing password, 16+ characters"};
+  auto res = console_answer(req, &auth, address_key{}, false);
+  check_ours(res, req, ioc);
+  return !res.need_eof();
+}
+
 // One complete request, as http_session::on_read handles it; false when the
 // node closes the connection after it.
 bool handle(const http_request& req, const parameters& p,
@@ -490,6 +505,8 @@ bool handle(const http_request& req, const parameters& p,
       return false;
     case route_kind::api:
       return check_api(req, ioc);
+    case route_kind::console:
+      return check_console(req, ioc);
   }
   return false;
 }

@@ -39,7 +39,10 @@ fi
 step "configure and build unit_tests net_unit_tests switchboard (SWITCHBOARD_SANITIZE=address)"
 # Warnings are checked by the Release build (GCC 12 gives false
 # maybe-uninitialized ones inside Catch2 under the sanitizers).
+# -O1 -g1 (line tables): what ASan recommends, and half the compile time
+# of -O2 -g here (hub.cpp: 30 s against 66 s), which keeps CI within budget.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DSWITCHBOARD_SANITIZE=address -DSWITCHBOARD_WERROR=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target unit_tests net_unit_tests switchboard
 
