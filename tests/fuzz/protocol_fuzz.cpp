@@ -85,6 +85,12 @@ void check_topic(const std::string& topic, const json::object& obj,
           "a topic that is not the decoded topic member", frame);
 }
 
+// A ready answer that is a pong ({"type":"pong"...}), not an error.
+bool is_pong(const client_error& err) {
+  constexpr std::string_view pong = R"({"type":"pong")";
+  return err.frame != nullptr && protocol::payload_of(*err.frame).substr(0, pong.size()) == pong;
+}
+
 void check_error(const client_error& err, const json::value& parsed,
                  bool json_ok, std::string_view frame) {
   require(err.frame != nullptr, "an error without a frame", frame);
@@ -167,8 +173,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                 || (i && *i >= 0 && static_cast<conn_id>(*i) == send->to),
               "a send whose to is not the to member", frame);
     }
+  } else if (auto hist = std::get_if<client_history>(&cmd)) {
+    check_topic(hist->topic, accepted(parsed, json_ok, "history", hist->id, frame), frame);
+  } else if (auto pres = std::get_if<client_presence>(&cmd)) {
+    check_topic(pres->topic,
+                accepted(parsed, json_ok, pres->stats ? "presence_stats" : "presence",
+                         pres->id, frame),
+                frame);
+  } else if (auto refresh = std::get_if<client_refresh>(&cmd)) {
+    auto& obj = accepted(parsed, json_ok, "refresh", refresh->id, frame);
+    auto token = obj.if_contains("token");
+    require(token && token->is_string() && token->get_string() == refresh->token,
+            "a refresh whose token is not the token member", frame);
+  } else if (auto& err = std::get<client_error>(cmd); is_pong(err)) {
+    // {"type":"ping"} is answered by the reader itself, with a pong.
+    auto obj = json_ok ? parsed.if_object() : nullptr;
+    auto type = obj ? obj->if_contains("type") : nullptr;
+    require(type && type->is_string() && type->get_string() == "ping",
+            "a pong for a frame that is not a ping", frame);
   } else {
-    check_error(std::get<client_error>(cmd), parsed, json_ok, frame);
+    check_error(err, parsed, json_ok, frame);
   }
   return 0;
 }
