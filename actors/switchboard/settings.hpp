@@ -114,9 +114,11 @@ struct hub_settings {
   /// Missed messages one recovery may replay, and the cap of a history
   /// query's limit.
   std::size_t recovery_max = 300;
-  /// Bytes one recovery may replay (more: recovered:false, so that a replay
-  /// never passes the connection's send buffer). node::start caps it at
-  /// half of connection_settings::send_buffer_bytes.
+  /// Bytes one recovery may replay (more: recovered:false) or one history
+  /// reply may carry (more: cut down, "truncated":true), less what the
+  /// connection has queued. The hub never uses more than half of the
+  /// connection's send bound (its writer's outbound policy), so that a
+  /// replay and the live messages behind it fit.
   std::size_t replay_max_bytes = std::size_t{512} << 10;
   /// On a topic with more subscribers than this, no join/leave events are
   /// sent (they cost N frames per join).
