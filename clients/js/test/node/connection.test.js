@@ -4,32 +4,13 @@
 // error codes, a token refused at the upgrade.
 
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import WebSocket from "ws";
 
-import { Switchboard } from "../../src/index.js";
-import { BrowserLikeSocket, next, sign, startNode } from "./support/node.js";
+import { BrowserLikeSocket, fixture, next, sign } from "./support/node.js";
 
-const nodes = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all(nodes.map((n) => n.stop()));
-});
-
-async function node(args = []) {
-  const n = await startNode(args);
-  nodes.push(n);
-  return n;
-}
-
-function client(url, options = {}) {
-  const c = new Switchboard(url, { websocket: WebSocket, minReconnectDelay: 100,
-                                   maxReconnectDelay: 1000, ...options });
-  clients.push(c);
-  return c;
-}
+const { node, client } = fixture({ minReconnectDelay: 100, maxReconnectDelay: 1000 });
 
 test("the welcome announces the ping; a publish reaches a subscriber", { timeout: 20_000 }, async () => {
   const n = await node(["--ping-interval=1500ms"]);

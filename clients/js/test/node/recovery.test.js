@@ -1,34 +1,15 @@
 // Recovery, history and presence (protocol v1.1) against a CLI node.
 
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import WebSocket from "ws";
 
-import { Switchboard } from "../../src/index.js";
-import { next, startNode } from "./support/node.js";
+import { fixture, next } from "./support/node.js";
 
 const HISTORY = ["--history-size=5000", "--recovery-max=5000", "--client-rate=0"];
 
-const nodes = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all(nodes.map((n) => n.stop()));
-});
-
-async function node(args = []) {
-  const n = await startNode(args);
-  nodes.push(n);
-  return n;
-}
-
-function client(url, options = {}) {
-  const c = new Switchboard(url, { websocket: WebSocket, minReconnectDelay: 50,
-                                   maxReconnectDelay: 500, ...options });
-  clients.push(c);
-  return c;
-}
+const { node, client } = fixture({ minReconnectDelay: 50, maxReconnectDelay: 500 });
 
 /** A WebSocket class whose sockets the test can cut (TCP dropped, no close frame). */
 function cuttable() {

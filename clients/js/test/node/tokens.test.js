@@ -2,37 +2,18 @@
 // token's exp.
 
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
-import WebSocket from "ws";
-
-import { Switchboard } from "../../src/index.js";
-import { next, sign, startNode } from "./support/node.js";
+import { fixture, next, sign } from "./support/node.js";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 const AUTH = ["--auth=jwt", `--jwt-secret=${SECRET}`, "--jwt-leeway=0s"];
 const now = () => Math.floor(Date.now() / 1000);
 const token = (sub, seconds) => sign({ sub, exp: now() + seconds }, SECRET);
 
-const nodes = [];
-const clients = [];
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all(nodes.map((n) => n.stop()));
-});
-
-async function node() {
-  const n = await startNode(AUTH);
-  nodes.push(n);
-  return n;
-}
-
-function client(url, getToken) {
-  const c = new Switchboard(url, { websocket: WebSocket, minReconnectDelay: 50,
-                                   maxReconnectDelay: 500, getToken });
-  clients.push(c);
-  return c;
-}
+const started = fixture({ minReconnectDelay: 50, maxReconnectDelay: 500 });
+const node = () => started.node(AUTH);
+const client = (url, getToken) => started.client(url, { getToken });
 
 test("a token is refreshed before it expires: the connection outlives it", { timeout: 30_000 }, async () => {
   const n = await node();

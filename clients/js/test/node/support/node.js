@@ -3,9 +3,12 @@
 
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import WebSocket from "ws";
+
+import { Switchboard } from "../../../src/index.js";
 
 /** The CLI node: $SWITCHBOARD_BIN, or the build of this repository. */
 export const BIN =
@@ -122,4 +125,31 @@ export class BrowserLikeSocket {
   close(code, reason) {
     this.inner.close(code, reason);
   }
+}
+
+/**
+ * The nodes and clients of one test file: `node(args)` starts a node,
+ * `client(url, options)` makes a client over `ws` with `defaults` under
+ * `options`; after the file's tests the clients disconnect and the nodes stop.
+ * @param {object} defaults Switchboard options every client of the file gets
+ */
+export function fixture(defaults = {}) {
+  const nodes = [];
+  const clients = [];
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+  return {
+    async node(args = []) {
+      const n = await startNode(args);
+      nodes.push(n);
+      return n;
+    },
+    client(url, options = {}) {
+      const c = new Switchboard(url, { websocket: WebSocket, ...defaults, ...options });
+      clients.push(c);
+      return c;
+    },
+  };
 }
