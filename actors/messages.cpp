@@ -103,7 +103,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<access_request>("switchboard::access_request");
   cfg.add_message_type<upgrade_request>("switchboard::upgrade_request");
   cfg.add_message_type<upgrade_verdict>("switchboard::upgrade_verdict");
-  cfg.add_message_type<publish>("switchboard::publish");
+  cfg.add_message_type<publication>("switchboard::publication");
   cfg.add_message_type<send_direct>("switchboard::send_direct");
   cfg.add_message_type<add_listener>("switchboard::add_listener");
   cfg.add_message_type<remove_listener>("switchboard::remove_listener");

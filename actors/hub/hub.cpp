@@ -193,7 +193,7 @@ caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& c
 
 // -- server-side publishes and sends -------------------------------------------------------
 
-caf::result<std::uint64_t> publish_request(hub_pointer self, const publish& cmd) {
+caf::result<std::uint64_t> publish_request(hub_pointer self, const publication& cmd) {
   if (auto err = publish_refusal(self->state, cmd.topic, cmd.data))
     return err;
   return publish_on(self, cmd.topic, cmd.data, 0);
@@ -377,7 +377,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
   });
   return {
     // -- the public interface
-    [self](publish& cmd) { return publish_request(self, cmd); },
+    [self](publication& cmd) { return publish_request(self, cmd); },
     [self](send_direct& cmd) { return send_request(self, cmd); },
     [self](add_listener& cmd) -> caf::result<bool> {
       if (!protocol::valid_topic(cmd.topic))

@@ -16,7 +16,7 @@
 namespace switchboard {
 
 using hub_actor = caf::typed_actor<
-  caf::replies_to<publish>::with<std::uint64_t>,
+  caf::replies_to<publication>::with<std::uint64_t>,
   caf::replies_to<send_direct>::with<bool>,
   caf::replies_to<add_listener>::with<bool>, caf::reacts_to<remove_listener>,
   caf::replies_to<add_service>::with<bool>, caf::reacts_to<remove_service>,

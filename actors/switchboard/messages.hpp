@@ -8,6 +8,8 @@
 
 #include <caf/all.hpp>
 
+#include <boost/json/fwd.hpp>
+
 #include <chrono>
 
 #include <cstdint>
@@ -92,6 +94,10 @@ struct topic_message {
   std::string topic = {};
   std::string data = {}; ///< raw JSON text of the value, as published
   conn_id from = 0; ///< the publishing connection, 0 for a server-side publish
+
+  /// `data` parsed (include <boost/json.hpp> to use it). The hub hands on
+  /// only valid JSON; text that is not throws boost::system::system_error.
+  boost::json::value json() const;
 };
 
 /// A client's direct message to a service (`{"type":"send","to":"service:NAME",
@@ -101,6 +107,9 @@ struct service_message {
   conn_id from = 0;    ///< the sending connection
   std::string user = {};    ///< its authenticated user, empty when anonymous
   std::string data = {};    ///< raw JSON text of the value
+
+  /// `data` parsed, as topic_message::json().
+  boost::json::value json() const;
 };
 
 /// A connection joined or left the node (add_observer).
@@ -181,10 +190,23 @@ using authenticator_actor =
 
 /// Publishes raw JSON `data` on `topic`. Reply: the number of receivers
 /// (connections and listeners); invalid_topic, invalid_data, shutting_down.
-struct publish {
+/// (Named so that it cannot collide with caf::io::publish under
+/// `using namespace caf::io; using namespace switchboard;`.)
+struct publication {
   std::string topic = {};
   std::string data = {};
+
+  /// The publication of `data` on `topic`, serialised here once (include
+  /// <boost/json.hpp> to call it): no JSON text written by hand.
+  static publication from_json(std::string topic, const boost::json::value& data);
 };
+
+#ifdef SWITCHBOARD_LEGACY_NAMES
+/// publication's name up to 0.2 (renamed in 0.3). Declared only on request: under
+/// `using namespace caf::io; using namespace switchboard;` it makes every
+/// unqualified `publish` ambiguous.
+using publish [[deprecated("renamed to switchboard::publication")]] = publication;
+#endif
 
 /// Sends raw JSON `data` to one connection as `{"type":"direct","from":...,
 /// "data":...}`, from 0 (the server) or, when `from` is set, from that
@@ -194,6 +216,10 @@ struct send_direct {
   conn_id to = 0;
   std::string data = {};
   std::string from = {};
+
+  /// The send_direct of `data` (serialised here once) to `to`.
+  static send_direct from_json(conn_id to, const boost::json::value& data,
+                               std::string from = {});
 };
 
 /// Subscribes a server-side actor to a topic. Reply: true, false when it
@@ -266,7 +292,12 @@ struct query_stats {};
 // -- the server API's requests (also usable by any actor) -----------------------------
 
 /// Receivers per topic (connections and listeners), the reply to broadcast.
-using delivery_counts = std::map<std::string, std::uint64_t>;
+/// A type of its own, not an alias of std::map: CAF 0.17 gives a registered
+/// message type its wire name process-wide, so registering the standard map
+/// under switchboard's name would rename the application's own maps.
+struct delivery_counts : std::map<std::string, std::uint64_t> {
+  using std::map<std::string, std::uint64_t>::map;
+};
 
 /// Publishes the same raw JSON `data` on every topic of `topics` (a topic
 /// listed twice gets it once). Reply: the receivers per topic;
@@ -275,6 +306,10 @@ using delivery_counts = std::map<std::string, std::uint64_t>;
 struct broadcast {
   std::vector<std::string> topics = {};
   std::string data = {};
+
+  /// The broadcast of `data` (serialised here once) on `topics`.
+  static broadcast from_json(std::vector<std::string> topics,
+                             const boost::json::value& data);
 };
 
 /// Sends raw JSON `data` to every connection whose authenticated user
@@ -285,6 +320,10 @@ struct send_to_user {
   std::string user = {};
   std::string data = {};
   std::string from = {};
+
+  /// The send_to_user of `data` (serialised here once) to `user`.
+  static send_to_user from_json(std::string user, const boost::json::value& data,
+                                std::string from = {});
 };
 
 /// close_connection for every connection of `user`. Reply: the number of
@@ -356,6 +395,9 @@ struct stream_position {
 struct history_message {
   std::uint64_t offset = 0;
   std::string data = {}; ///< raw JSON text, as published
+
+  /// `data` parsed, as topic_message::json().
+  boost::json::value json() const;
 };
 
 /// publish, and tells where the message went: on a topic with history it
@@ -364,6 +406,9 @@ struct history_message {
 struct publish_numbered {
   std::string topic = {};
   std::string data = {};
+
+  /// The publish_numbered of `data` (serialised here once) on `topic`.
+  static publish_numbered from_json(std::string topic, const boost::json::value& data);
 };
 
 /// The reply to publish_numbered.
@@ -501,8 +546,8 @@ typename Inspector::result_type inspect(Inspector& f, upgrade_verdict& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, publish& x) {
-  return f(caf::meta::type_name("publish"), x.topic, x.data);
+typename Inspector::result_type inspect(Inspector& f, publication& x) {
+  return f(caf::meta::type_name("publication"), x.topic, x.data);
 }
 
 template <class Inspector>
@@ -558,6 +603,12 @@ typename Inspector::result_type inspect(Inspector& f, query_stats&) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, broadcast& x) {
   return f(caf::meta::type_name("broadcast"), x.topics, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_counts& x) {
+  return f(caf::meta::type_name("delivery_counts"),
+           static_cast<std::map<std::string, std::uint64_t>&>(x));
 }
 
 template <class Inspector>
@@ -675,8 +726,13 @@ typename Inspector::result_type inspect(Inspector& f, presence_counts& x) {
 /// Registers the exit_code error category, so `sys.render(err)` names it.
 void add_error_category(caf::actor_system_config& cfg);
 
-/// Adds every type above to a config (needed for the ones that cross a CAF
-/// network connection: a hub used from a remote node).
+/// Registers every type above with a config, each under a name of its own
+/// ("switchboard::publication", ...), never a standard type's, so the
+/// application's own types keep their names. Call it in every process that
+/// runs a node or talks to one: it is what lets switchboard's messages
+/// cross a process (a clustered node's peers exchange them; a remote actor
+/// may use a hub handle over CAF's middleman). Within one process CAF 0.17
+/// does not need it, and it costs nothing to have.
 void add_message_types(caf::actor_system_config& cfg);
 
 } // namespace switchboard

@@ -79,7 +79,7 @@ TEST_CASE_METHOD(hub_fixture, "broadcast checks everything before it publishes a
   CHECK(a.transport->take().empty());
   // A client with a frame in flight keeps the stopping hub up.
   a.transport->auto_complete = false;
-  REQUIRE(request<std::uint64_t>(publish{"x", "0"}) == std::uint64_t{1});
+  REQUIRE(request<std::uint64_t>(publication{"x", "0"}) == std::uint64_t{1});
   request_stop();
   CHECK(request<delivery_counts>(broadcast{{"x"}, "1"}).error()
         == make_error(hub_errc::shutting_down));

@@ -50,21 +50,21 @@ TEST_CASE_METHOD(hub_fixture, "a listener receives client and server publishes")
   REQUIRE(got->size() == 1);
   CHECK(is(got->at(0), R"({"a": 1.0})", pub.id));
   // A server-side publish reaches both kinds of subscriber, data verbatim.
-  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"[1.0, 1e400]"}})
+  CHECK(request<std::uint64_t>(publication{std::string{"t"}, std::string{"[1.0, 1e400]"}})
         == std::uint64_t{2});
   REQUIRE(got->size() == 2);
   CHECK(is(got->at(1), "[1.0, 1e400]", 0));
   CHECK(c.transport->take()
         == std::vector<std::string>{message_t(R"({"a": 1.0})"), message_t("[1.0, 1e400]")});
   CHECK(pub.transport->take().size() == 1); // the welcome only
-  CHECK(request<std::uint64_t>(publish{std::string{"nobody"}, std::string{"1"}})
+  CHECK(request<std::uint64_t>(publication{std::string{"nobody"}, std::string{"1"}})
         == std::uint64_t{0});
 }
 
 TEST_CASE_METHOD(hub_fixture, "invalid server-side requests are refused") {
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
-  auto res = request<std::uint64_t>(publish{std::string{}, std::string{"1"}});
+  auto res = request<std::uint64_t>(publication{std::string{}, std::string{"1"}});
   REQUIRE_FALSE(res);
   CHECK(res.error() == make_error(hub_errc::invalid_topic));
   CHECK(request<bool>(add_listener{std::string(257, 'x'), l}).error()
@@ -86,7 +86,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(request<bool>(add_listener{std::string{"t"}, l}) == false); // already
   CHECK(request<bool>(add_listener{std::string{"u"}, l}) == true);
   CHECK(request<bool>(add_listener{std::string{"t"}, other}) == true);
-  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"1"}})
+  CHECK(request<std::uint64_t>(publication{std::string{"t"}, std::string{"1"}})
         == std::uint64_t{2});
   CHECK(got->size() == 1);
   tell(remove_listener{std::string{"u"}, l});
@@ -94,7 +94,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(state().topics.find("u") == nullptr);
   tell(remove_listener{std::string{"t"}, l});
   run();
-  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"2"}})
+  CHECK(request<std::uint64_t>(publication{std::string{"t"}, std::string{"2"}})
         == std::uint64_t{1});
   CHECK(got->size() == 1);
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
@@ -117,7 +117,7 @@ TEST_CASE_METHOD(hub_fixture, "stats count connections, topics, traffic and "
   auto b = connect();                                    // out 2
   send(a, subscribe_t);                                  // in 1, out 3
   send(b, R"({"type":"publish","topic":"t","data":1,"id":1})"); // in 2, out 5
-  request<std::uint64_t>(publish{std::string{"t"}, std::string{"2"}}); // in 3, out 6
+  request<std::uint64_t>(publication{std::string{"t"}, std::string{"2"}}); // in 3, out 6
   request<bool>(send_direct{b.id, std::string{"3"}});      // in 4, out 7
   send(b, "not json");                                   // in 5, out 8
   auto s = request<hub_stats>(query_stats{});
@@ -203,7 +203,7 @@ TEST_CASE_METHOD(hub_fixture, "server-side data that is not JSON is refused") {
   auto c = connect();
   send(c, R"({"type":"subscribe","topic":"t"})");
   c.transport->take();
-  CHECK(request<std::uint64_t>(publish{std::string{"t"}, std::string{"{not json"}})
+  CHECK(request<std::uint64_t>(publication{std::string{"t"}, std::string{"{not json"}})
           .error()
         == make_error(hub_errc::invalid_data));
   CHECK(request<bool>(send_direct{c.id, std::string{"1 2"}}).error()
@@ -254,7 +254,7 @@ TEST_CASE("once stopping, the hub refuses publishes and sends, and writers do "
   f.run();
   f.send(pub, R"({"type":"publish","topic":"t","data":2,"id":7})");
   f.send(pub, R"({"type":"send","to":)" + std::to_string(sub.id) + R"(,"data":3})");
-  CHECK(f.request<std::uint64_t>(publish{std::string{"t"}, std::string{"4"}})
+  CHECK(f.request<std::uint64_t>(publication{std::string{"t"}, std::string{"4"}})
           .error()
         == make_error(hub_errc::shutting_down));
   CHECK(f.request<bool>(send_direct{sub.id, std::string{"5"}}).error()

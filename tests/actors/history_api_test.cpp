@@ -41,7 +41,7 @@ TEST_CASE_METHOD(api_fixture, "publish_numbered numbers a server-side publish") 
   CHECK(c.transport->take().back()
         == R"({"type":"message","topic":"chat:x","offset":2,"data":2})");
   // Numbered like a client's: the plain publish goes on from there.
-  CHECK(request<std::uint64_t>(publish{"chat:x", "3"}) == std::uint64_t{1});
+  CHECK(request<std::uint64_t>(publication{"chat:x", "3"}) == std::uint64_t{1});
   CHECK(request<publish_result>(publish_numbered{"chat:x", "4"})->offset == 4);
   // Without history: offset 0, no epoch.
   auto plain = request<publish_result>(publish_numbered{"plain", "1"});

@@ -169,8 +169,8 @@ TEST_CASE_METHOD(hub_fixture, "an application closes a connection with its own c
   send(c, R"({"type":"subscribe","topic":"t"})");
   c.transport->take();
   c.transport->auto_complete = false;
-  REQUIRE(request<std::uint64_t>(publish{"t", "1"}) == std::uint64_t{1});
-  REQUIRE(request<std::uint64_t>(publish{"t", "2"}) == std::uint64_t{1});
+  REQUIRE(request<std::uint64_t>(publication{"t", "1"}) == std::uint64_t{1});
+  REQUIRE(request<std::uint64_t>(publication{"t", "2"}) == std::uint64_t{1});
   CHECK(request<bool>(close_connection{c.id, 4001, "kicked"}) == true);
   REQUIRE(alive(c.writer)); // its frames go first
   c.transport->complete_write();
@@ -307,7 +307,7 @@ TEST_CASE("a listener more than actor_backlog deliveries behind is dropped") {
   // mailbox fills (the fine one is kept up by hand).
   caf::scoped_actor probe{f.sys};
   for (int i = 0; i < 4; ++i) {
-    probe->send(f.hub, publish{"t", std::to_string(i)});
+    probe->send(f.hub, publication{"t", std::to_string(i)});
     while (f.sched.prioritize(caf::actor_cast<caf::actor>(f.hub)) && f.sched.try_run_once()) {
     }
     if (auto fine_actor = caf::actor_cast<caf::actor>(fine); f.sched.prioritize(fine_actor))
@@ -321,5 +321,5 @@ TEST_CASE("a listener more than actor_backlog deliveries behind is dropped") {
   CHECK(f.stats().slow_listeners == 1);
   CHECK(f.stats().listeners == 1);            // the fine one
   CHECK(f.state().topics.find("u") == nullptr); // all of its topics
-  CHECK(f.request<std::uint64_t>(publish{"t", "9"}) == std::uint64_t{1});
+  CHECK(f.request<std::uint64_t>(publication{"t", "9"}) == std::uint64_t{1});
 }

@@ -25,7 +25,7 @@ TEST_CASE("caf and switchboard can both be opened") {
   static_assert(std::is_same<ping_atom, caf::ping_atom>::value);
   static_assert(std::is_same<tick_atom, caf::tick_atom>::value);
   // ... and switchboard's names mean switchboard's types.
-  publish p{"topic", "1"};
+  publication p{"topic", "1"};
   send_direct d{1, "2"};
   close_connection c{1, 1000, "bye"};
   hub_stats s;

@@ -102,7 +102,7 @@ TEST_CASE("a publish's frame carries the time the hub framed it; others none") {
   auto c = f.connect();
   f.send(c, R"({"type":"subscribe","topic":"t"})");
   auto before = std::chrono::steady_clock::now();
-  REQUIRE(f.request<std::uint64_t>(publish{"t", "1"}) == std::uint64_t{1});
+  REQUIRE(f.request<std::uint64_t>(publication{"t", "1"}) == std::uint64_t{1});
   auto after = std::chrono::steady_clock::now();
   auto& delivered = c.transport->delivered;
   REQUIRE(delivered.size() == 3); // welcome, subscribed, message

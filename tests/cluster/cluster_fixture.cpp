@@ -113,7 +113,7 @@ std::vector<std::string> fixture::received(client& c) {
 }
 
 void fixture::publish_on(node& n, const std::string& topic, const std::string& data) {
-  caf::anon_send(n.hub, publish{topic, data});
+  caf::anon_send(n.hub, publication{topic, data});
 }
 
 } // namespace cluster_testing

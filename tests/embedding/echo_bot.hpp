@@ -25,7 +25,7 @@ echo_bot(switchboard::topic_listener_actor::pointer self, switchboard::hub_actor
       // msg.data is the raw JSON value the client published.
       auto answer = R"({"question":)" + msg.data + R"(,"answer":42})";
       // Publish to a topic (the reply is the number of receivers) ...
-      self->request(hub, caf::infinite, switchboard::publish{"answers", answer})
+      self->request(hub, caf::infinite, switchboard::publication{"answers", answer})
         .then([](std::uint64_t) {});
       // ... and send straight to the connection that asked (the reply says
       // whether it is still there).

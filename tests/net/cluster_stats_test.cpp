@@ -269,7 +269,7 @@ TEST_CASE("two clustered nodes on real sockets forward a publish and stop in tim
   // The interest travels on its own: publish until it arrived.
   while (future.wait_for(20ms) != std::future_status::ready
          && std::chrono::steady_clock::now() < deadline)
-    caf::anon_send((*na)->hub(), publish{"t", "1"});
+    caf::anon_send((*na)->hub(), publication{"t", "1"});
   REQUIRE(future.wait_for(0s) == std::future_status::ready);
   CHECK(future.get() == "1");
   caf::anon_send_exit(listener, caf::exit_reason::kill);

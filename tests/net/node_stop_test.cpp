@@ -210,7 +210,7 @@ TEST_CASE("a stop with a client that never answers the close returns within "
   caf::scoped_actor self{sys};
   auto data = "\"" + std::string(8000, 'x') + "\"";
   for (int i = 0; i < 64; ++i)
-    self->request(n->hub(), 5s, publish{"t", data})
+    self->request(n->hub(), 5s, publication{"t", data})
       .receive([](std::uint64_t receivers) { REQUIRE(receivers == 1); },
                [](const caf::error& err) { FAIL(caf::to_string(err)); });
 
