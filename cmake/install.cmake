@@ -1,6 +1,7 @@
 # `cmake --install`: the public headers under include/switchboard/, the two
 # libraries, the CLI, a CMake package (find_package(switchboard CONFIG)) and
-# pkg-config files. Listener, sessions, corking layer and node internals are
+# pkg-config files, and the examples under share/switchboard/examples/.
+# Listener, sessions, corking layer and node internals are
 # not installed.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -17,6 +18,9 @@ install(FILES ${switchboard_public_headers} ${switchboard_testing_headers}
 if(TARGET switchboard)
   install(TARGETS switchboard RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+# Runnable examples, each a project of its own that builds against the
+# installed package (tests/consumer/run.sh builds and runs them).
+install(DIRECTORY examples/ DESTINATION ${CMAKE_INSTALL_DATADIR}/switchboard/examples)
 
 install(EXPORT switchboard_targets NAMESPACE switchboard::
   FILE switchboardTargets.cmake DESTINATION ${switchboard_cmake_dir})

@@ -7,7 +7,7 @@
 /// ```
 /// struct app_config : caf::actor_system_config {
 ///   app_config() {
-///     // --switchboard.port=9000, or `switchboard { port = 9000 }` in the file
+///     // --switchboard.port=9000, or `port=9000` under [switchboard] in the file
 ///     switchboard::add_node_options(custom_options_);
 ///   }
 /// };
