@@ -16,9 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace switchboard {
-
-namespace testing {
+namespace switchboard::testing {
 
 namespace detail {
 struct socket_peer;
@@ -126,19 +124,24 @@ private:
 /// Messages run either until everything settled (what connect(), send(),
 /// request() and tell() do) or one at a time: enqueue() and ask() send
 /// without running, step() runs the next message, pending() counts those
-/// waiting. A publish, one hop at a time:
+/// waiting and next_is() tells whose turn it is. A client's publish, one
+/// hop at a time (tests/actors/hub_fixture_test.cpp):
 /// ```
-/// auto c = f.connect();
-/// f.send(c, R"({"type":"subscribe","topic":"t"})");
-/// c.transport->take();
-/// f.enqueue(c, R"({"type":"publish","topic":"t","data":1})");
-/// REQUIRE(f.next_is(c.reader));
-/// f.step();                              // the reader parses it
+/// auto pub = f.connect(), sub = f.connect();
+/// f.send(sub, R"({"type":"subscribe","topic":"t"})");
+/// sub.transport->take();                // the welcome and the subscribe's ack
+/// f.enqueue(pub, R"({"type":"publish","topic":"t","data":1})");
+/// REQUIRE(f.next_is(pub.reader));
+/// f.step();                             // the reader hands it to the hub
 /// REQUIRE(f.next_is(f.hub));
-/// f.step();                              // the hub fans it out
-/// CHECK(c.transport->take().empty());    // not written yet
-/// f.run();                               // the writer, and the ack
-/// CHECK(c.transport->take().size() == 2);
+/// f.step();                             // the hub fans it out...
+/// CHECK(sub.transport->delivered.empty());
+/// f.step();                             // ...and drains: now it is written
+/// CHECK(sub.transport->take().size() == 1);
+/// auto stats = f.ask<hub_stats>(f.hub, query_stats{});
+/// CHECK_FALSE(stats.arrived());
+/// f.run();                              // the rest: the reply, read credits
+/// CHECK(stats.get()->connections == 2);
 /// ```
 class hub_fixture {
   // First: the system refers to it for its whole life.
@@ -328,5 +331,4 @@ private:
   std::vector<caf::actor> spawned_;
 };
 
-} // namespace testing
-} // namespace switchboard
+} // namespace switchboard::testing

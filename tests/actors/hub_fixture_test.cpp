@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,28 @@ TEST_CASE("the fixture runs on the application's config and keeps its types and 
   CHECK(f.stats().connections == 2);
 }
 
+namespace {
+
+/// docs/embedding.md's fixture on an application config.
+struct app_fixture : hub_fixture {
+  app_fixture() : hub_fixture(make_config()) {
+  }
+  static std::unique_ptr<caf::actor_system_config> make_config() {
+    auto cfg = std::make_unique<app_config>();
+    std::istringstream file{R"(app { answer = 42, salutation = "hello" })"};
+    if (auto err = cfg->parse(caf::actor_system_config::string_list{}, file))
+      throw std::runtime_error(caf::to_string(err));
+    return cfg;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(app_fixture, "the greeter greets") {
+  auto g = spawn(greeter);
+  CHECK(request<greeting>(g, greeting{"world"})->text == "hello world 42");
+}
+
 TEST_CASE("a null config is a default one, with settings as before") {
   connection_settings s;
   s.send_queue_frames = 100;
@@ -216,4 +239,24 @@ TEST_CASE("ask sends without running: the reply is there once the receiver ran")
   f.run();
   CHECK(got.get() == 2);
   CHECK(f.pending() == 0);
+}
+
+TEST_CASE("the header's stepwise example runs as written") {
+  hub_fixture f;
+  // From here to the end: testing.hpp's example, verbatim.
+  auto pub = f.connect(), sub = f.connect();
+  f.send(sub, R"({"type":"subscribe","topic":"t"})");
+  sub.transport->take(); // the welcome and the subscribe's ack
+  f.enqueue(pub, R"({"type":"publish","topic":"t","data":1})");
+  REQUIRE(f.next_is(pub.reader));
+  f.step(); // the reader hands it to the hub
+  REQUIRE(f.next_is(f.hub));
+  f.step(); // the hub fans it out...
+  CHECK(sub.transport->delivered.empty());
+  f.step(); // ...and drains: now it is written
+  CHECK(sub.transport->take().size() == 1);
+  auto stats = f.ask<hub_stats>(f.hub, query_stats{});
+  CHECK_FALSE(stats.arrived());
+  f.run(); // the rest: the reply, read credits
+  CHECK(stats.get()->connections == 2);
 }
