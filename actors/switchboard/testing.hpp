@@ -72,6 +72,8 @@ private:
 
 /// The reply to a message that hub_fixture::ask() sent: kept by a probe of
 /// its own until the test looks, so that it can be checked between steps.
+/// Lives no longer than the fixture (its probe is an actor of the fixture's
+/// system).
 template <class T>
 class reply {
 public:
