@@ -148,6 +148,8 @@ TEST_CASE("a null config is a default one, with settings as before") {
   s.send_queue_frames = 100;
   hub_fixture f{nullptr, s};
   CHECK(f.settings.send_queue_frames == 100);
+  // Nobody chose a verbosity: the fixture's is quiet.
+  CHECK(caf::get_or(f.sys.config(), "logger.verbosity", caf::atom("")) == caf::atom("quiet"));
   auto c = f.connect();
   CHECK(c.id != 0);
 }
