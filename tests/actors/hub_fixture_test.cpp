@@ -112,9 +112,7 @@ TEST_CASE("the fixture runs on the application's config and keeps its types and 
   auto a = f.connect();
   auto b = f.connect();
   f.send(b, subscribe_t);
-  f.send(a, R"({"type":"publish","topic":"t","data":1})");
   b.transport->take(); // the welcome and the subscription's ack
-  CHECK(b.transport->delivered.empty());
   f.send(a, R"({"type":"publish","topic":"t","data":2})");
   CHECK(b.transport->take()
         == std::vector<std::string>{R"({"type":"message","topic":"t","data":2})"});
