@@ -16,13 +16,11 @@
 #include <string>
 #include <vector>
 
-namespace switchboard {
+namespace switchboard::testing {
 
-struct hub_state;
-
-namespace testing {
-
-class fake_transport;
+namespace detail {
+struct socket_peer;
+} // namespace detail
 
 // -- fake socket ------------------------------------------------------------------
 
@@ -64,22 +62,93 @@ public:
   std::vector<std::string> take();
 
 private:
-  friend class fake_transport;
-  friend std::shared_ptr<fake_transport>
-  make_fake_transport(std::shared_ptr<fake_socket>, std::shared_ptr<const connection_settings>);
-  /// Takes the frames that left the queue off the writer's bound.
-  void left_queue(std::vector<frame>::iterator begin, std::vector<frame>::iterator end);
+  friend struct detail::socket_peer;
+  /// The connection on the other side (its writer and transport), set when
+  /// the socket is connected; defined inside the testing library.
+  std::shared_ptr<detail::socket_peer> peer_;
+};
 
-  caf::actor writer_; ///< the pair's writer (for failures)
-  /// The connection's transport, which counts what left the queue in the
-  /// writer's outbound policy (gone with the pair: then nobody counts).
-  std::weak_ptr<fake_transport> transport_;
+// -- replies ----------------------------------------------------------------------
+
+/// The reply to a message that hub_fixture::ask() sent: kept by a probe of
+/// its own until the test looks, so that it can be checked between steps.
+/// Lives no longer than the fixture (its probe is an actor of the fixture's
+/// system).
+template <class T>
+class reply {
+public:
+  explicit reply(caf::actor_system& sys) : probe_(std::make_unique<caf::scoped_actor>(sys)) {
+  }
+
+  /// The probe that sends the request and receives the reply.
+  caf::scoped_actor& probe() {
+    return *probe_;
+  }
+
+  /// Whether the reply (a value or an error) came. Runs nothing.
+  bool arrived() {
+    poll();
+    return result_.has_value();
+  }
+
+  /// The reply: the value, the error the receiver answered with, or
+  /// `sec::request_timeout` while none came. Runs nothing.
+  caf::expected<T> get() {
+    poll();
+    if (!result_)
+      return caf::sec::request_timeout;
+    return *result_;
+  }
+
+private:
+  void poll() {
+    if (result_)
+      return;
+    (*probe_)->receive([&](T& y) { result_ = caf::expected<T>{std::move(y)}; },
+                       [&](caf::error& err) { result_ = caf::expected<T>{std::move(err)}; },
+                       caf::after(caf::timespan{0}) >> [] {});
+  }
+
+  std::unique_ptr<caf::scoped_actor> probe_;
+  std::optional<caf::expected<T>> result_;
 };
 
 // -- fixture ----------------------------------------------------------------------
 
 /// A hub on a deterministic scheduler, plus fake clients.
+///
+/// The actor system runs on your application's configuration if you give it
+/// one (`std::unique_ptr` to your `actor_system_config` subclass, parsed as
+/// your application parses it), so your message types and options are
+/// there; the fixture adds switchboard's types and error categories and
+/// forces CAF's `test_coordinator` scheduler. Nothing else of it changes.
+///
+/// Messages run either until everything settled (what connect(), send(),
+/// request() and tell() do) or one at a time: enqueue() and ask() send
+/// without running, step() runs the next message, pending() counts those
+/// waiting and next_is() tells whose turn it is. A client's publish, one
+/// hop at a time (tests/actors/hub_fixture_test.cpp):
+/// ```
+/// auto pub = f.connect(), sub = f.connect();
+/// f.send(sub, R"({"type":"subscribe","topic":"t"})");
+/// sub.transport->take();                // the welcome and the subscribe's ack
+/// f.enqueue(pub, R"({"type":"publish","topic":"t","data":1})");
+/// REQUIRE(f.next_is(pub.reader));
+/// f.step();                             // the reader hands it to the hub
+/// REQUIRE(f.next_is(f.hub));
+/// f.step();                             // the hub fans it out...
+/// CHECK(sub.transport->delivered.empty());
+/// f.step();                             // ...and drains: now it is written
+/// CHECK(sub.transport->take().size() == 1);
+/// auto stats = f.ask<hub_stats>(f.hub, query_stats{});
+/// CHECK_FALSE(stats.arrived());
+/// f.run();                              // the rest: the reply, read credits
+/// CHECK(stats.get()->connections == 2);
+/// ```
 class hub_fixture {
+  // First: the system refers to it for its whole life.
+  std::unique_ptr<caf::actor_system_config> owned_cfg_;
+
 public:
   struct client {
     caf::actor reader;
@@ -88,13 +157,31 @@ public:
     conn_id id = 0;
   };
 
+  // -- construction -------------------------------------------------------------
+
   hub_fixture();
   explicit hub_fixture(connection_settings settings, hub_settings limits = {});
   /// For hub settings that hold actors of the fixture's system (an
   /// authenticator, say): `make` spawns them with the fixture's spawn() and
   /// returns the settings, before the hub starts.
   hub_fixture(connection_settings settings, std::function<hub_settings(hub_fixture&)> make);
+
+  /// Runs on the application's own configuration, e.g.
+  /// `hub_fixture f{std::make_unique<app_config>()}` after `parse()` of
+  /// its arguments or config file. The fixture sets `scheduler.policy` to
+  /// `testing` (and `logger.verbosity` to `quiet` unless the configuration
+  /// sets it), adds switchboard's message types and error categories, and
+  /// keeps everything else. A null `config` is a default one.
+  explicit hub_fixture(std::unique_ptr<caf::actor_system_config> config,
+                       connection_settings settings = {}, hub_settings limits = {});
+  hub_fixture(std::unique_ptr<caf::actor_system_config> config, connection_settings settings,
+              std::function<hub_settings(hub_fixture&)> make);
+
+  hub_fixture(const hub_fixture&) = delete;
+  hub_fixture& operator=(const hub_fixture&) = delete;
   virtual ~hub_fixture();
+
+  // -- fake clients -------------------------------------------------------------
 
   /// Connects a fake client (of `user`, empty: anonymous; limited to the
   /// glob patterns `topics` if given, as upgrade_verdict::topics), runs
@@ -111,6 +198,9 @@ public:
   /// The client sends one text frame; runs until everything settled.
   void send(const client& c, std::string text);
 
+  /// The client sends one text frame and nothing runs yet (see step()).
+  void enqueue(const client& c, std::string text);
+
   /// The client sends a binary frame; runs until everything settled.
   void send_binary(const client& c);
 
@@ -120,13 +210,31 @@ public:
   /// The client's socket closes (EOF, reset) with `reason`.
   void disconnect(const client& c, exit_code reason = exit_code::socket_closed);
 
+  // -- running ------------------------------------------------------------------
+
   /// Processes every pending message (time does not move).
   std::size_t run();
+
+  /// Processes exactly one message, the next in the scheduler's order (time
+  /// does not move). Returns false if none was pending.
+  bool step();
+
+  /// How many messages wait in the mailboxes of the fixture's actors (a
+  /// probe's replies are not counted: they wait for the test).
+  std::size_t pending();
+
+  /// Whether step() would run a message of `a` next.
+  template <class Handle>
+  bool next_is(const Handle& a) const {
+    return next_receiver() == caf::actor_cast<caf::actor_addr>(a);
+  }
 
   /// Moves the clock forward by `t`, stopping at every timer due on the way:
   /// it fires at its own time and what it triggers runs before the clock
   /// moves on (as in real time). Returns how many timers fired.
   std::size_t advance(caf::timespan t);
+
+  // -- looking at actors --------------------------------------------------------
 
   /// Whether the actor is still running.
   bool alive(const caf::actor& a) const;
@@ -146,27 +254,49 @@ public:
   /// every writer flushes and closes, the hub quits once all are gone.
   void request_stop();
 
-  /// Sends `x` to the hub from a temporary probe, runs until everything
-  /// settled and returns the hub's reply: the value, the error it answered
-  /// with, or `sec::request_timeout` when no reply came.
-  template <class T, class Message>
-  caf::expected<T> request(Message x) {
-    caf::scoped_actor probe{sys};
-    probe->send(hub, std::move(x));
-    run();
-    caf::expected<T> result{caf::sec::request_timeout};
-    probe->receive([&](T& y) { result = std::move(y); },
-                   [&](caf::error& err) { result = std::move(err); },
-                   caf::after(caf::timespan{0}) >> [] {});
+  // -- messages to the hub or any other actor -----------------------------------
+
+  /// Sends `xs...` to `dest` (a typed or dynamically typed handle: the hub,
+  /// an actor of the application) from a probe of its own and runs nothing:
+  /// the reply is there once the receiver handled it (step(), run()).
+  template <class T, class Handle, class... Ts>
+  reply<T> ask(const Handle& dest, Ts&&... xs) {
+    static_assert(sizeof...(Ts) > 0, "no message to send");
+    reply<T> result{sys};
+    result.probe()->send(dest, std::forward<Ts>(xs)...);
     return result;
   }
 
-  /// Sends `x` to the hub (no reply expected) and runs.
-  template <class Message>
-  void tell(Message x) {
-    caf::anon_send(hub, std::move(x));
+  /// Sends `x` (and `xs...`) to `dest`, runs until everything settled and
+  /// returns the reply: the value, the error `dest` answered with, or
+  /// `sec::request_timeout` when no reply came.
+  template <class T, class Handle, class X, class... Xs>
+  caf::expected<T> request(const Handle& dest, X&& x, Xs&&... xs) {
+    auto result = ask<T>(dest, std::forward<X>(x), std::forward<Xs>(xs)...);
+    run();
+    return result.get();
+  }
+
+  /// request(hub, x).
+  template <class T, class Message>
+  caf::expected<T> request(Message x) {
+    return request<T>(hub, std::move(x));
+  }
+
+  /// Sends `x` (and `xs...`) to `dest` (no reply expected) and runs.
+  template <class Handle, class X, class... Xs>
+  void tell(const Handle& dest, X&& x, Xs&&... xs) {
+    caf::anon_send(dest, std::forward<X>(x), std::forward<Xs>(xs)...);
     run();
   }
+
+  /// tell(hub, x).
+  template <class Message>
+  void tell(Message x) {
+    tell(hub, std::move(x));
+  }
+
+  // -- actors of the test -------------------------------------------------------
 
   /// Spawns an actor (a listener, a service, ...) that the fixture stops
   /// when it is destroyed: an actor still alive at that point would keep
@@ -178,11 +308,8 @@ public:
     return handle;
   }
 
-  /// The hub's state, for switchboard's own tests (the type is internal).
-  /// Read it only between runs, and only while the hub is alive.
-  hub_state& state();
-
-  caf::actor_system_config cfg;
+  /// The configuration the system runs on (the application's, if given).
+  caf::actor_system_config& cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   connection_settings settings;
@@ -192,7 +319,12 @@ public:
 
 private:
   static caf::actor_system_config& init(caf::actor_system_config& cfg);
+  /// The system without its hub yet (start_hub() follows).
+  struct no_hub {};
+  hub_fixture(std::unique_ptr<caf::actor_system_config> config, connection_settings settings,
+              no_hub);
   void start_hub();
+  caf::actor_addr next_receiver() const;
 
   /// The hub with its internal interface.
   caf::actor internal_;
@@ -201,5 +333,4 @@ private:
   std::vector<caf::actor> spawned_;
 };
 
-} // namespace testing
-} // namespace switchboard
+} // namespace switchboard::testing

@@ -9,8 +9,23 @@ fake_transport::fake_transport(std::shared_ptr<fake_socket> socket,
   : transport(send_policy_), socket_(std::move(socket)), send_policy_(send_bound(*settings)) {
 }
 
+detail::socket_peer& detail::socket_peer::of(fake_socket& socket) {
+  if (!socket.peer_)
+    socket.peer_ = std::make_shared<socket_peer>();
+  return *socket.peer_;
+}
+
+void detail::socket_peer::left_queue(std::vector<fake_socket::frame>::const_iterator begin,
+                                     std::vector<fake_socket::frame>::const_iterator end) {
+  std::size_t bytes = 0;
+  for (auto i = begin; i != end; ++i)
+    bytes += (*i)->size();
+  if (auto t = transport.lock())
+    t->left_queue(static_cast<std::size_t>(end - begin), bytes);
+}
+
 void fake_transport::writer(caf::actor w) {
-  socket_->writer_ = std::move(w);
+  detail::socket_peer::of(*socket_).writer = std::move(w);
 }
 
 void fake_transport::hand_over(frame_batch frames) {
@@ -58,7 +73,7 @@ std::shared_ptr<fake_transport>
 make_fake_transport(std::shared_ptr<fake_socket> socket,
                     std::shared_ptr<const connection_settings> settings) {
   auto result = std::make_shared<fake_transport>(socket, std::move(settings));
-  socket->transport_ = result;
+  detail::socket_peer::of(*socket).transport = result;
   return result;
 }
 

@@ -12,6 +12,25 @@
 
 namespace switchboard::testing {
 
+class fake_transport;
+
+/// What a fake_socket knows of its connection (the public header names it
+/// only): the pair's writer, told about failed writes, and the transport,
+/// which counts what left the socket's queue.
+struct detail::socket_peer {
+  caf::actor writer;
+  /// Gone with the pair: then nobody counts.
+  std::weak_ptr<fake_transport> transport;
+
+  /// `socket`'s peer, made on first use.
+  static socket_peer& of(fake_socket& socket);
+
+  /// Takes the frames [begin, end) that left the socket's queue (written
+  /// or dropped) off the writer's bound.
+  void left_queue(std::vector<fake_socket::frame>::const_iterator begin,
+                  std::vector<fake_socket::frame>::const_iterator end);
+};
+
 class fake_transport : public transport {
 public:
   fake_transport(std::shared_ptr<fake_socket> socket,

@@ -2,6 +2,7 @@
 
 #include "connection/connection.hpp"
 #include "testing/fake_transport.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "hub/hub_state.hpp"
 #include "protocol.hpp"
 #include "connection/transport.hpp"
@@ -15,10 +16,11 @@ namespace switchboard::testing {
 void fake_socket::complete_write(bool ok) {
   if (!ok) {
     // The frames are dropped, as a session drops them on a failed write.
-    left_queue(in_flight.begin(), in_flight.end());
+    auto& peer = detail::socket_peer::of(*this);
+    peer.left_queue(in_flight.begin(), in_flight.end());
     in_flight.clear();
-    if (writer_)
-      caf::anon_send(writer_, closed_atom::value,
+    if (peer.writer)
+      caf::anon_send(peer.writer, closed_atom::value,
                      static_cast<std::uint8_t>(exit_code::socket_error));
     return;
   }
@@ -28,18 +30,9 @@ void fake_socket::complete_write(bool ok) {
 void fake_socket::complete_frames(std::size_t n) {
   n = std::min(n, in_flight.size());
   auto end = in_flight.begin() + static_cast<std::ptrdiff_t>(n);
-  left_queue(in_flight.begin(), end);
+  detail::socket_peer::of(*this).left_queue(in_flight.begin(), end);
   delivered.insert(delivered.end(), in_flight.begin(), end);
   in_flight.erase(in_flight.begin(), end);
-}
-
-void fake_socket::left_queue(std::vector<frame>::iterator begin,
-                             std::vector<frame>::iterator end) {
-  std::size_t bytes = 0;
-  for (auto i = begin; i != end; ++i)
-    bytes += (*i)->size();
-  if (auto t = transport_.lock())
-    t->left_queue(static_cast<std::size_t>(end - begin), bytes);
 }
 
 namespace {
@@ -75,8 +68,13 @@ std::vector<std::string> fake_socket::take() {
 // -- fixture ----------------------------------------------------------------------------
 
 caf::actor_system_config& hub_fixture::init(caf::actor_system_config& c) {
+  // The fixture cannot work on another scheduler: this one is not the
+  // application's choice to keep.
   c.set("scheduler.policy", caf::atom("testing"));
-  c.set("logger.verbosity", caf::atom("quiet"));
+  if (caf::get_if(&caf::content(c), "logger.verbosity") == nullptr)
+    c.set("logger.verbosity", caf::atom("quiet"));
+  // Both only add (an application that registered them already keeps its
+  // registration).
   add_error_category(c);
   add_message_types(c);
   return c;
@@ -86,20 +84,36 @@ hub_fixture::hub_fixture() : hub_fixture(connection_settings{}) {
 }
 
 hub_fixture::hub_fixture(connection_settings s, hub_settings h)
-  : sys(init(cfg)),
-    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-    settings(s),
-    limits(std::move(h)) {
-  start_hub();
+  : hub_fixture(nullptr, s, std::move(h)) {
 }
 
 hub_fixture::hub_fixture(connection_settings s,
                          std::function<hub_settings(hub_fixture&)> make)
-  : sys(init(cfg)),
-    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-    settings(s) {
+  : hub_fixture(nullptr, s, std::move(make)) {
+}
+
+hub_fixture::hub_fixture(std::unique_ptr<caf::actor_system_config> config,
+                         connection_settings s, hub_settings h)
+  : hub_fixture(std::move(config), s, no_hub{}) {
+  limits = std::move(h);
+  start_hub();
+}
+
+hub_fixture::hub_fixture(std::unique_ptr<caf::actor_system_config> config,
+                         connection_settings s,
+                         std::function<hub_settings(hub_fixture&)> make)
+  : hub_fixture(std::move(config), s, no_hub{}) {
   limits = make(*this);
   start_hub();
+}
+
+hub_fixture::hub_fixture(std::unique_ptr<caf::actor_system_config> config,
+                         connection_settings s, no_hub)
+  : owned_cfg_(config ? std::move(config) : std::make_unique<caf::actor_system_config>()),
+    cfg(init(*owned_cfg_)),
+    sys(cfg),
+    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+    settings(s) {
 }
 
 void hub_fixture::start_hub() {
@@ -159,6 +173,10 @@ void hub_fixture::send(const client& c, std::string text) {
   run();
 }
 
+void hub_fixture::enqueue(const client& c, std::string text) {
+  caf::anon_send(caf::actor_cast<reader_actor>(c.reader), std::move(text));
+}
+
 void hub_fixture::send_binary(const client& c) {
   caf::anon_send(caf::actor_cast<reader_actor>(c.reader), binary_atom::value);
   run();
@@ -177,6 +195,30 @@ void hub_fixture::disconnect(const client& c, exit_code reason) {
 
 std::size_t hub_fixture::run() {
   return sched.run();
+}
+
+bool hub_fixture::step() {
+  return sched.try_run_once();
+}
+
+std::size_t hub_fixture::pending() {
+  std::size_t result = 0;
+  for (auto* job : sched.jobs) {
+    // Every job of a test_coordinator is an actor with mail, scheduled
+    // once however much mail it has.
+    if (auto* a = dynamic_cast<caf::scheduled_actor*>(job))
+      result += a->mailbox().size();
+    else
+      ++result;
+  }
+  return result;
+}
+
+caf::actor_addr hub_fixture::next_receiver() const {
+  if (sched.jobs.empty())
+    return {};
+  auto* a = dynamic_cast<caf::abstract_actor*>(sched.jobs.front());
+  return a != nullptr ? a->address() : caf::actor_addr{};
 }
 
 std::size_t hub_fixture::advance(caf::timespan t) {
@@ -213,7 +255,7 @@ caf::error hub_fixture::exit_reason(const caf::actor& a) {
 }
 
 bool hub_fixture::remembers(const client& c) {
-  auto& st = state();
+  auto& st = hub_state_of(*this);
   if (st.connections.count(c.id) != 0 || st.by_actor.count(c.reader.address()) != 0
       || st.by_actor.count(c.writer.address()) != 0)
     return true;
@@ -244,8 +286,8 @@ void hub_fixture::request_stop() {
   run();
 }
 
-hub_state& hub_fixture::state() {
-  auto ptr = caf::actor_cast<caf::abstract_actor*>(internal_);
+hub_state& hub_state_of(hub_fixture& f) {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(f.hub);
   return dynamic_cast<hub_internal_actor::stateful_base<hub_state>&>(*ptr).state;
 }
 

@@ -1,7 +1,7 @@
 // The topics an authenticator allowed a connection (upgrade_verdict::topics),
 // enforced by the hub before any authorizer, deterministically.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -66,7 +66,7 @@ TEST_CASE_METHOD(hub_fixture, "a connection limited by its token subscribes and 
   // The refused publish reached nobody, and nothing of it stays in the hub.
   CHECK(other.transport->take().empty());
   CHECK(stats().rejections.at("forbidden") == 3);
-  CHECK(state().connections.at(c.id).topics.size == 2);
+  CHECK(hub_state_of(*this).connections.at(c.id).topics.size == 2);
   // A publish where it may: delivered, acknowledged.
   send(other, R"({"type":"subscribe","topic":"news/x"})");
   other.transport->take();

@@ -2,7 +2,7 @@
 // index (send to a user, disconnect a user, a client's send to "user:ID"),
 // and the queries of topics and connections.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -37,7 +37,7 @@ topic_listener_actor::behavior_type quiet_listener(topic_listener_actor::pointer
 // The connections the hub's user index lists for `user`.
 std::set<conn_id> indexed(hub_fixture& f, const std::string& user) {
   std::set<conn_id> result;
-  for (auto c = first_of_user(f.state(), user); c != nullptr; c = c->user_next)
+  for (auto c = first_of_user(hub_state_of(f), user); c != nullptr; c = c->user_next)
     result.insert(c->id);
   return result;
 }
@@ -127,7 +127,7 @@ TEST_CASE_METHOD(hub_fixture, "the user index follows every join and leave") {
   auto anon = connect();
   CHECK(indexed(*this, "alice") == std::set<conn_id>{a1.id, a2.id, a3.id});
   CHECK(indexed(*this, "bob") == std::set<conn_id>{b.id});
-  CHECK(state().users.size() == 2); // anonymous connections are not indexed
+  CHECK(hub_state_of(*this).users.size() == 2); // anonymous connections are not indexed
   // The middle of the list, its head (the newest), then the last one.
   disconnect(a2);
   CHECK(indexed(*this, "alice") == std::set<conn_id>{a1.id, a3.id});
@@ -137,12 +137,12 @@ TEST_CASE_METHOD(hub_fixture, "the user index follows every join and leave") {
   CHECK(indexed(*this, "alice") == std::set<conn_id>{a1.id, a4.id});
   disconnect(a1);
   disconnect(a4);
-  CHECK(state().users.count("alice") == 0);
+  CHECK(hub_state_of(*this).users.count("alice") == 0);
   CHECK(request<std::uint64_t>(send_to_user{"alice", "1"}) == std::uint64_t{0});
   disconnect(b);
   disconnect(anon);
-  CHECK(state().users.empty());
-  CHECK(state().connections.empty());
+  CHECK(hub_state_of(*this).users.empty());
+  CHECK(hub_state_of(*this).connections.empty());
 }
 
 TEST_CASE_METHOD(hub_fixture, "disconnect_user closes every connection of the user") {
@@ -159,7 +159,7 @@ TEST_CASE_METHOD(hub_fixture, "disconnect_user closes every connection of the us
     CHECK_FALSE(remembers(*c));
   }
   CHECK(alive(b.reader));
-  CHECK(state().users.count("alice") == 0);
+  CHECK(hub_state_of(*this).users.count("alice") == 0);
   CHECK(request<std::uint64_t>(disconnect_user{"alice", 1000, ""}) == std::uint64_t{0});
   CHECK(request<std::uint64_t>(disconnect_user{"bob", 1005, ""}).error()
         == make_error(hub_errc::invalid_argument));

@@ -3,7 +3,7 @@
 
 #include "connection/connection.hpp"
 #include "testing/fake_transport.hpp"
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -52,7 +52,7 @@ void check_gone(hub_fixture& f, const hub_fixture::client& c, exit_code code) {
   CHECK(f.exit_reason(c.writer) == make_error(code));
   CHECK(c.transport->closed == code);
   CHECK_FALSE(f.remembers(c));
-  CHECK(f.state().stats.disconnects[to_string(code)] == 1);
+  CHECK(hub_state_of(f).stats.disconnects[to_string(code)] == 1);
 }
 
 } // namespace
@@ -119,8 +119,8 @@ TEST_CASE("a client that stays silent from the start times out after one ping") 
   f.advance(1ns);
   CHECK_FALSE(f.alive(c.reader));
   CHECK_FALSE(f.alive(other.reader));
-  CHECK(f.state().stats.disconnects.at("heartbeat_timeout") == 2);
-  CHECK(f.state().connections.empty());
+  CHECK(hub_state_of(f).stats.disconnects.at("heartbeat_timeout") == 2);
+  CHECK(hub_state_of(f).connections.empty());
 }
 
 // -- slow consumer ----------------------------------------------------------------
@@ -152,7 +152,7 @@ TEST_CASE("a client past the frame bound is cut off while others get everything"
   REQUIRE(got.size() == 20);
   for (int i = 1; i <= 20; ++i)
     CHECK(got[i - 1] == message_t(i));
-  CHECK(f.state().topics.find("t")->subscribers.size() == 1);
+  CHECK(hub_state_of(f).topics.find("t")->subscribers.size() == 1);
 }
 
 TEST_CASE("a client past the byte bound is cut off, one reaching it is not") {
@@ -225,7 +225,7 @@ TEST_CASE("frames count against the bound until they are written") {
   REQUIRE(got.size() == 8);
   for (int i = 1; i <= 8; ++i)
     CHECK(got[i - 1] == message_t(i));
-  CHECK(f.state().stats.disconnects.empty());
+  CHECK(hub_state_of(f).stats.disconnects.empty());
 }
 
 // -- transport failures -------------------------------------------------------------
@@ -241,7 +241,7 @@ TEST_CASE("a failed write ends the pair with socket_error") {
   c.transport->complete_write(false);
   f.run();
   check_gone(f, c, exit_code::socket_error);
-  CHECK(f.state().topics.size() == 0);
+  CHECK(hub_state_of(f).topics.size() == 0);
   CHECK(f.alive(pub.reader));
 }
 
@@ -253,11 +253,11 @@ TEST_CASE("a closed socket ends the pair with the reason it names") {
   caf::anon_send(c.reader, closed_atom::value, static_cast<std::uint8_t>(code));
   f.run();
   check_gone(f, c, code);
-  CHECK(f.state().topics.size() == 0);
+  CHECK(hub_state_of(f).topics.size() == 0);
   // Its timers fire into the void.
   f.advance(5s);
   CHECK(c.transport->pings == 0);
-  CHECK(f.state().stats.disconnects.size() == 1);
+  CHECK(hub_state_of(f).stats.disconnects.size() == 1);
 }
 
 TEST_CASE("a close code off the list ends the pair with socket_error") {
@@ -282,7 +282,7 @@ TEST_CASE_METHOD(hub_fixture, "the read credit comes back once the hub handled t
   CHECK(c.transport->consumed_count == before);
   run();
   CHECK(c.transport->consumed_count == before + 1);
-  CHECK(state().topics.find("t") != nullptr);
+  CHECK(hub_state_of(*this).topics.find("t") != nullptr);
 }
 
 // -- heartbeat while the node is behind ------------------------------------------------

@@ -2,7 +2,7 @@
 // the node closes it with 4001 unless the client refreshed them before
 // (`{"type":"refresh","token":T}`), which the hub puts to the authenticator.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "switchboard/testing.hpp"
 
 #include <boost/json.hpp>
@@ -182,7 +182,7 @@ TEST_CASE_METHOD(fixture, "a token of another user is forbidden, a bad one bad_t
   // Both times the connection stays, and its deadline with it.
   f.advance(59s);
   REQUIRE(f.alive(c.reader));
-  CHECK(f.state().connections.at(c.id).user == "alice");
+  CHECK(hub_state_of(f).connections.at(c.id).user == "alice");
   f.advance(2s);
   check_closed_for_expiry(f, c);
   CHECK(f.stats().rejections.at("forbidden") == 1);
@@ -227,8 +227,8 @@ TEST_CASE_METHOD(fixture, "a refreshed token's topics replace the connection's")
   REQUIRE(frames.size() == 2);
   CHECK(json::parse(frames[0]) == json::parse(R"({"type":"unsubscribed","topic":"sports"})"));
   CHECK(json::parse(frames[1]).at("type") == "refreshed");
-  CHECK(f.state().topics.find("sports") == nullptr);
-  CHECK(f.state().topics.find("news/today") != nullptr);
+  CHECK(hub_state_of(f).topics.find("sports") == nullptr);
+  CHECK(hub_state_of(f).topics.find("news/today") != nullptr);
   f.send(c, R"({"type":"subscribe","topic":"sports","id":2})");
   CHECK(last(c).at("code") == "forbidden");
   // Widened again by a token without the claim.
@@ -242,7 +242,7 @@ TEST_CASE_METHOD(fixture, "a silent authenticator leaves the credentials as they
   // A token that is never answered: the hub's request times out.
   auto c = f.connect(allow("alice", 60s));
   c.transport->take();
-  f.state().settings.authenticator
+  hub_state_of(f).settings.authenticator
     = caf::actor_cast<authenticator_actor>(f.spawn([](caf::event_based_actor*) -> caf::behavior {
         return {[](upgrade_request&) -> caf::result<upgrade_verdict> {
           return caf::skip; // never answers

@@ -1,7 +1,7 @@
 // The typed embedding API: server-side publish, send and subscribe (with a
 // listener actor receiving topic_message), stats and shutdown.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -41,7 +41,7 @@ TEST_CASE_METHOD(hub_fixture, "a listener receives client and server publishes")
   auto got = std::make_shared<std::vector<topic_message>>();
   auto l = spawn(listener, got);
   CHECK(request<bool>(add_listener{std::string{"t"}, l}) == true);
-  CHECK(state().topics.find("t")->listeners.size() == 1);
+  CHECK(hub_state_of(*this).topics.find("t")->listeners.size() == 1);
   auto c = connect();
   auto pub = connect();
   send(c, subscribe_t);
@@ -73,7 +73,7 @@ TEST_CASE_METHOD(hub_fixture, "invalid server-side requests are refused") {
         == make_error(hub_errc::invalid_topic));
   CHECK(request<bool>(add_listener{std::string{"t"}, topic_listener_actor{}}).error()
         == make_error(hub_errc::invalid_argument));
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
   CHECK(request<bool>(send_direct{conn_id{1}, std::string{"1"}}) == false);
 }
 
@@ -91,7 +91,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(got->size() == 1);
   tell(remove_listener{std::string{"u"}, l});
   run();
-  CHECK(state().topics.find("u") == nullptr);
+  CHECK(hub_state_of(*this).topics.find("u") == nullptr);
   tell(remove_listener{std::string{"t"}, l});
   run();
   CHECK(request<std::uint64_t>(publication{std::string{"t"}, std::string{"2"}})
@@ -99,7 +99,7 @@ TEST_CASE_METHOD(hub_fixture, "listeners subscribe once, unsubscribe, and are "
   CHECK(got->size() == 1);
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
   run();
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
 }
 
 TEST_CASE_METHOD(hub_fixture, "the server sends direct messages from id 0") {
@@ -158,7 +158,7 @@ TEST_CASE("shutdown flushes every writer, then stops the hub") {
   CHECK_FALSE(f.remembers(pub));
   REQUIRE(f.alive(slow.writer)); // two frames not written yet
   REQUIRE(f.alive(hub));
-  CHECK(f.state().stats.disconnects.at("shutdown") == 1);
+  CHECK(hub_state_of(f).stats.disconnects.at("shutdown") == 1);
   // A latecomer is welcomed and sent away.
   auto late = f.connect();
   CHECK(late.transport->take() == std::vector<std::string>{protocol::welcome(late.id)});
@@ -216,14 +216,14 @@ TEST_CASE_METHOD(hub_fixture, "a listener is monitored once, whatever its topics
   auto l = spawn(listener, std::make_shared<std::vector<topic_message>>());
   for (auto topic : {"a", "b", "c"})
     REQUIRE(request<bool>(add_listener{std::string{topic}, l}) == true);
-  CHECK(state().app_actors.size() == 1);
-  CHECK(state().app_actors.begin()->second.topics.size() == 3);
+  CHECK(hub_state_of(*this).app_actors.size() == 1);
+  CHECK(hub_state_of(*this).app_actors.begin()->second.topics.size() == 3);
   // Its exit: the listener's own run and one down message for the hub (one
   // monitor), which clears all three topics.
   caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   CHECK(run() == 2);
-  CHECK(state().app_actors.empty());
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).app_actors.empty());
+  CHECK(hub_state_of(*this).topics.size() == 0);
   // A listener that left its last topic is no longer monitored: its exit
   // sends the hub nothing.
   auto m = spawn(listener, std::make_shared<std::vector<topic_message>>());
@@ -232,7 +232,7 @@ TEST_CASE_METHOD(hub_fixture, "a listener is monitored once, whatever its topics
   tell(remove_listener{std::string{"a"}, m});
   tell(remove_listener{std::string{"b"}, m});
   run();
-  CHECK(state().app_actors.empty());
+  CHECK(hub_state_of(*this).app_actors.empty());
   caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
   CHECK(run() == 1);
 }
@@ -259,7 +259,7 @@ TEST_CASE("once stopping, the hub refuses publishes and sends, and writers do "
         == make_error(hub_errc::shutting_down));
   CHECK(f.request<bool>(send_direct{sub.id, std::string{"5"}}).error()
         == make_error(hub_errc::shutting_down));
-  CHECK(f.state().stats.rejections.at("shutting_down") == 2);
+  CHECK(hub_state_of(f).stats.rejections.at("shutting_down") == 2);
   // The frame in flight was the last one from before the notice: once it is
   // written, each writer goes, although error replies queued up after it.
   CHECK(pub.transport->in_flight.size() == 3);

@@ -3,7 +3,7 @@
 // boundary, replay and live delivery with the subscribe at every place among
 // the publishes, TTL on virtual time, the byte bound, namespaces.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -119,7 +119,7 @@ TEST_CASE_METHOD(history_fixture, "a recovering subscribe is exact at every boun
   auto pub = fresh();
   for (int i = 1; i <= 15; ++i)
     publish(pub, "chat:x", i); // history-size 10: 6..15 kept
-  auto epoch = state().history->top("chat:x", {10, 5min}, {}).epoch;
+  auto epoch = hub_state_of(*this).history->top("chat:x", {10, 5min}, {}).epoch;
   auto c = fresh();
   auto recover = [&](std::uint64_t o, const std::string& e) {
     send(c, subscribe("chat:x", since(o, e)));
@@ -139,8 +139,8 @@ TEST_CASE_METHOD(history_fixture, "a recovering subscribe is exact at every boun
   CHECK(recover(4, epoch) == result{false, {}});           // older than kept
   CHECK(recover(15, "feedfeedfeedfeed") == result{false, {}}); // wrong epoch
   CHECK(recover(16, epoch) == result{false, {}});          // never given out
-  CHECK(state().stats.recovered == 3);
-  CHECK(state().stats.not_recovered == 3);
+  CHECK(hub_state_of(*this).stats.recovered == 3);
+  CHECK(hub_state_of(*this).stats.not_recovered == 3);
 }
 
 TEST_CASE("more than recovery-max missing is not recovered") {
@@ -150,7 +150,7 @@ TEST_CASE("more than recovery-max missing is not recovered") {
   auto pub = f.fresh();
   for (int i = 1; i <= 5; ++i)
     f.publish(pub, "chat:x", i);
-  auto epoch = f.state().history->top("chat:x", {100, 5min}, {}).epoch;
+  auto epoch = hub_state_of(f).history->top("chat:x", {100, 5min}, {}).epoch;
   auto c = f.fresh();
   f.send(c, subscribe("chat:x", since(2, epoch)));
   CHECK(offsets(c.transport->take()) == range(3, 5));
@@ -172,7 +172,7 @@ TEST_CASE("replay and live delivery meet without gap or duplicate, whatever the 
       auto pub = f.fresh();
       for (int i = 1; i <= before; ++i)
         f.publish(pub, "chat:x", i);
-      auto epoch = f.state().history->top("chat:x", {10, 5min}, {}).epoch;
+      auto epoch = hub_state_of(f).history->top("chat:x", {10, 5min}, {}).epoch;
       auto c = f.fresh();
       for (int i = 1; i <= during; ++i) {
         if (i == place + 1)
@@ -201,7 +201,7 @@ TEST_CASE("a recovery and publishes already queued in the hub's mailbox meet exa
     auto b = f.fresh();
     for (int i = 1; i <= 4; ++i)
       f.publish(a, "chat:x", i);
-    auto epoch = f.state().history->top("chat:x", {10, 5min}, {}).epoch;
+    auto epoch = hub_state_of(f).history->top("chat:x", {10, 5min}, {}).epoch;
     auto c = f.fresh();
     auto say = [&](const hub_fixture::client& who, const std::string& text) {
       caf::anon_send(caf::actor_cast<caf::actor>(who.reader), text);
@@ -226,7 +226,7 @@ TEST_CASE_METHOD(history_fixture, "an emptied topic keeps its history until the 
   publish(c, "chat:x", 1);
   c.transport->take();
   disconnect(c);
-  CHECK(state().topics.find("chat:x") == nullptr);
+  CHECK(hub_state_of(*this).topics.find("chat:x") == nullptr);
   // Published while nobody listens: stored and numbered all the same.
   auto pub = fresh();
   publish(pub, "chat:x", 2);
@@ -239,7 +239,7 @@ TEST_CASE_METHOD(history_fixture, "an emptied topic keeps its history until the 
   disconnect(back);
   // Past the TTL of the last message, the history is gone: a new epoch.
   advance(5min + 1s);
-  CHECK(state().history->totals().topics == 0);
+  CHECK(hub_state_of(*this).history->totals().topics == 0);
   auto late = fresh();
   send(late, subscribe("chat:x", since(2, epoch)));
   auto reply = parse(late.transport->take().at(0));
@@ -258,11 +258,11 @@ TEST_CASE("the byte bound evicts, and recovery below the eviction fails") {
   auto epoch = std::string{parse(c.transport->take().at(0)).at("epoch").as_string()};
   auto big = "\"" + std::string(1000, 'x') + "\"";
   int n = 0;
-  while (f.state().history->totals().evicted == 0) {
+  while (hub_state_of(f).history->totals().evicted == 0) {
     f.send(pub, R"({"type":"publish","topic":"chat:x","data":)" + big + "}");
     REQUIRE(++n < 2000);
   }
-  CHECK(f.state().history->totals().bytes <= h.history_max_bytes);
+  CHECK(hub_state_of(f).history->totals().bytes <= h.history_max_bytes);
   CHECK(f.stats().history_evicted == 1);
   f.disconnect(c);
   auto back = f.fresh();
@@ -279,7 +279,7 @@ TEST_CASE("a replay larger than the budget answers recovered:false") {
   auto pub = f.fresh();
   for (int i = 1; i <= 10; ++i)
     f.publish(pub, "chat:x", i);
-  auto epoch = f.state().history->top("chat:x", {100, 5min}, {}).epoch;
+  auto epoch = hub_state_of(f).history->top("chat:x", {100, 5min}, {}).epoch;
   auto c = f.fresh();
   f.send(c, subscribe("chat:x", since(8, epoch))); // two messages fit
   CHECK(offsets(c.transport->take()) == range(9, 10));
@@ -301,7 +301,7 @@ TEST_CASE_METHOD(history_fixture, "since and join_leave need their namespace's o
     CHECK(parse(f).at("code") == "not_enabled");
   CHECK(parse(frames[0]).at("id") == 2);
   // Nothing changed.
-  CHECK(state().topics.find("plain") == nullptr);
+  CHECK(hub_state_of(*this).topics.find("plain") == nullptr);
 }
 
 TEST_CASE_METHOD(history_fixture, "bad v1.1 members are bad requests") {
@@ -367,7 +367,7 @@ TEST_CASE("a history reply larger than the budget is cut down and marked truncat
   auto pub = f.fresh();
   for (int i = 1; i <= 10; ++i)
     f.publish(pub, "chat:x", i);
-  auto epoch = f.state().history->top("chat:x", {100, 5min}, {}).epoch;
+  auto epoch = hub_state_of(f).history->top("chat:x", {100, 5min}, {}).epoch;
   auto c = f.fresh();
   auto offsets_of = [](const json::object& reply) {
     std::vector<std::uint64_t> result;

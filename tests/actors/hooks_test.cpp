@@ -2,7 +2,7 @@
 // connection observers, close_connection, the authorizer hook, and the bound
 // on what a server-side actor may leave unhandled.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -116,7 +116,7 @@ TEST_CASE_METHOD(hub_fixture, "service names are checked, taken once, and freed"
   CHECK(stats().services == 1);
   tell(remove_service{"svc", a});
   CHECK(stats().services == 0);
-  CHECK(state().app_actors.empty()); // a holds nothing: no longer monitored
+  CHECK(hub_state_of(*this).app_actors.empty()); // a holds nothing: no longer monitored
   // A service that exits frees its name.
   CHECK(request<bool>(add_service{"svc", b}) == true);
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
@@ -158,7 +158,7 @@ TEST_CASE_METHOD(hub_fixture, "observers see every connection join and leave") {
   tell(remove_observer{obs});
   connect();
   CHECK(got->size() == 3);
-  CHECK(state().app_actors.empty());
+  CHECK(hub_state_of(*this).app_actors.empty());
 }
 
 // -- close_connection ----------------------------------------------------------------------
@@ -287,7 +287,7 @@ TEST_CASE_METHOD(hub_fixture, "a connection that leaves while its command waits 
   CHECK_FALSE(remembers(c));
   advance(1s); // the answer's timeout finds no connection
   CHECK_FALSE(remembers(c));
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
 }
 
 // -- bounded delivery ----------------------------------------------------------------------
@@ -320,6 +320,6 @@ TEST_CASE("a listener more than actor_backlog deliveries behind is dropped") {
   CHECK(f.exit_reason(slow_actor) == make_error(exit_code::slow_listener));
   CHECK(f.stats().slow_listeners == 1);
   CHECK(f.stats().listeners == 1);            // the fine one
-  CHECK(f.state().topics.find("u") == nullptr); // all of its topics
+  CHECK(hub_state_of(f).topics.find("u") == nullptr); // all of its topics
   CHECK(f.request<std::uint64_t>(publication{"t", "9"}) == std::uint64_t{1});
 }

@@ -7,7 +7,7 @@
 // without holding anybody up.
 
 #include "cluster/cluster_messages.hpp"
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "switchboard/testing.hpp"
 
 #include <catch2/catch.hpp>
@@ -102,7 +102,7 @@ TEST_CASE("remote burst: a congested socket's frames are held until it catches u
   // Three slices of 64 are handed over; the third leaves the socket
   // congested (more than half of 256 queued), so the rest is held.
   CHECK(c.transport->in_flight.size() == 192);
-  CHECK(f.state().holding.size() == 1);
+  CHECK(hub_state_of(f).holding.size() == 1);
   // The hub serves everything else meanwhile.
   CHECK(f.stats().connections == 1);
   c.transport->complete_write();
@@ -110,8 +110,8 @@ TEST_CASE("remote burst: a congested socket's frames are held until it catches u
   c.transport->complete_write();
   CHECK(c.transport->delivered.size() == 300);
   CHECK(f.alive(c.writer));
-  CHECK(f.state().holding.empty());
-  CHECK(f.state().stats.disconnects["slow_consumer"] == 0);
+  CHECK(hub_state_of(f).holding.empty());
+  CHECK(hub_state_of(f).stats.disconnects["slow_consumer"] == 0);
 }
 
 TEST_CASE("remote burst: publishes keep their order across holds and batches") {
@@ -146,8 +146,8 @@ TEST_CASE("remote burst: a client that does not read is cut off after max_waits,
   f.advance(1ns);
   CHECK_FALSE(f.alive(stuck.writer));
   CHECK(f.exit_reason(stuck.writer) == make_error(exit_code::slow_consumer));
-  CHECK(f.state().stats.disconnects["slow_consumer"] == 1);
-  CHECK(f.state().holding.empty());
+  CHECK(hub_state_of(f).stats.disconnects["slow_consumer"] == 1);
+  CHECK(hub_state_of(f).holding.empty());
   CHECK_FALSE(f.remembers(stuck));
   // Nothing past the bound was handed over.
   CHECK(stuck.transport->in_flight.size() <= 256);
@@ -162,11 +162,11 @@ TEST_CASE("remote burst: frames held for a socket go out before its farewell") {
   f.burst(200);
   // 192 handed over (the socket is congested after them), 8 held.
   REQUIRE(c.transport->in_flight.size() == 192);
-  REQUIRE(f.state().holding.size() == 1);
+  REQUIRE(hub_state_of(f).holding.size() == 1);
   // An application closes it: what was held came first, so the writer
   // flushes it too before it says goodbye.
   CHECK(f.request<bool>(close_connection{c.id, 4001, "bye"}) == true);
-  CHECK(f.state().holding.empty());
+  CHECK(hub_state_of(f).holding.empty());
   CHECK(c.transport->in_flight.size() == 200);
   REQUIRE(f.alive(c.writer));
   c.transport->complete_write();
@@ -210,7 +210,7 @@ TEST_CASE("remote burst: one stalled receiver does not delay 100 healthy ones, "
   CHECK(f.alive(stalled.writer));
   for (auto& h : healthy)
     CHECK(f.alive(h.writer));
-  CHECK(f.state().stats.disconnects.empty());
+  CHECK(hub_state_of(f).stats.disconnects.empty());
 }
 
 TEST_CASE("remote burst: a stalled receiver that never reads is cut off, "
@@ -232,8 +232,8 @@ TEST_CASE("remote burst: a stalled receiver that never reads is cut off, "
   }
   CHECK_FALSE(f.alive(stalled.writer));
   CHECK(f.exit_reason(stalled.writer) == make_error(exit_code::slow_consumer));
-  CHECK(f.state().stats.disconnects.size() == 1);
-  CHECK(f.state().stats.disconnects["slow_consumer"] == 1);
+  CHECK(hub_state_of(f).stats.disconnects.size() == 1);
+  CHECK(hub_state_of(f).stats.disconnects["slow_consumer"] == 1);
   for (auto& h : healthy)
     CHECK(f.alive(h.writer));
 }

@@ -3,7 +3,7 @@
 
 #include "connection/connection.hpp"
 #include "testing/fake_transport.hpp"
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -79,15 +79,15 @@ TEST_CASE_METHOD(hub_fixture, "join and leave keep the hub's books") {
   CHECK(a.id != b.id);
   CHECK(a.transport->take() == std::vector<std::string>{protocol::welcome(a.id)});
   CHECK(b.transport->take() == std::vector<std::string>{protocol::welcome(b.id)});
-  CHECK(state().connections.size() == 2);
-  CHECK(state().by_actor.size() == 4);
-  CHECK(state().by_actor.at(a.writer.address()) == a.id);
+  CHECK(hub_state_of(*this).connections.size() == 2);
+  CHECK(hub_state_of(*this).by_actor.size() == 4);
+  CHECK(hub_state_of(*this).by_actor.at(a.writer.address()) == a.id);
   send(a, subscribe("x"));
   send(a, subscribe("y"));
   send(b, subscribe("x"));
-  REQUIRE(state().topics.size() == 2);
-  CHECK(state().topics.find("x")->subscribers.size() == 2);
-  CHECK(state().connections.at(a.id).topics.size == 2);
+  REQUIRE(hub_state_of(*this).topics.size() == 2);
+  CHECK(hub_state_of(*this).topics.find("x")->subscribers.size() == 2);
+  CHECK(hub_state_of(*this).connections.at(a.id).topics.size == 2);
   caf::anon_send(a.reader, closed_atom::value,
                  static_cast<std::uint8_t>(exit_code::socket_closed));
   run();
@@ -96,14 +96,14 @@ TEST_CASE_METHOD(hub_fixture, "join and leave keep the hub's books") {
   CHECK(a.transport->closed == exit_code::socket_closed);
   CHECK_FALSE(remembers(a));
   CHECK(remembers(b));
-  CHECK(state().connections.size() == 1);
-  CHECK(state().by_actor.size() == 2);
-  REQUIRE(state().topics.find("x") != nullptr);
-  CHECK(state().topics.find("y") == nullptr);
-  CHECK(state().topics.find("x")->subscribers.size() == 1);
-  CHECK(state().dirty.empty());
+  CHECK(hub_state_of(*this).connections.size() == 1);
+  CHECK(hub_state_of(*this).by_actor.size() == 2);
+  REQUIRE(hub_state_of(*this).topics.find("x") != nullptr);
+  CHECK(hub_state_of(*this).topics.find("y") == nullptr);
+  CHECK(hub_state_of(*this).topics.find("x")->subscribers.size() == 1);
+  CHECK(hub_state_of(*this).dirty.empty());
   // Two down messages (reader and writer), one disconnect.
-  CHECK(state().stats.disconnects == std::map<std::string, std::uint64_t>{
+  CHECK(hub_state_of(*this).stats.disconnects == std::map<std::string, std::uint64_t>{
                                        {"socket_closed", 1}});
 }
 
@@ -127,7 +127,7 @@ TEST_CASE_METHOD(hub_fixture, "killing one actor of a pair takes both out") {
   run();
   CHECK_FALSE(alive(a.reader));
   CHECK_FALSE(remembers(a));
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
   CHECK(a.transport->closed == exit_code::socket_error);
 }
 
@@ -206,19 +206,19 @@ TEST_CASE_METHOD(hub_fixture, "unsubscribe stops delivery and drops empty topics
   send(a, unsubscribe("t"));
   CHECK(a.transport->take()
         == std::vector<std::string>{R"({"type":"unsubscribed","topic":"t"})"});
-  CHECK(state().topics.find("t")->subscribers.size() == 1);
+  CHECK(hub_state_of(*this).topics.find("t")->subscribers.size() == 1);
   b.transport->delivered.clear();
   send(b, publish_frame("t", "1"));
   CHECK(a.transport->take().empty());
   CHECK(b.transport->take() == std::vector<std::string>{message("t", "1")});
   send(b, unsubscribe("t"));
-  CHECK(state().topics.size() == 0);
-  CHECK(state().connections.at(b.id).topics.size == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
+  CHECK(hub_state_of(*this).connections.at(b.id).topics.size == 0);
   // Unsubscribing from a topic one never joined is confirmed all the same.
   send(b, R"({"type":"unsubscribe","topic":"never","id":5})");
   CHECK(b.transport->take().back()
         == R"({"type":"unsubscribed","topic":"never","id":5})");
-  CHECK(state().topics.size() == 0);
+  CHECK(hub_state_of(*this).topics.size() == 0);
 }
 
 TEST_CASE_METHOD(hub_fixture, "send delivers a direct message to one connection") {
@@ -288,15 +288,15 @@ TEST_CASE_METHOD(hub_fixture, "a pair that dies before its join leaves no trace"
   REQUIRE(sched.prioritize(reader));
   sched.run_once();
   REQUIRE_FALSE(alive(reader));
-  CHECK(state().connections.empty());
+  CHECK(hub_state_of(*this).connections.empty());
   run();
   CHECK_FALSE(alive(reader));
   CHECK_FALSE(alive(writer));
   CHECK(socket->closed == exit_code::protocol_error);
-  CHECK(state().connections.empty());
-  CHECK(state().by_actor.empty());
-  CHECK(state().dirty.empty());
-  CHECK(state().stats.disconnects.at("protocol_error") == 1);
+  CHECK(hub_state_of(*this).connections.empty());
+  CHECK(hub_state_of(*this).by_actor.empty());
+  CHECK(hub_state_of(*this).dirty.empty());
+  CHECK(hub_state_of(*this).stats.disconnects.at("protocol_error") == 1);
 }
 
 TEST_CASE("a burst is handed over in slices that each fit the bound") {
@@ -319,7 +319,7 @@ TEST_CASE("a burst is handed over in slices that each fit the bound") {
   f.run();
   INFO(caf::to_string(f.exit_reason(sub.writer)));
   REQUIRE(f.alive(sub.writer));
-  CHECK(f.state().stats.disconnects.empty());
+  CHECK(hub_state_of(f).stats.disconnects.empty());
   // 64 + 64 + 64 + 8: as few slices as the bound allows.
   CHECK(sub.transport->writes - writes_before == 4);
   auto frames = sub.transport->take();

@@ -3,7 +3,7 @@
 // over it waits for tokens, unparsed, and is cut off after the grace).
 
 #include "connection/connection.hpp"
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -75,9 +75,9 @@ TEST_CASE("past its topic limit a connection gets limit_exceeded and stays") {
   f.send(c, subscribe(3, 5));
   CHECK(last(c).at("type") == "subscribed");
   CHECK(f.alive(c.reader));
-  CHECK(f.state().connections.at(c.id).topics.size == 3);
-  CHECK(f.state().topics.find("t0") == nullptr);
-  CHECK(f.state().stats.rejections.at("limit_exceeded") == 1);
+  CHECK(hub_state_of(f).connections.at(c.id).topics.size == 3);
+  CHECK(hub_state_of(f).topics.find("t0") == nullptr);
+  CHECK(hub_state_of(f).stats.rejections.at("limit_exceeded") == 1);
 }
 
 TEST_CASE("past the node's topic limit new topics are refused, existing ones not") {
@@ -102,7 +102,7 @@ TEST_CASE("past the node's topic limit new topics are refused, existing ones not
   f.run();
   f.send(b, subscribe(2, 4));
   CHECK(last(b).at("type") == "subscribed");
-  CHECK(f.state().stats.rejections.at("limit_exceeded") == 1);
+  CHECK(hub_state_of(f).stats.rejections.at("limit_exceeded") == 1);
 }
 
 // -- direct messages -------------------------------------------------------------------
@@ -118,7 +118,7 @@ TEST_CASE("with client-send off clients cannot address each other") {
   f.send(a, R"({"type":"send","to":)" + std::to_string(b.id) + R"(,"data":1,"id":1})");
   check_error(last(a), "forbidden", 1);
   CHECK(b.transport->take().empty());
-  CHECK(f.state().stats.rejections.at("forbidden") == 1);
+  CHECK(hub_state_of(f).stats.rejections.at("forbidden") == 1);
   // The server still can.
   CHECK(f.request<bool>(send_direct{b.id, "2"}) == true);
   CHECK(b.transport->take() == std::vector<std::string>{protocol::direct(0, "2")});
@@ -190,7 +190,7 @@ TEST_CASE("past the burst a message waits unparsed, with its read credit, for a 
   CHECK(last(c).at("type") == "subscribed");
   CHECK(c.transport->consumed_count == 9);
   CHECK(reader_of(c).held.empty());
-  CHECK(f.state().connections.at(c.id).topics.size == 6);
+  CHECK(hub_state_of(f).connections.at(c.id).topics.size == 6);
   // The held messages are counted as the rate limit's, none is refused.
   CHECK(f.stats().rejections.at("rate_limited") == 4);
   CHECK(f.alive(c.reader));

@@ -2,7 +2,7 @@
 // v1.1): who is listed, the user counts, a leave on every way out of a
 // connection, and the subscriber cap on events.
 
-#include "hub/hub_state.hpp"
+#include "testing/hub_fixture_internals.hpp"
 #include "protocol.hpp"
 #include "switchboard/testing.hpp"
 
@@ -99,10 +99,10 @@ TEST_CASE_METHOD(presence_fixture, "presence lists the subscribers, stats count 
   send(a, R"({"type":"unsubscribe","topic":"room:a"})");
   send(anon, R"({"type":"presence_stats","topic":"room:a"})");
   CHECK(parse(anon.transport->take().back()).at("users") == 0);
-  CHECK(state().stats.presence_queries == 4);
+  CHECK(hub_state_of(*this).stats.presence_queries == 4);
   // Nobody left: nothing is kept for the topic.
   send(anon, R"({"type":"unsubscribe","topic":"room:a"})");
-  CHECK(state().presence.empty());
+  CHECK(hub_state_of(*this).presence.empty());
 }
 
 TEST_CASE("presence lists at most 1000 connections") {
@@ -136,7 +136,7 @@ TEST_CASE_METHOD(presence_fixture, "join and leave reach the watchers, not the s
   send(s, R"({"type":"unsubscribe","topic":"room:a"})"); // no longer in it: no leave
   CHECK(w.transport->take() == std::vector<std::string>{event("leave", s.id, "bob")});
   CHECK(plain.transport->take().empty());
-  CHECK(state().stats.join_leave_sent == 3);
+  CHECK(hub_state_of(*this).stats.join_leave_sent == 3);
 }
 
 TEST_CASE("a leave goes out on every way a connection ends") {
@@ -173,7 +173,7 @@ TEST_CASE("a leave goes out on every way a connection ends") {
   }
   CHECK_FALSE(f.remembers(s));
   CHECK(w.transport->take() == std::vector<std::string>{event("leave", s.id, "carol")});
-  CHECK(f.state().presence.size() == 1);
+  CHECK(hub_state_of(f).presence.size() == 1);
 }
 
 TEST_CASE("past join-leave-max-subscribers no events are sent") {
@@ -190,8 +190,8 @@ TEST_CASE("past join-leave-max-subscribers no events are sent") {
   f.disconnect(s1);        // 2: told
   CHECK(w.transport->take()
         == std::vector<std::string>{event("join", s1.id), event("leave", s1.id)});
-  CHECK(f.state().stats.join_leave_suppressed == 2);
-  CHECK(f.state().stats.join_leave_sent == 2);
+  CHECK(hub_state_of(f).stats.join_leave_suppressed == 2);
+  CHECK(hub_state_of(f).stats.join_leave_sent == 2);
   // presence_stats still answers.
   f.send(w, R"({"type":"presence_stats","topic":"room:a"})");
   CHECK(parse(w.transport->take().at(0)).at("clients") == 1);

@@ -15,12 +15,18 @@ echo "== install into $tmp/prefix"
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/switchboard/hub.hpp"
 # Internals stay private.
-for internal in hub_state.hpp connection.hpp cork_stream.hpp ws_session.hpp protocol.hpp; do
+for internal in hub_state.hpp connection.hpp cork_stream.hpp ws_session.hpp protocol.hpp \
+                fake_transport.hpp hub_fixture_internals.hpp; do
   if [ -e "$tmp/prefix/include/switchboard/$internal" ]; then
     echo "run.sh: internal header $internal was installed" >&2
     exit 1
   fi
 done
+# ... and the test helpers' header names none of their types.
+if grep -nE '\b(hub_state|fake_transport)\b' "$tmp/prefix/include/switchboard/testing.hpp"; then
+  echo "run.sh: testing.hpp names an internal type" >&2
+  exit 1
+fi
 
 echo "== configure and build the consumer with find_package(switchboard)"
 cmake -S "$here/project" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
