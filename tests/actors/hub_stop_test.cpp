@@ -30,8 +30,8 @@ recorder(connection_observer_actor::pointer, std::shared_ptr<std::vector<connect
 }
 
 /// A listener that outlives the node: it traps exits and records them.
-topic_listener_actor::behavior_type
-trapping_listener(topic_listener_actor::pointer self, std::shared_ptr<std::vector<caf::error>> got) {
+topic_listener_actor::behavior_type trapping_listener(topic_listener_actor::pointer self,
+                                                      std::shared_ptr<std::vector<caf::error>> got) {
   self->set_exit_handler([got](caf::exit_msg& em) { got->push_back(std::move(em.reason)); });
   return {[](const topic_message&) {}};
 }
