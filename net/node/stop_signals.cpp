@@ -76,7 +76,8 @@ std::optional<int> stop_signals::wait_for(std::chrono::nanoseconds timeout) {
 std::optional<int> stop_signals::wait(const node& n) {
   auto& st = *state_;
   // Set when the node's lifetime actor exits (at once if it has): a
-  // functor attached to it, which holds the state, not this object.
+  // functor attached to it, which holds the state, not this object. (One
+  // small attachment per call, a call per signal: they go with the actor.)
   auto stopped = std::make_shared<bool>(false);
   auto actor = caf::actor_cast<caf::abstract_actor*>(n.lifetime());
   actor->attach_functor([st = state_, stopped](const caf::error&) {
