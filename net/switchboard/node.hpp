@@ -133,8 +133,8 @@ public:
   /// An actor that stands for the node, to monitor or link to (CAF's
   /// linked lifetimes, both ways). It exits when the hub has terminated,
   /// for whatever reason: after wait() can return (its result is ready)
-  /// and before stop() returns (stop() waits for it, like for every actor
-  /// of the node). Its exit reason: none (normal) after a requested stop;
+  /// and before stop() returns (stop() waits for it as for every actor of
+  /// the node, within the bound docs/architecture.md states). Its exit reason: none (normal) after a requested stop;
   /// the reason of the exit that stopped the node, when a linked actor's
   /// death did; the hub's error when the hub died (wait() returns the
   /// same), except that a killed hub gives exit_code::hub_down (a kill
