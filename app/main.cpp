@@ -5,6 +5,7 @@
 #include "auth.hpp"
 #include "config.hpp"
 
+#include "switchboard/stop_signals.hpp"
 #include "switchboard/version.hpp"
 
 #include <fmt/core.h>
@@ -14,19 +15,13 @@
 #include <csignal>
 #include <cstdio>
 #include <optional>
-#include <pthread.h>
 #include <thread>
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-  // Block the stop signals (and SIGHUP) before any thread exists, so every
-  // thread inherits the mask and only sigwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread exists, so that every thread inherits the mask and
+  // only this object sees SIGINT, SIGTERM and SIGHUP.
+  switchboard::stop_signals signals{SIGHUP};
   std::signal(SIGPIPE, SIG_IGN);
 
   // Every line the node writes to stderr goes through this logger (the
@@ -102,35 +97,25 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   log->info("switchboard {} listening on {}", switchboard::version, (*node)->url());
 
-  // A signal starts the graceful stop; the hub's end (after that stop, or
-  // because it died) ends the wait below.
-  // SIGHUP reloads TLS and waits on; a failed reload keeps the node's
-  // current certificate.
-  std::thread signals([n = node->get(), &stop_signals, &log, &sys] {
-    for (;;) {
-      int sig = 0;
-      sigwait(&stop_signals, &sig);
-      if (sig != SIGHUP) {
-        if (sig != 0)
-          n->request_stop();
-        return;
-      }
-      if (auto err = n->reload_tls())
-        log->error("SIGHUP: TLS not reloaded, keeping the current certificate: {}",
-                   sys.render(err));
-      else
-        log->info("SIGHUP: TLS certificate, key and CA reloaded");
+  // A stop signal starts the graceful stop; SIGHUP reloads TLS and waits on
+  // (a failed reload keeps the node's current certificate). A hub that dies
+  // ends the wait as well.
+  while (auto sig = signals.wait(**node)) {
+    if (*sig != SIGHUP) {
+      (*node)->request_stop();
+      break;
     }
-  });
+    if (auto err = (*node)->reload_tls())
+      log->error("SIGHUP: TLS not reloaded, keeping the current certificate: {}",
+                 sys.render(err));
+    else
+      log->info("SIGHUP: TLS certificate, key and CA reloaded");
+  }
   auto reason = (*node)->wait();
   (*node)->stop();
   if (reason) {
     log->error("the hub terminated: {}", sys.render(reason));
-    // Nobody waits for a signal any more: wake the signal thread.
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
     return finish(1);
   }
-  signals.join();
   return finish(0);
 }

@@ -9,7 +9,8 @@ set(switchboard_public_headers
   net/switchboard/admission_limits.hpp
   net/switchboard/jwt.hpp
   net/switchboard/node.hpp
-  net/switchboard/node_options.hpp)
+  net/switchboard/node_options.hpp
+  net/switchboard/stop_signals.hpp)
 set(switchboard_testing_headers actors/switchboard/testing.hpp)
 set(switchboard_public_include ${CMAKE_CURRENT_BINARY_DIR}/include)
 file(MAKE_DIRECTORY ${switchboard_public_include}/switchboard)

@@ -17,6 +17,12 @@ hub_state::~hub_state() {
     caf::anon_send(caf::actor_cast<caf::actor>(kvp.second.writer),
                    caf::exit_msg{caf::actor_addr{}, reason});
   }
+  // Server-side actors serve this hub only: an application that forgot to
+  // stop one would otherwise find its actor system's destructor waiting for
+  // it for ever. One that should outlive the node traps exits.
+  auto app_reason = make_error(shutting_down ? exit_code::shutdown : exit_code::hub_down);
+  for (auto& kvp : app_actors)
+    caf::anon_send(kvp.second.handle, caf::exit_msg{caf::actor_addr{}, app_reason});
 }
 
 frame_ptr share(std::string_view payload) {

@@ -144,7 +144,9 @@ struct hub_state {
   /// Runs when the hub terminates. After a regular shutdown no connection is
   /// left; any that is means the hub died (a bug, an exception, a kill):
   /// nobody routes those connections any more, so they go down with it
-  /// (hub_down, close 1011) instead of idling forever.
+  /// (hub_down, close 1011) instead of idling forever. Every server-side
+  /// actor still registered (listener, service, observer) is sent an exit:
+  /// shutdown after a requested stop, hub_down when the hub died.
   ~hub_state();
 
   static inline const char* name = "switchboard.hub";

@@ -6,6 +6,12 @@
 /// be reached from it (connections cannot be forged, and stopping is
 /// node::request_stop()'s business). docs/embedding.md describes every
 /// message.
+///
+/// Server-side actors (add_listener, add_service, add_observer) serve the
+/// hub they registered with: when it ends, each one still registered is
+/// sent an exit, reason exit_code::shutdown after a requested stop and
+/// exit_code::hub_down when the hub died, after its last delivery. One that
+/// must outlive the node traps exits (docs/embedding.md, "Lifetime").
 
 #include "switchboard/messages.hpp"
 

@@ -7,6 +7,7 @@
 #include "io/io_loops.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
+#include "node/node_lifetime.hpp"
 #include "auth/console_auth.hpp"
 #include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
@@ -44,7 +45,7 @@ namespace {
 constexpr auto hub_grace = 1s;
 /// A killed hub ends at once, unless no CAF worker gets to it.
 constexpr auto kill_wait = 1s;
-/// The cluster actor ends after the hub.
+/// The cluster actor and the lifetime actor end after the hub.
 constexpr auto cluster_wait = 1s;
 /// The sessions' closes take at most close-timeout, plus this.
 constexpr auto close_grace = 500ms;
@@ -61,30 +62,6 @@ bool wait_until(steady_clock::time_point deadline, Predicate done) {
   return true;
 }
 
-// Watches the hub: when it terminates, for whatever reason, /healthz turns
-// 503 and node::wait() returns its exit reason. The node holds the watcher's
-// handle (an actor nobody references is terminated as unreachable).
-caf::actor watch(caf::actor_system& sys, const hub_internal_actor& hub,
-                 std::shared_ptr<net::node_context> ctx,
-                 std::shared_future<caf::error>& hub_down) {
-  auto done = std::make_shared<std::promise<caf::error>>();
-  hub_down = done->get_future().share();
-  // A weak reference: the node's context must not outlive the node on this
-  // actor's thread (found by ThreadSanitizer).
-  std::weak_ptr<net::node_context> weak = ctx;
-  return sys.spawn<caf::hidden>([hub, weak, done](caf::event_based_actor* self) -> caf::behavior {
-    self->monitor(hub);
-    self->set_down_handler([self, weak, done](caf::down_msg& dm) {
-      if (auto c = weak.lock())
-        c->hub_alive = false;
-      done->set_value(std::move(dm.reason));
-      self->quit();
-    });
-    // Nothing to handle but the down message (a behavior must not be empty).
-    return {[](shutdown_atom) {}};
-  });
-}
-
 } // namespace
 
 struct node::impl {
@@ -92,6 +69,13 @@ struct node::impl {
     : sys(s),
       cfg(std::move(c)),
       loops(cfg.io_threads) {
+  }
+
+  ~impl() {
+    // Whatever happened, the lifetime actor (which may outlive the node)
+    // reaches nothing of it from now on.
+    if (stopper)
+      stopper->disarm();
   }
 
   /// glibc keeps what connections freed in its arenas, so after a spike of
@@ -114,9 +98,11 @@ struct node::impl {
   net::io_loops loops;
   hub_internal_actor internal_hub;
   hub_actor hub; ///< the public interface of internal_hub
-  /// Ready once the hub terminated, with its exit reason.
-  std::shared_future<caf::error> hub_down;
-  caf::actor watcher;
+  /// The watcher and the lifetime actor; hub_down is ready once the hub
+  /// terminated, with its exit reason.
+  net::node_watch watched;
+  /// request_stop()'s work, shared with the lifetime actor.
+  std::shared_ptr<net::stop_switch> stopper;
   std::shared_ptr<net::node_context> ctx;
   std::shared_ptr<net::listener> listener;
   std::optional<asio::steady_timer> trim_timer;
@@ -124,7 +110,6 @@ struct node::impl {
   /// The cluster actor (null: not clustered) and its port.
   caf::actor cluster;
   std::uint16_t cluster_port = 0;
-  std::atomic<bool> stop_requested{false};
   std::mutex stopping; ///< one stop() at a time (stop_async runs on its own thread)
   bool stopped = false;
   // stop_async(): its thread and who wants to know when it is done.
@@ -220,7 +205,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
-  p->watcher = watch(sys, p->internal_hub, p->ctx, p->hub_down);
+  p->stopper = std::make_shared<net::stop_switch>(p->ctx, p->internal_hub);
+  p->watched = net::watch(sys, p->internal_hub, p->ctx, p->stopper);
   for (auto& origin : c.allowed_origins)
     p->ctx->allowed_origins.push_back(*net::normalize_origin(origin)); // problems() checked
   p->ctx->log = c.logger;
@@ -245,7 +231,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
     auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
     if (auto* why = std::get_if<std::string>(&tls)) {
       caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
-      p->hub_down.wait();
+      p->watched.hub_down.wait();
       return caf::make_error(caf::sec::invalid_argument, *why);
     }
     p->ctx->tls = std::get<0>(std::move(tls));
@@ -257,7 +243,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
         caf::anon_send_exit(p->cluster, caf::exit_reason::user_shutdown);
       else
         caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
-      p->hub_down.wait();
+      p->watched.hub_down.wait();
       return err;
     }
     p->ctx->cluster = p->cluster;
@@ -265,13 +251,14 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->listener = std::make_shared<net::listener>(p->loops, p->ctx);
   if (auto err = p->listener->open(endpoints.begin()->endpoint())) {
     caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
-    p->hub_down.wait();
+    p->watched.hub_down.wait();
     p->stop_cluster(std::chrono::seconds(1));
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot listen on " + c.host + ":" + std::to_string(c.port)
                              + ": " + err.message());
   }
   p->port = p->listener->port();
+  p->stopper->arm(p->listener);
   p->listener->run();
   if (c.trim_memory_interval > caf::timespan{0}) {
     p->trim_timer.emplace(ioc);
@@ -322,18 +309,16 @@ caf::error node::reload_tls() {
   return caf::none;
 }
 
+const caf::actor& node::lifetime() const noexcept {
+  return impl_->watched.lifetime;
+}
+
 void node::request_stop() {
-  auto& p = *impl_;
-  if (p.stop_requested.exchange(true))
-    return;
-  // Before anything else: an upgrade read from now on is refused.
-  p.ctx->stopping = true;
-  p.listener->stop();
-  caf::anon_send(p.internal_hub, shutdown_atom::value);
+  impl_->stopper->request();
 }
 
 caf::error node::wait() {
-  return impl_->hub_down.get();
+  return impl_->watched.hub_down.get();
 }
 
 void node::stop_async(std::function<void()> done) {
@@ -385,14 +370,19 @@ void node::stop() {
   // 1. The hub goes once every pair is down (each writer flushes for at most
   // shutdown-timeout); with it, every actor that asks on a session's behalf
   // gives up (actor_bridge.hpp).
-  if (p.hub_down.wait_for(p.cfg.connection.shutdown_timeout + hub_grace)
+  auto& hub_down = p.watched.hub_down;
+  if (hub_down.wait_for(p.cfg.connection.shutdown_timeout + hub_grace)
       != std::future_status::ready) {
     // Something holds a pair up: end the hub, which takes every pair along.
     caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
-    p.hub_down.wait_for(kill_wait);
+    hub_down.wait_for(kill_wait);
   }
-  // The cluster actor goes after the hub (dials in flight are dropped).
+  // The cluster actor goes after the hub (dials in flight are dropped), and
+  // so does the lifetime actor (one message after the hub's end), within
+  // the same wait.
+  auto after_hub = steady_clock::now() + cluster_wait;
   p.stop_cluster(cluster_wait);
+  p.watched.lifetime_done.wait_until(after_hub);
   // 2. The sessions finish their closes (at most close-timeout each) on
   // loops that still run.
   auto& ctx = *p.ctx;
@@ -406,6 +396,7 @@ void node::stop() {
   auto released = wait_until(steady_clock::now() + release_wait,
                              [&] { return ctx.actor_refs == 0; });
   p.trim_timer.reset();
+  p.stopper->disarm();
   p.listener.reset();
   if (!released) {
     // An actor still holds a session (not one of ours: ours are down). Its

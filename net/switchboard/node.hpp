@@ -3,6 +3,17 @@
 /// Embedding a switchboard node in a CAF application: one call starts the
 /// hub and a WebSocket listener inside your actor_system; the returned node
 /// gives you the hub's handle (see hub.hpp for what it understands).
+///
+/// Lifetime (docs/embedding.md, "Lifetime"): stop the node, or destroy it,
+/// before its actor_system is destroyed: declare the system first and the
+/// node after it. CAF 0.17 gives application objects no hook at system
+/// shutdown: ~actor_system first waits for every actor that is not hidden
+/// (await_actors_before_shutdown, on by default), and the hub is one, so a
+/// system destroyed under a running node waits for ever (with the waiting
+/// turned off, the node's actors and I/O threads would outlive the system
+/// they run on: undefined behaviour). Server-side actors registered with
+/// the hub (listeners, services, observers) are sent an exit when the hub
+/// ends (hub.hpp), so they do not hold the system up either.
 
 #include "switchboard/admission_limits.hpp"
 #include "switchboard/cluster.hpp"
@@ -119,6 +130,22 @@ public:
   /// The hub of this node: its public interface.
   const hub_actor& hub() const noexcept;
 
+  /// An actor that stands for the node, to monitor or link to (CAF's
+  /// linked lifetimes, both ways). It exits when the hub has terminated,
+  /// for whatever reason: after wait() can return (its result is ready)
+  /// and before stop() returns (stop() waits for it as for every actor of
+  /// the node, within the bound docs/architecture.md states). Its exit reason: none (normal) after a requested stop;
+  /// the reason of the exit that stopped the node, when a linked actor's
+  /// death did; the hub's error when the hub died (wait() returns the
+  /// same), except that a killed hub gives exit_code::hub_down (a kill
+  /// could not be trapped by any linked actor). It traps exits: an exit message with a non-normal reason (a
+  /// linked actor died) makes the node request_stop(), and the actor exits
+  /// once the hub is down, with that reason; a normal one changes nothing.
+  /// Killed (exit_reason::kill), it requests the stop as it goes. Hidden:
+  /// it never holds up the actor system's destructor, and nothing needs to
+  /// touch it for stop() to work.
+  const caf::actor& lifetime() const noexcept;
+
   /// The port actually bound.
   std::uint16_t port() const noexcept;
 
@@ -142,7 +169,10 @@ public:
   /// Starts a graceful stop and returns at once: the listener stops
   /// accepting and the hub refuses new publishes, flushes every writer (for
   /// at most shutdown_timeout) and closes every connection with 1001.
-  /// Callable from any thread, actors included; idempotent.
+  /// Callable from any thread, actors included; idempotent. Not
+  /// async-signal-safe (it locks a mutex, posts to an I/O loop and sends
+  /// a message, all of which may allocate): never call it from a signal
+  /// handler; block the signals and wait for them instead (stop_signals.hpp).
   void request_stop();
 
   /// stop() without blocking the caller: it runs on a thread of its own and

@@ -1,0 +1,131 @@
+#include "node/node_lifetime.hpp"
+
+#include "node/listener.hpp"
+#include "node/node_context.hpp"
+
+namespace switchboard::net {
+
+// -- stop_switch --------------------------------------------------------------------------
+
+stop_switch::stop_switch(std::shared_ptr<node_context> ctx, hub_internal_actor hub)
+  : ctx_(std::move(ctx)), hub_(std::move(hub)) {
+}
+
+void stop_switch::arm(std::shared_ptr<listener> l) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listener_ = std::move(l);
+}
+
+bool stop_switch::request() {
+  // Held while the listener is told: disarm() (before the node's loops go)
+  // waits for it.
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (requested_)
+    return false;
+  requested_ = true;
+  if (!ctx_)
+    return true; // disarmed: the node is stopping already
+  // Before anything else: an upgrade read from now on is refused.
+  ctx_->stopping = true;
+  if (listener_)
+    listener_->stop();
+  caf::anon_send(hub_, shutdown_atom::value);
+  return true;
+}
+
+bool stop_switch::requested() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return requested_;
+}
+
+void stop_switch::disarm() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  // The node's context and listener must not end on an actor's thread (the
+  // lifetime actor may hold this switch after the node is gone).
+  ctx_.reset();
+  listener_.reset();
+  hub_ = nullptr;
+}
+
+// -- the actors ---------------------------------------------------------------------------
+
+namespace {
+
+struct lifetime_state {
+  /// The reason of the first non-normal exit message (a linked actor that
+  /// died): the lifetime actor exits with it too.
+  caf::error cause;
+  static inline const char* name = "switchboard.node";
+};
+
+caf::behavior lifetime(caf::stateful_actor<lifetime_state>* self, caf::actor_addr hub,
+                       std::shared_ptr<stop_switch> stopper,
+                       std::shared_ptr<std::promise<void>> done) {
+  self->attach_functor([stopper, done](const caf::error& reason) {
+    // Killed (an exit nobody can trap; it never quits with kill itself):
+    // nothing stands for the node any more, so it stops, as for any other
+    // exit that reached it.
+    if (reason == caf::exit_reason::kill)
+      stopper->request();
+    done->set_value();
+  });
+  // Linked lifetimes: an actor linked to the node that dies stops it. A
+  // normal exit ends nothing, as for an actor that does not trap exits.
+  self->set_exit_handler([self, stopper](caf::exit_msg& em) {
+    if (!em.reason)
+      return;
+    if (!self->state.cause)
+      self->state.cause = std::move(em.reason);
+    stopper->request();
+  });
+  // The hub's down message, forwarded by the watcher once node::wait() can
+  // return.
+  self->set_down_handler([self, hub, stopper](caf::down_msg& dm) {
+    if (dm.source != hub)
+      return;
+    if (self->state.cause)
+      self->quit(self->state.cause);
+    else if (stopper->requested())
+      self->quit(); // normal: the stop was asked for
+    else if (dm.reason == caf::exit_reason::kill)
+      // CAF lets no linked actor trap a kill: a supervisor could not react.
+      self->quit(make_error(exit_code::hub_down));
+    else
+      self->quit(std::move(dm.reason)); // the hub died
+  });
+  // It handles nothing else (a behavior must not be empty).
+  return {[](shutdown_atom) {}};
+}
+
+} // namespace
+
+node_watch watch(caf::actor_system& sys, const hub_internal_actor& hub,
+                 const std::shared_ptr<node_context>& ctx, std::shared_ptr<stop_switch> stopper) {
+  node_watch result;
+  auto hub_done = std::make_shared<std::promise<caf::error>>();
+  result.hub_down = hub_done->get_future().share();
+  auto lifetime_done = std::make_shared<std::promise<void>>();
+  result.lifetime_done = lifetime_done->get_future().share();
+  result.lifetime = sys.spawn<caf::hidden>(lifetime, hub.address(), std::move(stopper),
+                                           std::move(lifetime_done));
+  // A weak reference: the node's context must not outlive the node on this
+  // actor's thread (found by ThreadSanitizer).
+  std::weak_ptr<node_context> weak = ctx;
+  auto next = result.lifetime;
+  result.watcher = sys.spawn<caf::hidden>([hub, weak, hub_done, next](caf::event_based_actor* self)
+                                            -> caf::behavior {
+    self->monitor(hub);
+    self->set_down_handler([self, weak, hub_done, next](caf::down_msg& dm) {
+      if (auto c = weak.lock())
+        c->hub_alive = false;
+      hub_done->set_value(dm.reason);
+      self->send(next, std::move(dm));
+      self->quit();
+    });
+    // Nothing to handle but the down message (a behavior must not be empty).
+    return {[](shutdown_atom) {}};
+  });
+  return result;
+}
+
+} // namespace switchboard::net
