@@ -6,6 +6,7 @@
 #include "counter.hpp"
 
 #include <switchboard/node.hpp>
+#include <switchboard/stop_signals.hpp>
 
 #include <caf/io/all.hpp>
 
@@ -51,11 +52,7 @@ backend::counter_actor::behavior_type counter(backend::counter_actor::pointer se
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  stop_signals signals; // first: before any thread exists
   std::signal(SIGPIPE, SIG_IGN);
   config cfg;
   if (auto err = cfg.parse(argc, argv))
@@ -77,8 +74,7 @@ int main(int argc, char** argv) {
   std::printf("backend listening on %s counter on %u\n", (*n)->url().c_str(),
               static_cast<unsigned>(*port));
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  signals.wait(**n);
   (*n)->stop();
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <switchboard/node.hpp>
 #include <switchboard/node_options.hpp>
+#include <switchboard/stop_signals.hpp>
 
 #include <caf/all.hpp>
 
@@ -33,15 +34,12 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  // The library installs no signal handlers. Block the stop signals before
-  // any thread starts (every thread inherits the mask), then wait for one
-  // with sigwait below; a handler could not stop the node (request_stop is
-  // not async-signal-safe). This is also why there is no CAF_MAIN here.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The library installs no signal handlers. stop_signals blocks SIGINT and
+  // SIGTERM before any thread starts (every thread inherits the mask) and
+  // takes them on a thread of its own, so it must come first: this is also
+  // why there is no CAF_MAIN here (request_stop is not async-signal-safe,
+  // so a signal handler could not stop the node).
+  switchboard::stop_signals signals;
   std::signal(SIGPIPE, SIG_IGN);
 
   config cfg;
@@ -77,14 +75,19 @@ int main(int argc, char** argv) {
   std::printf("chat listening on %s\n", (*node)->url().c_str());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("chat: signal %d, stopping\n", sig);
+  // A signal, or the node stopping by itself (its hub died).
+  if (auto sig = signals.wait(**node))
+    std::printf("chat: signal %d, stopping\n", *sig);
   std::fflush(stdout);
   caf::anon_send_exit(ticker, caf::exit_reason::user_shutdown);
   (*node)->stop();
-  // The service, the listener, the observer and the authorizer are the
-  // hub's: they exit with it (reason shutdown), so the actor system's
-  // destructor does not wait for them.
+  // The service, the listener and the observer were registered with the
+  // hub: it sent them an exit (shutdown) as it ended. The authorizer is
+  // held by the hub's settings only and went with it. So the actor
+  // system's destructor, next, waits for nobody.
+  if (auto err = (*node)->wait()) {
+    std::fprintf(stderr, "chat: the node failed: %s\n", sys.render(err).c_str());
+    return 1;
+  }
   return 0;
 }
