@@ -400,9 +400,9 @@ struct history_message {
   boost::json::value json() const;
 };
 
-/// publish, and tells where the message went: on a topic with history it
+/// publication, and tells where the message went: on a topic with history it
 /// is stored and numbered like a client's publish. Reply: publish_result;
-/// the errors of publish.
+/// the errors of publication.
 struct publish_numbered {
   std::string topic = {};
   std::string data = {};
@@ -413,7 +413,7 @@ struct publish_numbered {
 
 /// The reply to publish_numbered.
 struct publish_result {
-  std::uint64_t receivers = 0; ///< as publish's reply
+  std::uint64_t receivers = 0; ///< as publication's reply
   std::uint64_t offset = 0;    ///< the message's offset; 0: the topic has no history
   std::string epoch = {};      ///< its history's epoch; empty without history
 };
