@@ -12,52 +12,12 @@ name, and gets what the WebSocket clients published."""
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 
 import websockets
 
-
-def fail(msg):
-    print(f"examples_test: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-async def start(args, prefix):
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 15)
-    line = line.decode().strip()
-    if not line.startswith(prefix):
-        proc.kill()
-        fail(f"{args[0]}: unexpected first line {line!r}; "
-             f"stderr: {proc.stderr.read().decode()[-2000:]}")
-    return proc, line[len(prefix):]
-
-
-async def recv_json(ws, want_type=None, timeout=5):
-    """The next frame (of type `want_type`, skipping others)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        left = deadline - asyncio.get_running_loop().time()
-        msg = json.loads(await asyncio.wait_for(ws.recv(), max(left, 0.01)))
-        if want_type is None or msg.get("type") == want_type:
-            return msg
-
-
-async def stop(proc, ws):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(ws.wait_closed(), 10)
-    except asyncio.TimeoutError:
-        fail("no close after SIGTERM")
-    if ws.close_code != 1001:
-        fail(f"expected close 1001, got {ws.close_code}")
-    rc = await asyncio.wait_for(asyncio.to_thread(proc.wait), 15)
-    if rc != 0:
-        fail(f"exit status {rc}; stderr: {proc.stderr.read().decode()[-2000:]}")
+from client_support import expect_close, fail, kill, recv_json, start, stop
 
 
 async def chat(binary, conf):
@@ -100,19 +60,12 @@ async def chat(binary, conf):
             await recv_json(ws, "welcome")
             await ws.send(json.dumps({"type": "publish", "topic": "chat/lobby",
                                       "data": "x" * 20000}))
-            try:
-                await asyncio.wait_for(ws.wait_closed(), 10)
-            except asyncio.TimeoutError:
-                fail("no close for a message above chat.conf's max-message-size")
-            if ws.close_code != 1009:
-                fail(f"expected 1009 (max-message-size from chat.conf), got {ws.close_code}")
+            await expect_close(ws, 1009, "for a message above chat.conf's max-message-size")
             async with websockets.connect(url, open_timeout=10, close_timeout=2) as ws2:
                 await recv_json(ws2, "welcome")
                 await stop(proc, ws2)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        kill(proc)
     print("examples_test: chat ok")
 
 
@@ -135,9 +88,7 @@ async def backend(binary, tally):
                      f"stderr {out.stderr[-2000:]!r}")
             await stop(proc, ws)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        kill(proc)
     print("examples_test: backend ok")
 
 
