@@ -51,6 +51,14 @@ struct quiet_config : caf::actor_system_config {
   }
 };
 
+/// A node on a free port with one I/O thread.
+caf::expected<std::unique_ptr<node>> small_node(caf::actor_system& sys) {
+  node_config nc;
+  nc.port = 0;
+  nc.io_threads = 1;
+  return node::start(sys, nc);
+}
+
 } // namespace
 
 TEST_CASE("a signal sent to the process is returned by stop_signals, once") {
@@ -86,10 +94,7 @@ TEST_CASE("a wait for a signal or the node's end returns none once the node stop
           stop_signals signals;
           quiet_config cfg;
           caf::actor_system sys{cfg};
-          node_config nc;
-          nc.port = 0;
-          nc.io_threads = 1;
-          auto n = node::start(sys, nc);
+          auto n = small_node(sys);
           if (!n)
             return 1;
           // The hub dies: the node has stopped by itself.
@@ -111,10 +116,7 @@ TEST_CASE("a wait for a signal or the node's end returns the signal while the no
           stop_signals signals;
           quiet_config cfg;
           caf::actor_system sys{cfg};
-          node_config nc;
-          nc.port = 0;
-          nc.io_threads = 1;
-          auto n = node::start(sys, nc);
+          auto n = small_node(sys);
           if (!n)
             return 1;
           kill(getpid(), SIGTERM);
