@@ -107,7 +107,8 @@ struct server_files {
 };
 
 std::string error_of(const net::tls_files& files) {
-  auto made = net::make_tls_context(files);
+  node_config defaults;
+  auto made = net::make_tls_context(files, {defaults.tls_min_version, defaults.tls_ciphers});
   auto* why = std::get_if<std::string>(&made);
   return why ? *why : std::string{};
 }
