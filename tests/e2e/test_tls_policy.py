@@ -25,20 +25,22 @@ from test_tls import _cert, _key, _pem_key, _write, https
 
 
 class Certs:
-    """A CA and two server certificates for 127.0.0.1 signed by it: RSA
-    (the key type with static-RSA suites) and ECDSA."""
+    """A CA and, signed by it, two server certificates for 127.0.0.1 (RSA,
+    the key type with static-RSA suites, and ECDSA) and a client
+    certificate, as (certificate, key) PEM files."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="switchboard-tls-policy-")
-        ca_key = _key()
-        ca = _cert("policy test CA", ca_key, "policy test CA", ca_key, 1, ca=True)
+        self.ca_key = _key()
+        ca = _cert("policy test CA", self.ca_key, "policy test CA", self.ca_key, 1, ca=True)
         self.ca = _write(os.path.join(self.dir, "ca.pem"),
                          ca.public_bytes(serialization.Encoding.PEM))
-        self.rsa = self._server("rsa", rsa.generate_private_key(65537, 2048), ca_key, 11)
-        self.ecdsa = self._server("ecdsa", _key(), ca_key, 12)
+        self.rsa = self.issue("rsa", rsa.generate_private_key(65537, 2048), 11, server=True)
+        self.ecdsa = self.issue("ecdsa", _key(), 12, server=True)
+        self.client_cert = self.issue("client", _key(), 13, client=True)
 
-    def _server(self, name, key, ca_key, serial):
-        cert = _cert(f"{name} server", key, "policy test CA", ca_key, serial, server=True)
+    def issue(self, name, key, serial, **kind):
+        cert = _cert(f"{name} {serial}", key, "policy test CA", self.ca_key, serial, **kind)
         return (_write(os.path.join(self.dir, f"{name}.pem"),
                        cert.public_bytes(serialization.Encoding.PEM)),
                 _write(os.path.join(self.dir, f"{name}.key"), _pem_key(key)))
