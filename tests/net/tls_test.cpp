@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -233,6 +234,44 @@ TEST_CASE("node_config wants a TLS certificate and key together") {
   nc.tls_key.clear();
   nc.tls_ca = "ca.pem";
   CHECK(nc.problems().size() == 1);
+}
+
+TEST_CASE("node_config checks the TLS policy: a version, a cipher list that selects a cipher") {
+  node_config nc;
+  CHECK(nc.problems().empty()); // the defaults
+  nc.tls_min_version = "1.3";
+  CHECK(nc.problems().empty());
+  nc.tls_min_version = "1.1";
+  auto problems = nc.problems();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "tls-min-version must be 1.2 or 1.3 (got '1.1')");
+  nc.tls_min_version = "1.2";
+  nc.tls_ciphers = "ECDHE-RSA-AES256-GCM-SHA384";
+  CHECK(nc.problems().empty());
+  // Unknown names, and suites no certificate can serve (pre-shared keys,
+  // anonymous), select nothing.
+  for (auto list : {"NO-SUCH-CIPHER", "PSK", "aNULL", ""}) {
+    nc.tls_ciphers = list;
+    problems = nc.problems();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].rfind("tls-ciphers '" + std::string{list} + "' selects no TLS 1.2 cipher", 0)
+          == 0);
+  }
+}
+
+TEST_CASE("a TLS context knows its certificate's expiry") {
+  server_files f;
+  node_config defaults;
+  auto made = net::make_tls_context({f.cert_file, f.key_file, {}},
+                                    {defaults.tls_min_version, defaults.tls_ciphers});
+  auto* ctx = std::get_if<0>(&made);
+  REQUIRE(ctx);
+  auto expiry = net::certificate_expiry(**ctx);
+  REQUIRE(expiry);
+  // self_signed: valid for a day from when it was made.
+  auto in_a_day = static_cast<std::int64_t>(std::time(nullptr)) + 86400;
+  CHECK(*expiry <= in_a_day);
+  CHECK(*expiry >= in_a_day - 60);
 }
 
 TEST_CASE("a node speaks wss:// and reloads its certificate") {
