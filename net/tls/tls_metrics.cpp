@@ -3,6 +3,7 @@
 #include "observe/exposition.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/json/object.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 

@@ -4,7 +4,6 @@
 // handshakes and their failures by reason, the certificate's expiry and the
 // last (re)load of the certificate. Any thread counts; a scrape reads.
 
-#include <boost/json/object.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <array>
@@ -12,6 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+
+// (node_context.hpp includes this header: no Boost.JSON for every session.)
+namespace boost::json {
+class object;
+} // namespace boost::json
 
 namespace switchboard::net {
 
