@@ -32,11 +32,37 @@ constexpr const char* groups = "X25519:P-256:P-384";
 // key exchange the context can do: PSK, SRP and anonymous suites in a list
 // cannot serve a client of ours, and TLS 1.3's suites (always in the list)
 // have NID_auth_any.
-bool servable_tls12_cipher(const SSL_CIPHER* c) {
+bool servable_tls12_cipher(const SSL_CIPHER* c, int auth_wanted = 0) {
   auto auth = SSL_CIPHER_get_auth_nid(c);
   auto kx = SSL_CIPHER_get_kx_nid(c);
   return (auth == NID_auth_rsa || auth == NID_auth_ecdsa)
+         && (auth_wanted == 0 || auth == auth_wanted)
          && (kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_rsa);
+}
+
+bool any_cipher(SSL_CTX* native, int auth_wanted = 0) {
+  auto* ciphers = SSL_CTX_get_ciphers(native);
+  for (int i = 0; ciphers != nullptr && i < sk_SSL_CIPHER_num(ciphers); ++i)
+    if (servable_tls12_cipher(sk_SSL_CIPHER_value(ciphers, i), auth_wanted))
+      return true;
+  return false;
+}
+
+// With TLS 1.2 on, a cipher list for the other key type only (ECDSA suites
+// and an RSA certificate) would leave every TLS 1.2 client without a cipher:
+// refused here rather than found by them.
+std::optional<std::string> check_key_type(SSL_CTX* native, const tls_files& files,
+                                          const tls_policy& policy) {
+  auto* key = SSL_CTX_get0_privatekey(native);
+  if (key == nullptr || SSL_CTX_get_min_proto_version(native) > TLS1_2_VERSION)
+    return std::nullopt;
+  auto id = EVP_PKEY_get_base_id(key);
+  bool rsa = id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
+  bool ec = id == EVP_PKEY_EC || id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448;
+  if ((!rsa && !ec) || any_cipher(native, rsa ? NID_auth_rsa : NID_auth_ecdsa))
+    return std::nullopt;
+  return "tls-ciphers '" + policy.ciphers + "' has no TLS 1.2 cipher for the "
+         + (rsa ? "RSA" : "ECDSA") + " certificate in " + files.cert;
 }
 
 // Sets the versions, ciphers and groups of `policy` on `native`, or says
@@ -55,11 +81,7 @@ std::optional<std::string> apply_policy(SSL_CTX* native, const tls_policy& polic
     ERR_clear_error();
     return no_cipher;
   }
-  auto* ciphers = SSL_CTX_get_ciphers(native);
-  bool any = false;
-  for (int i = 0; ciphers != nullptr && i < sk_SSL_CIPHER_num(ciphers) && !any; ++i)
-    any = servable_tls12_cipher(sk_SSL_CIPHER_value(ciphers, i));
-  if (!any)
+  if (!any_cipher(native))
     return no_cipher;
   // DHE only if a custom list asks for it: then with the RFC 7919 group
   // that matches the certificate's strength.
@@ -111,6 +133,8 @@ make_tls_context(const tls_files& files, const tls_policy& policy) {
     return "tls-key " + files.key + ": " + openssl_reason(ec);
   if (SSL_CTX_check_private_key(native) != 1)
     return "tls-key " + files.key + " does not match the certificate in " + files.cert;
+  if (auto problem = check_key_type(native, files, policy))
+    return *problem;
   if (!files.ca.empty()) {
     ctx->load_verify_file(files.ca, ec);
     if (ec)

@@ -222,6 +222,24 @@ TEST_CASE("a TLS context comes from a certificate and its key, or says what is w
   CHECK(error_of({f.cert_file, f.cert_file, {}}).rfind("tls-key", 0) == 0);
 }
 
+TEST_CASE("a cipher list only for the other key type is refused with the certificate") {
+  server_files f; // an ECDSA certificate
+  node_config defaults;
+  auto error = [&](const std::string& min_version, const std::string& ciphers) {
+    auto made = net::make_tls_context({f.cert_file, f.key_file, {}}, {min_version, ciphers});
+    auto* why = std::get_if<std::string>(&made);
+    return why ? *why : std::string{};
+  };
+  CHECK(error("1.2", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305")
+        == "tls-ciphers 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305' has no TLS "
+           "1.2 cipher for the ECDSA certificate in "
+             + f.cert_file);
+  CHECK(error("1.2", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256").empty());
+  CHECK(error("1.2", defaults.tls_ciphers).empty());
+  // Without TLS 1.2 the list does not matter.
+  CHECK(error("1.3", "ECDHE-RSA-AES128-GCM-SHA256").empty());
+}
+
 TEST_CASE("node_config wants a TLS certificate and key together") {
   node_config nc;
   nc.tls_cert = "cert.pem";
