@@ -57,7 +57,9 @@ class TlsMetrics(ServerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.certs = Certs()
-        cls.server = Server(*cls.certs.flags("ecdsa"), "--handshake-timeout=300ms")
+        # Short enough for the timeout case, long enough for every scrape.
+        cls.server = Server(*cls.certs.flags("ecdsa"),
+                            f"--handshake-timeout={int(1000 * SLACK)}ms")
         cls.ctx = cls.certs.client()
 
     @classmethod
@@ -112,7 +114,7 @@ class TlsMetrics(ServerTestCase):
     def test_a_silent_client_is_a_timeout(self):
         def act():
             with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as s:
-                self.assertIsNotNone(tcp_closed_within(s, 0.3 + 3 * SLACK))
+                self.assertIsNotNone(tcp_closed_within(s, 4 * SLACK))
         self.expect_failure("timeout", act)
 
     def test_stats_has_the_same_numbers(self):
