@@ -12,6 +12,8 @@ if [[ "${1:-}" == "--tests" ]]; then
   # certificates of tests/e2e/test_tls.py (openssl: tools/compare.py --tls)
   packages+=(python3-websockets python3-prometheus-client procps curl pkg-config python3-jwt
              python3-cryptography)
+  # testssl.sh: tests/e2e/test_testssl.py scans a TLS node (docs/security.md, TLS).
+  packages+=(testssl.sh)
   # The JavaScript client's tests and the web console's in headless Chromium
   # (driven by playwright-core, which downloads no browser: Debian's).
   packages+=(chromium)

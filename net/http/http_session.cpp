@@ -49,6 +49,7 @@ void http_session::run() {
 
 void http_session::on_handshake(beast::error_code ec) {
   if (ec) {
+    ctx_->tls_stats.handshake_failed(ec);
     // Not TLS, a certificate we refuse, or too slow: nothing to answer.
     auto& log = *ctx_->log;
     if (log.should_log(spdlog::level::debug)) {
@@ -61,6 +62,7 @@ void http_session::on_handshake(beast::error_code ec) {
     stream_.socket().close(ignored);
     return;
   }
+  ctx_->tls_stats.handshake_done();
   do_read();
 }
 

@@ -12,6 +12,7 @@
 #include "observe/metrics_page.hpp"
 #include "observe/stats_json.hpp"
 
+#include <optional>
 #include <variant>
 
 namespace switchboard::net {
@@ -37,6 +38,13 @@ http_request head_of(const http_request& req) {
 
 http_response json_error(const http_request& req, http::status status, const char* body) {
   return make_response(req, status, body, "application/json");
+}
+
+/// A TLS node's handshake and certificate numbers; nothing on a plain node.
+std::optional<tls_snapshot> tls_of(const node_context& c) {
+  if (!c.api.tls)
+    return std::nullopt;
+  return c.tls_stats.read();
 }
 
 } // namespace
@@ -79,8 +87,9 @@ void http_session::serve_stats(const http_request& req) {
     case stats_scope::node:
       break;
   }
-  serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context&) {
-    return std::make_pair(stats_json(s, r), "application/json");
+  serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
+    auto tls = tls_of(c);
+    return std::make_pair(stats_json(s, r, tls ? &*tls : nullptr), "application/json");
   });
 }
 
@@ -110,7 +119,9 @@ void http_session::serve_cluster_stats(const http_request& req) {
 
 void http_session::serve_metrics(const http_request& req) {
   serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
-    return std::make_pair(metrics_page(s, r, c.loops->metrics()), metrics_content_type);
+    auto tls = tls_of(c);
+    return std::make_pair(metrics_page(s, r, c.loops->metrics(), tls ? &*tls : nullptr),
+                          metrics_content_type);
   });
 }
 

@@ -62,6 +62,22 @@ bool wait_until(steady_clock::time_point deadline, Predicate done) {
   return true;
 }
 
+using tls_made = std::variant<std::shared_ptr<asio::ssl::context>, std::string>;
+
+// The TLS context of the node's files under its policy; the outcome is
+// counted (node_context::tls_stats, for /metrics), at start as on a reload.
+tls_made load_tls(const node_config& c, net::tls_metrics& stats) {
+  auto made = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca},
+                                    {c.tls_min_version, c.tls_ciphers});
+  std::optional<std::int64_t> expiry;
+  if (auto* ctx = std::get_if<0>(&made))
+    expiry = net::certificate_expiry(**ctx).value_or(0);
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+    std::chrono::system_clock::now().time_since_epoch());
+  stats.loaded(now.count(), expiry);
+  return made;
+}
+
 } // namespace
 
 struct node::impl {
@@ -228,7 +244,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
   if (!c.tls_cert.empty()) {
-    auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+    auto tls = load_tls(c, p->ctx->tls_stats);
     if (auto* why = std::get_if<std::string>(&tls)) {
       caf::anon_send_exit(p->internal_hub, caf::exit_reason::user_shutdown);
       p->watched.hub_down.wait();
@@ -302,7 +318,7 @@ caf::error node::reload_tls() {
   auto& c = impl_->cfg;
   if (c.tls_cert.empty())
     return caf::make_error(caf::sec::invalid_argument, "TLS is not configured");
-  auto tls = net::make_tls_context({c.tls_cert, c.tls_key, c.tls_ca});
+  auto tls = load_tls(c, impl_->ctx->tls_stats);
   if (auto* why = std::get_if<std::string>(&tls))
     return caf::make_error(caf::sec::invalid_argument, *why);
   std::atomic_store(&impl_->ctx->tls, std::get<0>(std::move(tls)));

@@ -1,6 +1,7 @@
 #include "switchboard/node.hpp"
 
 #include "auth/origin.hpp"
+#include "tls/tls_context.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -89,6 +90,8 @@ std::vector<std::string> node_config::problems() const {
   need(tls_cert.empty() == tls_key.empty(),
        "tls-cert and tls-key go together: give both or neither");
   need(tls_ca.empty() || !tls_cert.empty(), "tls-ca needs tls-cert and tls-key");
+  if (auto problem = net::tls_policy_problem({tls_min_version, tls_ciphers}))
+    result.push_back(std::move(*problem));
   if (auto problem = admission.validate())
     result.push_back(std::move(*problem));
   for (auto& p : hub.topic_option_problems())

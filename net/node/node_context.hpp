@@ -6,6 +6,7 @@
 #include "hub/hub_interface.hpp"
 #include "observe/log_throttle.hpp"
 #include "switchboard/settings.hpp"
+#include "tls/tls_metrics.hpp"
 
 #include <caf/all.hpp>
 
@@ -53,6 +54,8 @@ struct node_context {
   /// with; null: plain. node::reload_tls() replaces it from another thread:
   /// only std::atomic_load and std::atomic_store touch it.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  /// Handshakes, their failures and certificate loads (with `tls` only).
+  tls_metrics tls_stats;
   /// The server API (node_config::api_key, api_max_body).
   api_settings api;
   /// Live HTTP and WebSocket sessions.

@@ -324,6 +324,13 @@ const std::vector<option>& table() {
                        "PEM CA bundle: clients must present a certificate it verifies "
                        "(mutual TLS; default none)",
                        [](auto& c) -> auto& { return c.tls_ca; }),
+    field<std::string>("tls-min-version",
+                       "oldest TLS version a client may speak: 1.2 or 1.3 (default 1.2)",
+                       [](auto& c) -> auto& { return c.tls_min_version; }),
+    field<std::string>("tls-ciphers",
+                       "TLS 1.2 ciphers, an OpenSSL cipher list (default: ECDHE with AES-GCM or "
+                       "ChaCha20-Poly1305; docs/security.md)",
+                       [](auto& c) -> auto& { return c.tls_ciphers; }),
     field<bool>("compression",
                 "permessage-deflate (RFC 7692) for clients that offer it (default off)",
                 [](auto& c) -> auto& { return c.compression; }),

@@ -55,7 +55,8 @@ void gauge(exposition& out, std::string_view name, std::string_view help,
 } // namespace
 
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
-                         const std::vector<const loop_metrics*>& loops) {
+                         const std::vector<const loop_metrics*>& loops,
+                         const tls_snapshot* tls) {
   exposition out;
   out.family("switchboard_info", "gauge", "The node's version (the value is always 1).");
   out.sample("switchboard_info", {{"version", switchboard::version}}, std::uint64_t{1});
@@ -162,6 +163,10 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
     commands.try_emplace(reason, 0);
   for (auto& [reason, n] : commands)
     out.sample("switchboard_rejections_total", {{"stage", "command"}, {"reason", reason}}, n);
+
+  // -- TLS (net/tls/tls_metrics.hpp)
+  if (tls)
+    write_tls_metrics(out, *tls);
   return out.text();
 }
 

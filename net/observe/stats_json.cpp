@@ -14,7 +14,8 @@ merge_rejections(const rejection_counts& node,
   return result;
 }
 
-std::string stats_json(const hub_stats& hub, const rejection_counts& rejections) {
+std::string stats_json(const hub_stats& hub, const rejection_counts& rejections,
+                       const tls_snapshot* tls) {
   boost::json::object disconnects;
   for (auto reason : all_exit_codes)
     disconnects[to_string(reason)] = 0;
@@ -48,6 +49,8 @@ std::string stats_json(const hub_stats& hub, const rejection_counts& rejections)
   join_leave["sent"] = hub.join_leave_sent;
   join_leave["suppressed"] = hub.join_leave_suppressed;
   obj["join_leave"] = std::move(join_leave);
+  if (tls)
+    obj["tls"] = tls_stats_json(*tls);
   return boost::json::serialize(obj) + "\n";
 }
 

@@ -5,6 +5,7 @@
 
 #include "admission/admission_table.hpp"
 #include "switchboard/messages.hpp"
+#include "tls/tls_metrics.hpp"
 
 #include <cstdint>
 #include <map>
@@ -20,7 +21,9 @@ merge_rejections(const rejection_counts& node,
                  const std::map<std::string, std::uint64_t>& extra = {});
 
 /// `{"connections":..,"topics":..,"messages_in":..,"messages_out":..,
-/// "disconnects":{..},"rejections":{..}}` and a newline.
-std::string stats_json(const hub_stats& hub, const rejection_counts& rejections);
+/// "disconnects":{..},"rejections":{..}}` and a newline; with `tls` (a TLS
+/// node's) a "tls" object too (tls_stats_json).
+std::string stats_json(const hub_stats& hub, const rejection_counts& rejections,
+                       const tls_snapshot* tls = nullptr);
 
 } // namespace switchboard::net

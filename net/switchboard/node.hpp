@@ -78,6 +78,17 @@ struct node_config {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  /// The oldest TLS version a client may speak: "1.2" or "1.3" (TLS 1.3
+  /// only).
+  std::string tls_min_version = "1.2";
+  /// The TLS 1.2 ciphers, an OpenSSL cipher list (`openssl ciphers -v`
+  /// shows what one selects); TLS 1.3's suites are all AEAD with forward
+  /// secrecy and are not configured. The default: ECDHE key exchange with
+  /// AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA certificates (Mozilla's
+  /// "intermediate" list without DHE; docs/security.md).
+  std::string tls_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
   /// permessage-deflate (RFC 7692) for clients that offer it
   /// (docs/protocol.md, Compression). Off: the offer is ignored.
   bool compression = false;
@@ -160,7 +171,8 @@ public:
   std::string url() const;
 
   /// Reads the TLS certificate, key and CA files again (node_config::tls_cert,
-  /// tls_key, tls_ca): connections accepted from now on use them, those open
+  /// tls_key, tls_ca), under the same policy (tls_min_version, tls_ciphers):
+  /// connections accepted from now on use them, those open
   /// keep theirs. On failure (a file unreadable, the key not the
   /// certificate's) the node keeps its current ones and the error says why;
   /// sec::invalid_argument without TLS. Callable from any thread.

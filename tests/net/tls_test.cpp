@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -107,7 +108,8 @@ struct server_files {
 };
 
 std::string error_of(const net::tls_files& files) {
-  auto made = net::make_tls_context(files);
+  node_config defaults;
+  auto made = net::make_tls_context(files, {defaults.tls_min_version, defaults.tls_ciphers});
   auto* why = std::get_if<std::string>(&made);
   return why ? *why : std::string{};
 }
@@ -220,6 +222,24 @@ TEST_CASE("a TLS context comes from a certificate and its key, or says what is w
   CHECK(error_of({f.cert_file, f.cert_file, {}}).rfind("tls-key", 0) == 0);
 }
 
+TEST_CASE("a cipher list only for the other key type is refused with the certificate") {
+  server_files f; // an ECDSA certificate
+  node_config defaults;
+  auto error = [&](const std::string& min_version, const std::string& ciphers) {
+    auto made = net::make_tls_context({f.cert_file, f.key_file, {}}, {min_version, ciphers});
+    auto* why = std::get_if<std::string>(&made);
+    return why ? *why : std::string{};
+  };
+  CHECK(error("1.2", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305")
+        == "tls-ciphers 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305' has no TLS "
+           "1.2 cipher for the ECDSA certificate in "
+             + f.cert_file);
+  CHECK(error("1.2", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256").empty());
+  CHECK(error("1.2", defaults.tls_ciphers).empty());
+  // Without TLS 1.2 the list does not matter.
+  CHECK(error("1.3", "ECDHE-RSA-AES128-GCM-SHA256").empty());
+}
+
 TEST_CASE("node_config wants a TLS certificate and key together") {
   node_config nc;
   nc.tls_cert = "cert.pem";
@@ -232,6 +252,44 @@ TEST_CASE("node_config wants a TLS certificate and key together") {
   nc.tls_key.clear();
   nc.tls_ca = "ca.pem";
   CHECK(nc.problems().size() == 1);
+}
+
+TEST_CASE("node_config checks the TLS policy: a version, a cipher list that selects a cipher") {
+  node_config nc;
+  CHECK(nc.problems().empty()); // the defaults
+  nc.tls_min_version = "1.3";
+  CHECK(nc.problems().empty());
+  nc.tls_min_version = "1.1";
+  auto problems = nc.problems();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "tls-min-version must be 1.2 or 1.3 (got '1.1')");
+  nc.tls_min_version = "1.2";
+  nc.tls_ciphers = "ECDHE-RSA-AES256-GCM-SHA384";
+  CHECK(nc.problems().empty());
+  // Unknown names, and suites no certificate can serve (pre-shared keys,
+  // anonymous), select nothing.
+  for (auto list : {"NO-SUCH-CIPHER", "PSK", "aNULL", ""}) {
+    nc.tls_ciphers = list;
+    problems = nc.problems();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].rfind("tls-ciphers '" + std::string{list} + "' selects no TLS 1.2 cipher", 0)
+          == 0);
+  }
+}
+
+TEST_CASE("a TLS context knows its certificate's expiry") {
+  server_files f;
+  node_config defaults;
+  auto made = net::make_tls_context({f.cert_file, f.key_file, {}},
+                                    {defaults.tls_min_version, defaults.tls_ciphers});
+  auto* ctx = std::get_if<0>(&made);
+  REQUIRE(ctx);
+  auto expiry = net::certificate_expiry(**ctx);
+  REQUIRE(expiry);
+  // self_signed: valid for a day from when it was made.
+  auto in_a_day = static_cast<std::int64_t>(std::time(nullptr)) + 86400;
+  CHECK(*expiry <= in_a_day);
+  CHECK(*expiry >= in_a_day - 60);
 }
 
 TEST_CASE("a node speaks wss:// and reloads its certificate") {
