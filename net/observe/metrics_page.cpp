@@ -1,6 +1,8 @@
 #include "observe/metrics_page.hpp"
 
+#include "observe/cluster_metrics.hpp"
 #include "observe/exposition.hpp"
+#include "observe/process_metrics.hpp"
 
 #include "switchboard/version.hpp"
 
@@ -55,7 +57,8 @@ void gauge(exposition& out, std::string_view name, std::string_view help,
 } // namespace
 
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
-                         const std::vector<const loop_metrics*>& loops) {
+                         const std::vector<const loop_metrics*>& loops,
+                         const cluster_info* cluster, bool cluster_names) {
   exposition out;
   out.family("switchboard_info", "gauge", "The node's version (the value is always 1).");
   out.sample("switchboard_info", {{"version", switchboard::version}}, std::uint64_t{1});
@@ -162,6 +165,11 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
     commands.try_emplace(reason, 0);
   for (auto& [reason, n] : commands)
     out.sample("switchboard_rejections_total", {{"stage", "command"}, {"reason", reason}}, n);
+
+  if (auto process = read_process_sample())
+    process_metrics(out, *process);
+  if (cluster)
+    cluster_metrics(out, *cluster, cluster_names);
   return out.text();
 }
 

@@ -6,6 +6,7 @@
 
 #include "admission/admission_table.hpp"
 #include "observe/loop_metrics.hpp"
+#include "switchboard/cluster.hpp"
 #include "switchboard/messages.hpp"
 
 #include <string>
@@ -17,8 +18,11 @@ namespace switchboard::net {
 inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4";
 
 /// The whole page (every family, zeros included, so that a series never
-/// appears out of nowhere).
+/// appears out of nowhere), the process_* families, and on a clustered
+/// node (`cluster` not null) the cluster's (cluster_metrics.hpp; `names`:
+/// per peer, by address).
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
-                         const std::vector<const loop_metrics*>& loops);
+                         const std::vector<const loop_metrics*>& loops,
+                         const cluster_info* cluster = nullptr, bool cluster_names = true);
 
 } // namespace switchboard::net
