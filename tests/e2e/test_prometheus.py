@@ -4,7 +4,8 @@ rules of docs/operations.md, read from the doc itself so that doc and test
 cannot drift, are evaluated through its query API (/api/v1/query): empty
 while the cluster is healthy, then exactly what the test forced:
 
-- publishes lost to a peer that stopped (SIGSTOP, past --cluster-backlog),
+- a peer that stopped (SIGSTOP): its backlog past half of --cluster-backlog,
+  then publishes lost to it (past --cluster-backlog),
 - that node killed (SIGKILL): its target down, its peers report it down,
 - a client that subscribes and does not read while a publisher floods it.
 
@@ -171,7 +172,10 @@ class AlertRules(unittest.TestCase):
     def start_cluster(self):
         cluster = Cluster(extra=(f"--tls-cert={self.pki.cert}", f"--tls-key={self.pki.key}",
                                  f"--cluster-backlog={BACKLOG}", "--send-queue=16",
-                                 "--send-buffer=65536", "--max-message-size=16384"))
+                                 "--send-buffer=65536", "--max-message-size=16384",
+                                 # (After test_cluster's: a stopped node stays a
+                                 # member while its backlog grows.)
+                                 "--cluster-connection-timeout=30s"))
         self.addCleanup(cluster.close)
         nodes = [cluster.start(i) for i in range(3)]
         for node in nodes:
@@ -197,7 +201,7 @@ class AlertRules(unittest.TestCase):
         self.assertEqual(len(prom.query('up{job="switchboard-tls"} == 1')), 3)
         self.assertEqual(fired(), {name: [] for name in rules})
 
-        self.lose_publishes(cluster, nodes)
+        self.lose_publishes(cluster, nodes, prom, rules)
         nodes[2].proc.kill()  # SIGKILL, also for a stopped process
         self.cut_off_a_slow_consumer(nodes[0])
 
@@ -217,9 +221,10 @@ class AlertRules(unittest.TestCase):
         wait_until(lambda: seen() == want, 15 * SLACK, interval=0.25,
                    message=f"the forced alerts and no other: {want}")
 
-    def lose_publishes(self, cluster, nodes):
-        """A subscriber on node 2, node 2 stopped, more than --cluster-backlog
-        publishes on node 0 for it: counted as node 0's gap for node 2. (The
+    def lose_publishes(self, cluster, nodes, prom, rules):
+        """A subscriber on node 2, node 2 stopped, publishes on node 0 for
+        it: past half of --cluster-backlog the backlog alert fires, past
+        --cluster-backlog they are counted as node 0's gap for node 2. (The
         subscriber stays: its leaving would take node 2's interest away.)"""
         lost = cluster.address(2)
         sub = TlsRawWS(nodes[2].port, self.ctx)
@@ -239,7 +244,14 @@ class AlertRules(unittest.TestCase):
                 return False
         wait_until(crossed, 10 * SLACK, interval=0, message="a probe crossed to node 2")
         nodes[2].signal(signal.SIGSTOP)
-        for n in range(BACKLOG * 3):
+        for n in range(BACKLOG * 3 // 4):
+            api_publish(nodes[0], self.ctx, "gap", n)
+        growing = rules["SwitchboardClusterBacklogGrowing"]
+        wait_until(lambda: [(m["instance"], m["peer"]) for m in prom.query(growing)]
+                   == [(f"127.0.0.1:{nodes[0].port}", lost)], 10 * SLACK, interval=0.25,
+                   message="the backlog alert for node 2 on node 0")
+        self.assertEqual(prom.query(rules["SwitchboardClusterLostPublishes"]), [])
+        for n in range(BACKLOG * 2):
             api_publish(nodes[0], self.ctx, "gap", n)
         wait_until(lambda: cluster_peers(nodes[0], self.ctx)[lost]["gaps"] > 0, 10 * SLACK,
                    interval=0.05, message="node 0 counts a gap for node 2")
