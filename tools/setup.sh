@@ -14,6 +14,9 @@ if [[ "${1:-}" == "--tests" ]]; then
              python3-cryptography)
   # testssl.sh: tests/e2e/test_testssl.py scans a TLS node (docs/security.md, TLS).
   packages+=(testssl.sh)
+  # A real Prometheus server scrapes a TLS cluster and evaluates the alert
+  # rules of docs/operations.md (tests/e2e/test_prometheus.py).
+  packages+=(prometheus)
   # The JavaScript client's tests and the web console's in headless Chromium
   # (driven by playwright-core, which downloads no browser: Debian's).
   packages+=(chromium)
@@ -31,6 +34,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's prometheus starts a server on :9090 where systemd runs; the
+  # test starts its own, on a free port.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 if [[ "${1:-}" == "--tests" ]]; then

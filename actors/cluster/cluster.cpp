@@ -266,7 +266,10 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   adopt(self, p, msg.sender);
   if (fresh)
     p.hello_sent = false; // it reset its view of us: it needs our interest again
+  if (p.was_up)
+    ++p.reconnects;
   p.up = true;
+  p.was_up = true;
   p.dialing = false;
   p.backoff = caf::timespan{0};
   p.incarnation = msg.incarnation;
@@ -377,6 +380,7 @@ caf::behavior running(cluster_pointer self) {
       on_redial(self, address, round);
     },
     [self](query_cluster) { return query(self); },
+    [self](query_peers) { return peers_now(self); },
     [self](cluster_report_atom) { return report(self); },
   };
 }

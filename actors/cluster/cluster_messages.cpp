@@ -11,6 +11,7 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cluster_ack>("switchboard::cluster_ack");
   cfg.add_message_type<cluster_report>("switchboard::cluster_report");
   cfg.add_message_type<query_cluster>("switchboard::query_cluster");
+  cfg.add_message_type<query_peers>("switchboard::query_peers");
   cfg.add_message_type<peer_info>("switchboard::peer_info");
   cfg.add_message_type<cluster_info>("switchboard::cluster_info");
 }

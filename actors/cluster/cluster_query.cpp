@@ -5,7 +5,7 @@
 // query for a second after it ended unless a member came or went meanwhile
 // (the peers' states are always current): a client that asks in a loop
 // costs every node at most one report a second (more only while members
-// come and go).
+// come and go). query_peers (/metrics) is the first part alone: no fan-out.
 
 #include "cluster/cluster_state.hpp"
 
@@ -69,18 +69,20 @@ struct fan_out {
   }
 };
 
+const char* state_of(const cluster_peer& p) {
+  if (p.up)
+    return "up";
+  if (p.refused)
+    return "refused";
+  return p.was_up ? "down" : "dialing";
+}
+
 // This node's view of its peers, now, with the numbers of the last fan-out.
 cluster_info compose(cluster_pointer self) {
-  auto& st = self->state;
-  auto& g = st.gather;
-  cluster_info info;
-  info.address = st.settings.address;
-  for (auto& kvp : st.peers) {
-    auto& p = kvp.second;
-    info.peers.push_back(peer_info{p.address, p.up ? "up" : p.refused ? "refused" : "dialing",
-                                   p.incarnation, p.forwarded, p.received, p.gaps,
-                                   p.up && g.answered.count(p.address) != 0, p.dropped});
-  }
+  auto& g = self->state.gather;
+  auto info = peers_now(self);
+  for (auto& p : info.peers)
+    p.answered = p.state == "up" && g.answered.count(p.address) != 0;
   info.totals = g.totals;
   info.topics = g.topics;
   info.totals.topics = info.topics.size();
@@ -137,6 +139,30 @@ void start_fan_out(cluster_pointer self) {
 }
 
 } // namespace
+
+cluster_info peers_now(cluster_pointer self) {
+  auto& st = self->state;
+  cluster_info info;
+  info.address = st.settings.address;
+  info.incarnation = st.incarnation;
+  info.tag = st.tag;
+  info.backlog_limit = st.settings.backlog;
+  for (auto& kvp : st.peers) {
+    auto& p = kvp.second;
+    peer_info x;
+    x.address = p.address;
+    x.state = state_of(p);
+    x.incarnation = p.incarnation;
+    x.forwarded = p.forwarded;
+    x.received = p.received;
+    x.gaps = p.gaps;
+    x.dropped = p.dropped;
+    x.backlog = p.unacked + p.out_messages;
+    x.reconnects = p.reconnects;
+    info.peers.push_back(std::move(x));
+  }
+  return info;
+}
 
 caf::result<cluster_info> query(cluster_pointer self) {
   auto& st = self->state;

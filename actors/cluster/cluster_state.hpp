@@ -34,6 +34,8 @@ struct cluster_peer {
   /// the node at that address, not someone who claims it.
   caf::actor dialed;
   bool up = false;     ///< its hello arrived: it is a member
+  bool was_up = false; ///< it has been a member since this node started
+  std::uint64_t reconnects = 0; ///< times it became a member again
   bool hello_sent = false;
   bool dialing = false; ///< a connect request is in flight
   std::uint64_t incarnation = 0;
@@ -157,6 +159,9 @@ void dropped_from(cluster_pointer self, cluster_peer& p, std::uint64_t n, const 
 
 /// The reply to query_cluster (cluster_query.cpp).
 caf::result<cluster_info> query(cluster_pointer self);
+
+/// The reply to query_peers: this node and its peers, now (cluster_query.cpp).
+cluster_info peers_now(cluster_pointer self);
 
 /// This node's part of a query.
 caf::result<cluster_report> report(cluster_pointer self);

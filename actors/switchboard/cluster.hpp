@@ -44,8 +44,10 @@ struct cluster_settings {
 /// One peer as a cluster actor sees it.
 struct peer_info {
   std::string address;
-  /// "up", "dialing" (also while a rejoin waits for the peer's hello), or
-  /// "refused" (a node-id clash or not an address: never dialed again).
+  /// "up"; "down" (it was a member and is lost: dialed again with the
+  /// backoff, or waiting for its hello after a rejoin); "dialing" (never a
+  /// member yet); or "refused" (a node-id clash or not an address: never
+  /// dialed again).
   std::string state;
   std::uint64_t incarnation = 0; ///< the peer's, 0 while unknown
   /// Messages (publishes, direct messages, user sends and disconnects,
@@ -58,11 +60,23 @@ struct peer_info {
   bool answered = false;
   /// Malformed items and hello parts it sent, dropped (docs/cluster.md).
   std::uint64_t dropped = 0;
+  /// Messages sent or queued for it and not acknowledged yet (one more
+  /// than cluster_settings::backlog and it is dropped: its gap).
+  std::uint64_t backlog = 0;
+  /// Times it became a member again after it had been one (lost and back,
+  /// restarted, or rejoined after it fell behind).
+  std::uint64_t reconnects = 0;
 };
 
 /// The answer to query_cluster.
 struct cluster_info {
   std::string address; ///< this node's
+  /// This node's id in the cluster: random per start, non-zero.
+  std::uint64_t incarnation = 0;
+  /// This node's tag (the top bits of its connection ids).
+  std::uint16_t tag = 0;
+  /// cluster_settings::backlog of this node.
+  std::uint64_t backlog_limit = 0;
   std::vector<peer_info> peers;
   hub_stats totals; ///< summed over the nodes that answered (this one included)
   std::map<std::string, std::uint64_t> topics; ///< subscribers, summed over the nodes
@@ -76,21 +90,32 @@ struct cluster_info {
 /// states and counters are always current.
 struct query_cluster {};
 
+/// Reply: cluster_info with this node's own fields and its peers, now,
+/// without asking any other node (totals, topics and nodes_answered are
+/// zero, `answered` false): as cheap as a look at the actor's state, for
+/// /metrics.
+struct query_peers {};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), x.address, x.state, x.incarnation,
-           x.forwarded, x.received, x.gaps, x.answered, x.dropped);
+           x.forwarded, x.received, x.gaps, x.answered, x.dropped, x.backlog, x.reconnects);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
-  return f(caf::meta::type_name("cluster_info"), x.address, x.peers, x.totals, x.topics,
-           x.nodes_answered);
+  return f(caf::meta::type_name("cluster_info"), x.address, x.incarnation, x.tag,
+           x.backlog_limit, x.peers, x.totals, x.topics, x.nodes_answered);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_cluster&) {
   return f(caf::meta::type_name("query_cluster"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_peers&) {
+  return f(caf::meta::type_name("query_peers"));
 }
 
 } // namespace switchboard

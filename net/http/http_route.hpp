@@ -40,12 +40,12 @@ struct route_decision {
 /// answers 503 once the hub is gone.
 route_decision route(const http_request& req, bool hub_alive = true);
 
-/// Whether a `/stats?scope=cluster` request may see names (topic names and
-/// peer addresses, which `/api/topics` gives only with the key): when the
-/// node has an API (a key or the console), only a request the API would
-/// take (`Authorization: apikey KEY`, or a logged-in console page;
-/// api_route.cpp); otherwise every request. The others get the numbers
-/// only (docs/security.md).
+/// Whether a `/stats?scope=cluster` or `/metrics` request may see names
+/// (topic names and peer addresses, which `/api/topics` gives only with the
+/// key): when the node has an API (a key or the console), only a request
+/// the API would take (`Authorization: apikey KEY`, or a logged-in console
+/// page; api_route.cpp); otherwise every request. The others get the
+/// numbers only (docs/security.md).
 bool cluster_names_visible(const http_request& req, const api_settings& api);
 
 /// A plain answer to `req`: Server and Content-Type set, keep-alive as the

@@ -118,11 +118,31 @@ void http_session::serve_cluster_stats(const http_request& req) {
 }
 
 void http_session::serve_metrics(const http_request& req) {
-  serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
-    auto tls = tls_of(c);
-    return std::make_pair(metrics_page(s, r, c.loops->metrics(), tls ? &*tls : nullptr),
-                          metrics_content_type);
-  });
+  if (!ctx_->cluster) {
+    serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
+      auto tls = tls_of(c);
+      return std::make_pair(
+        metrics_page(s, r, c.loops->metrics(), nullptr, true, tls ? &*tls : nullptr),
+        metrics_content_type);
+    });
+    return;
+  }
+  // A clustered node: the cluster actor's view of its peers first (no
+  // fan-out: query_peers is a look at its state), then the node's numbers.
+  // Without an answer the page has the node's families only.
+  ask_actor<cluster_info>(
+    ctx_.share(), ctx_->cluster, actor_timeout, query_peers{}, stream_.get_executor(),
+    [self = shared_from_this(), head = head_of(req),
+     names = cluster_names_visible(req, ctx_->api)](caf::expected<cluster_info> info) {
+      auto peers = info ? std::make_shared<const cluster_info>(std::move(*info)) : nullptr;
+      self->serve_numbers(head, [peers, names](const hub_stats& s, const rejection_counts& r,
+                                               const node_context& c) {
+        auto tls = tls_of(c);
+        return std::make_pair(
+          metrics_page(s, r, c.loops->metrics(), peers.get(), names, tls ? &*tls : nullptr),
+          metrics_content_type);
+      });
+    });
 }
 
 void http_session::serve_numbers(const http_request& req, render_fn render) {

@@ -412,16 +412,33 @@ node_config node_config_from(const caf::actor_system_config& cfg,
   return result;
 }
 
-void prepare_node_options(caf::actor_system_config& cfg, caf::string_view category) {
+namespace {
+
+bool clustered(const caf::actor_system_config& cfg, caf::string_view category) {
   auto port = lookup(cfg, category, "cluster-port");
-  if (port == nullptr || value_of<std::uint16_t>(*port).value_or(0) == 0)
+  return port != nullptr && value_of<std::uint16_t>(*port).value_or(0) != 0;
+}
+
+// CAF's middleman options as a cluster runs with them: what
+// prepare_node_options sets and --dump-config shows (CAF's dump is made
+// while parsing, before they are set).
+std::vector<std::pair<std::string, caf::timespan>>
+middleman_spans(const caf::actor_system_config& cfg, caf::string_view category) {
+  return {{"middleman.heartbeat-interval",
+           span_of(lookup(cfg, category, "cluster-heartbeat-interval"), heartbeat_default)},
+          {"middleman.connection-timeout",
+           span_of(lookup(cfg, category, "cluster-connection-timeout"),
+                   connection_timeout_default)}};
+}
+
+} // namespace
+
+void prepare_node_options(caf::actor_system_config& cfg, caf::string_view category) {
+  if (!clustered(cfg, category))
     return;
   cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval",
-          span_of(lookup(cfg, category, "cluster-heartbeat-interval"), heartbeat_default));
-  cfg.set("middleman.connection-timeout",
-          span_of(lookup(cfg, category, "cluster-connection-timeout"),
-                  connection_timeout_default));
+  for (auto& [key, span] : middleman_spans(cfg, category))
+    cfg.set(key, span);
 }
 
 void dump_node_options(const caf::actor_system_config& cfg, caf::settings& out,
@@ -434,6 +451,9 @@ void dump_node_options(const caf::actor_system_config& cfg, caf::settings& out,
                                                     o.fallback)};
     caf::put(out, key_of(category, o.name), std::move(value));
   }
+  if (clustered(cfg, category))
+    for (auto& [key, span] : middleman_spans(cfg, category))
+      caf::put(out, key, span);
 }
 
 } // namespace switchboard

@@ -31,18 +31,24 @@ std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rej
                                const cluster_info& info, bool names) {
   boost::json::array peers;
   for (auto& p : info.peers) {
+    // A random 64-bit id as a string: a JSON number above 2^53 loses its
+    // last digits in JavaScript and jq.
     boost::json::object peer{{"state", p.state},
-                             {"incarnation", p.incarnation},
+                             {"incarnation", std::to_string(p.incarnation)},
                              {"forwarded", p.forwarded},
                              {"received", p.received},
                              {"gaps", p.gaps},
                              {"dropped", p.dropped},
+                             {"backlog", p.backlog},
+                             {"reconnects", p.reconnects},
                              {"answered", p.answered}};
     if (names)
       peer["address"] = p.address;
     peers.push_back(std::move(peer));
   }
-  boost::json::object cluster{{"peers", std::move(peers)},
+  boost::json::object cluster{{"incarnation", std::to_string(info.incarnation)},
+                              {"backlog_limit", info.backlog_limit},
+                              {"peers", std::move(peers)},
                               {"nodes_answered", info.nodes_answered},
                               {"connections", info.totals.connections},
                               {"topic_count", info.topics.size()}};

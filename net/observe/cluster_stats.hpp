@@ -17,9 +17,11 @@ enum class stats_scope { node, cluster, invalid };
 /// cluster, or invalid (any other value).
 stats_scope scope_of(std::string_view target);
 
-/// `{"node":<stats_json>,"cluster":{"address":..,"peers":[..],
-/// "nodes_answered":N,"connections":N,"topic_count":N,"topics":{name:count}}}`
-/// and a newline. Without `names` (http_route.hpp, cluster_names_visible)
+/// `{"node":<stats_json>,"cluster":{"address":..,"incarnation":"N",
+/// "backlog_limit":N,"peers":[..],"nodes_answered":N,"connections":N,
+/// "topic_count":N,"topics":{name:count}}}` and a newline. Incarnations
+/// are strings (random 64-bit ids: JSON numbers above 2^53 are not exact
+/// in JavaScript). Without `names` (http_route.hpp, cluster_names_visible)
 /// the numbers only: no `address` (the node's and each peer's) and no
 /// `topics`.
 std::string cluster_stats_json(const hub_stats& hub, const rejection_counts& rejections,

@@ -1,6 +1,8 @@
 #include "observe/metrics_page.hpp"
 
+#include "observe/cluster_metrics.hpp"
 #include "observe/exposition.hpp"
+#include "observe/process_metrics.hpp"
 
 #include "switchboard/version.hpp"
 
@@ -56,6 +58,7 @@ void gauge(exposition& out, std::string_view name, std::string_view help,
 
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
                          const std::vector<const loop_metrics*>& loops,
+                         const cluster_info* cluster, bool cluster_names,
                          const tls_snapshot* tls) {
   exposition out;
   out.family("switchboard_info", "gauge", "The node's version (the value is always 1).");
@@ -164,6 +167,10 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
   for (auto& [reason, n] : commands)
     out.sample("switchboard_rejections_total", {{"stage", "command"}, {"reason", reason}}, n);
 
+  if (auto process = read_process_sample())
+    process_metrics(out, *process);
+  if (cluster)
+    cluster_metrics(out, *cluster, cluster_names);
   // -- TLS (net/tls/tls_metrics.hpp)
   if (tls)
     write_tls_metrics(out, *tls);

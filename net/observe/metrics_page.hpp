@@ -6,6 +6,7 @@
 
 #include "admission/admission_table.hpp"
 #include "observe/loop_metrics.hpp"
+#include "switchboard/cluster.hpp"
 #include "switchboard/messages.hpp"
 #include "tls/tls_metrics.hpp"
 
@@ -18,10 +19,13 @@ namespace switchboard::net {
 inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4";
 
 /// The whole page (every family, zeros included, so that a series never
-/// appears out of nowhere); the switchboard_tls_* families with `tls` (a
-/// TLS node's).
+/// appears out of nowhere), the process_* families, on a clustered node
+/// (`cluster` not null) the cluster's (cluster_metrics.hpp; `names`: per
+/// peer, by address), and the switchboard_tls_* families with `tls` (a TLS
+/// node's).
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
                          const std::vector<const loop_metrics*>& loops,
+                         const cluster_info* cluster = nullptr, bool cluster_names = true,
                          const tls_snapshot* tls = nullptr);
 
 } // namespace switchboard::net

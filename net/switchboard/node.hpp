@@ -164,7 +164,7 @@ public:
   std::uint16_t cluster_port() const noexcept;
 
   /// The node's cluster actor (null: not clustered); it answers
-  /// query_cluster with cluster_info.
+  /// query_cluster and query_peers with cluster_info.
   const caf::actor& cluster() const noexcept;
 
   /// `ws://host:port/ws`, or `wss://` with TLS.

@@ -55,7 +55,8 @@ void prepare_node_options(caf::actor_system_config& cfg,
                           caf::string_view category = default_option_category);
 
 /// Every node option with the value it takes effect with (set or
-/// default), secrets hidden, for a dump of the effective configuration
+/// default), secrets hidden, and on a clustered node the middleman options
+/// prepare_node_options sets, for a dump of the effective configuration
 /// (--dump-config: actor_system_config::dump_content).
 void dump_node_options(const caf::actor_system_config& cfg, caf::settings& out,
                        caf::string_view category = default_option_category);

@@ -172,6 +172,13 @@ TEST_CASE_METHOD(fixture, "cluster: a peer past the backlog is dropped, rejoined
     publish_on(a, "t", std::to_string(i));
   earth.sched.run();
   CHECK(a.peer("mars:8001").unacked == 8);
+  // What /metrics shows as its backlog.
+  earth.self->send(a.cluster, query_peers{});
+  earth.sched.run();
+  earth.self->receive([](cluster_info& info) {
+    REQUIRE(info.peers.size() == 1);
+    CHECK(info.peers[0].backlog == 8);
+  });
   for (int i = 8; i < 16; ++i)
     publish_on(a, "t", std::to_string(i));
   earth.sched.run();
@@ -183,6 +190,7 @@ TEST_CASE_METHOD(fixture, "cluster: a peer past the backlog is dropped, rejoined
   // Mars catches up, sees the new epoch, resets and answers: a member again.
   settle();
   CHECK(a.peer("mars:8001").up);
+  CHECK(a.peer("mars:8001").reconnects == 1);
   CHECK(b.peer("earth:8000").up);
   publish_on(a, "t", "16");
   settle();

@@ -80,7 +80,7 @@ TEST_CASE_METHOD(fixture, "cluster: a member that comes or goes makes the next q
   REQUIRE(got.size() == 1);
   CHECK(a.state().gather.rounds == 2);
   REQUIRE(got[0].peers.size() == 1);
-  CHECK(got[0].peers[0].state == "dialing");
+  CHECK(got[0].peers[0].state == "down");
   CHECK_FALSE(got[0].peers[0].answered);
   CHECK(got[0].nodes_answered == 1);
   CHECK(got[0].totals.connections == 0);
@@ -96,4 +96,47 @@ TEST_CASE_METHOD(fixture, "cluster: a member that comes or goes makes the next q
   CHECK(a.state().gather.rounds == 3);
   CHECK(got[0].nodes_answered == 2);
   CHECK(got[0].totals.connections == 1);
+}
+
+TEST_CASE_METHOD(fixture, "cluster: query_peers answers at once, without a fan-out") {
+  auto& a = start(earth, "earth", 8000);
+  auto& b = start(mars, "mars", 8001, {"earth:8000"});
+  auto [server_side, client_side] = open_route(a, mars);
+  settle();
+  connect(b);
+  earth.self->send(a.cluster, query_peers{});
+  settle();
+  auto got = answers(earth.self);
+  REQUIRE(got.size() == 1);
+  CHECK(a.state().gather.rounds == 0);
+  CHECK(got[0].address == "earth:8000");
+  CHECK(got[0].incarnation == a.state().incarnation);
+  CHECK(got[0].tag == a.state().tag);
+  CHECK(got[0].backlog_limit == a.state().settings.backlog);
+  CHECK(got[0].nodes_answered == 0);
+  REQUIRE(got[0].peers.size() == 1);
+  CHECK(got[0].peers[0].state == "up");
+  CHECK(got[0].peers[0].reconnects == 0);
+  CHECK(got[0].peers[0].backlog == 0);
+  CHECK_FALSE(got[0].peers[0].answered);
+  // Mars goes: down (it was a member), then back: one reconnect.
+  earth.mpx.impl_ptr(server_side)->io_failure(&earth.mpx, caf::io::network::operation::read);
+  mars.mpx.impl_ptr(client_side)->io_failure(&mars.mpx, caf::io::network::operation::read);
+  settle();
+  earth.self->send(a.cluster, query_peers{});
+  settle();
+  got = answers(earth.self);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].peers[0].state == "down");
+  open_route(a, mars);
+  mars.sched.trigger_timeouts();
+  settle();
+  REQUIRE(a.members() == 1);
+  earth.self->send(a.cluster, query_peers{});
+  settle();
+  got = answers(earth.self);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].peers[0].state == "up");
+  CHECK(got[0].peers[0].reconnects == 1);
+  CHECK(a.state().gather.rounds == 0);
 }

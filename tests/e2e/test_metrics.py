@@ -1,8 +1,12 @@
 """GET /metrics of a real node, parsed by prometheus_client's own text parser
 (Debian's python3-prometheus-client): the format is valid, and the numbers
 move as traffic goes through (connections, messages, bytes, a disconnect
-reason, the publish-to-write latency and the writer queue histograms)."""
+reason, the publish-to-write latency and the writer queue histograms); the
+process_* families; a clustered node's peers, by address with the API key
+and summed without."""
 
+import os
+import time
 import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -151,6 +155,83 @@ class Metrics(ServerTestCase):
         status, headers, _ = self.server.http("POST", "/metrics", body=b"x")
         self.assertEqual(status, 405)
         self.assertEqual(headers.get("allow"), "GET, HEAD")
+
+
+class ProcessMetrics(ServerTestCase):
+    def test_the_process_families_describe_the_node(self):
+        server = self.start_server()
+        _, samples, families = scrape(server)
+        for name, kind in (("process_cpu_seconds", "counter"),
+                           ("process_resident_memory_bytes", "gauge"),
+                           ("process_virtual_memory_bytes", "gauge"),
+                           ("process_open_fds", "gauge"), ("process_max_fds", "gauge"),
+                           ("process_start_time_seconds", "gauge")):
+            with self.subTest(family=name):
+                self.assertEqual(families[name].type, kind)
+        self.assertGreater(value(samples, "process_resident_memory_bytes"), 1 << 20)
+        self.assertLessEqual(abs(value(samples, "process_start_time_seconds") - time.time()),
+                             60)
+        self.assertEqual(value(samples, "process_max_fds"),
+                         os.sysconf("SC_OPEN_MAX"))  # the node inherits the test's limit
+        before = value(samples, "process_open_fds")
+        clients = [RawWS(server.port) for _ in range(5)]
+        try:
+            for c in clients:
+                self.assertEqual(c.recv_json()["type"], "welcome")
+            _, samples, _ = scrape(server)
+            self.assertGreaterEqual(value(samples, "process_open_fds"), before + 5)
+        finally:
+            for c in clients:
+                c.close()
+        # Not clustered: no cluster families.
+        self.assertFalse([n for n in families if n.startswith("switchboard_cluster_")])
+
+
+class ClusterMetrics(unittest.TestCase):
+    def test_peers_by_address_with_the_key_and_summed_without(self):
+        from test_cluster import KEY, Cluster, cluster_stats, peers_up
+        cluster = Cluster(size=2)
+        self.addCleanup(cluster.close)
+        nodes = [cluster.start(i) for i in range(2)]
+        for node in nodes:
+            wait_until(lambda node=node: len(peers_up(node)) == 1, 10 * SLACK, interval=0.05,
+                       message=f"1 peer up on :{node.port}")
+        status, _, body = nodes[0].http("GET", "/metrics",
+                                        headers={"Authorization": f"apikey {KEY}"})
+        self.assertEqual(status, 200)
+        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        info = cluster_stats(nodes[0])["cluster"]
+        # The node's id, exact (a string in /stats, a label here).
+        self.assertIsInstance(info["incarnation"], str)
+        node_info = families["switchboard_cluster_node_info"].samples[0].labels
+        self.assertEqual(node_info["incarnation"], info["incarnation"])
+        self.assertEqual(node_info["address"], cluster.address(0))
+        peer = cluster.address(1)
+        self.assertEqual(families["switchboard_cluster_peer_up"].type, "gauge")
+        self.assertEqual([(s.labels, s.value) for s in families["switchboard_cluster_peer_up"]
+                          .samples], [({"peer": peer}, 1)])
+        for name in ("switchboard_cluster_forwarded", "switchboard_cluster_received",
+                     "switchboard_cluster_gaps", "switchboard_cluster_reconnects",
+                     "switchboard_cluster_dropped"):
+            with self.subTest(family=name):
+                self.assertEqual(families[name].type, "counter")
+                self.assertEqual([s.labels for s in families[name].samples], [{"peer": peer}])
+        states = {s.labels["state"]: s.value
+                  for s in families["switchboard_cluster_peers"].samples}
+        self.assertEqual(states, {"up": 1, "down": 0, "dialing": 0, "refused": 0})
+        # Without the key: no address anywhere, the peers summed.
+        text = nodes[0].http("GET", "/metrics")[2].decode()
+        self.assertNotIn(peer, text)
+        self.assertNotIn(cluster.address(0), text)
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        self.assertNotIn("switchboard_cluster_peer_up", families)
+        self.assertEqual([s.labels for s in families["switchboard_cluster_gaps"].samples], [{}])
+        # And the peer down once node 1 is gone.
+        nodes[1].kill()
+        wait_until(lambda: peers_up(nodes[0]) == set(), 10 * SLACK, interval=0.05,
+                   message="node 1 down")
+        _, samples, _ = scrape(nodes[0])
+        self.assertEqual(value(samples, "switchboard_cluster_peers", state="down"), 1)
 
 
 class MetricsOfRejections(ServerTestCase):

@@ -121,6 +121,15 @@ class ConfigFile(unittest.TestCase):
         dumped = {k for k in self.dump() if "." not in k}
         self.assertLessEqual(help_options() - ACTIONS, dumped)
 
+    def test_a_clustered_dump_shows_the_heartbeat_in_force(self):
+        # CAF prints its dump while parsing, before the node sets the
+        # middleman's heartbeat: the dump must still say what applies.
+        values = self.dump("--cluster-port=7000")
+        self.assertEqual(values["middleman.heartbeat-interval"], "500ms")
+        self.assertEqual(values["middleman.connection-timeout"], "3s")
+        values = self.dump("--cluster-port=7000", "--cluster-heartbeat-interval=250ms")
+        self.assertEqual(values["middleman.heartbeat-interval"], "250ms")
+
     def test_a_file_sets_values_and_the_command_line_wins(self):
         path = os.path.join(HERE, f"test-operations-{os.getpid()}.ini")
         with open(path, "w") as f:

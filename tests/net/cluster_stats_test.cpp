@@ -43,8 +43,11 @@ TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
   hub.connections = 3;
   cluster_info info;
   info.address = "a:1";
-  info.peers.push_back(peer_info{"b:2", "up", 7, 10, 11, 12, true});
-  info.peers.push_back(peer_info{"c:3", "dialing", 0, 0, 0, 0, false});
+  // Above 2^53: a JSON number would lose the last digits in JavaScript.
+  info.incarnation = 18446744073709551557u;
+  info.backlog_limit = 10000;
+  info.peers.push_back(peer_info{"b:2", "up", 9007199254740993u, 10, 11, 12, true, 0, 13, 2});
+  info.peers.push_back(peer_info{"c:3", "down", 0, 0, 0, 0, false});
   info.nodes_answered = 2;
   info.totals.connections = 5;
   info.topics = {{"t", 4}};
@@ -55,6 +58,8 @@ TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
   CHECK(v.at("node").as_object().contains("disconnects"));
   auto& c = v.at("cluster").as_object();
   CHECK(c.at("address") == "a:1");
+  CHECK(c.at("incarnation") == "18446744073709551557");
+  CHECK(c.at("backlog_limit") == 10000);
   CHECK(c.at("nodes_answered") == 2);
   CHECK(c.at("connections") == 5);
   CHECK(c.at("topics").at("t") == 4);
@@ -62,11 +67,14 @@ TEST_CASE("/stats?scope=cluster holds the node's object and the cluster's") {
   REQUIRE(peers.size() == 2);
   CHECK(peers[0].at("address") == "b:2");
   CHECK(peers[0].at("state") == "up");
-  CHECK(peers[0].at("incarnation") == 7);
+  CHECK(peers[0].at("incarnation") == "9007199254740993");
   CHECK(peers[0].at("forwarded") == 10);
   CHECK(peers[0].at("received") == 11);
   CHECK(peers[0].at("gaps") == 12);
-  CHECK(peers[1].at("state") == "dialing");
+  CHECK(peers[0].at("backlog") == 13);
+  CHECK(peers[0].at("reconnects") == 2);
+  CHECK(peers[1].at("state") == "down");
+  CHECK(peers[1].at("incarnation") == "0");
 }
 
 TEST_CASE("/stats?scope=cluster without the API key has the numbers, not the names") {

@@ -124,6 +124,17 @@ TEST_CASE("node options: the dump shows every option's effective value, secrets 
   CHECK(caf::get_or(dump, "switchboard.cluster-heartbeat-interval", caf::timespan{0}) == 500ms);
 }
 
+TEST_CASE("node options: a clustered node's dump shows the middleman's values in force") {
+  // CAF's own dump is made while parsing, before prepare_node_options sets
+  // the middleman's heartbeat: the node's dump must say what will apply.
+  app_config cfg;
+  parse(cfg, {"--switchboard.cluster-port=4000", "--switchboard.cluster-connection-timeout=2s"});
+  auto dump = cfg.dump_content();
+  switchboard::dump_node_options(cfg, dump);
+  CHECK(caf::get_or(dump, "middleman.heartbeat-interval", caf::timespan{0}) == 500ms);
+  CHECK(caf::get_or(dump, "middleman.connection-timeout", caf::timespan{0}) == 2s);
+}
+
 TEST_CASE("node options: history and presence, namespaces in the options' category") {
   app_config cfg;
   parse(cfg, {"--switchboard.history-size=10", "--switchboard.presence=true",
