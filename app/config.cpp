@@ -92,6 +92,11 @@ caf::settings config::dump_content() const {
 std::vector<std::string> config::problems() const {
   std::vector<std::string> result;
   auto n = node_config_from(*this, result, category);
+  // The origins file's entries are checked with the rest of the node's.
+  if (auto origins = allowed_origins())
+    n.allowed_origins = std::move(*origins);
+  else
+    result.push_back(describe(origins.error()));
   if (auth != "none" && auth != "jwt")
     result.push_back("auth must be none or jwt (got '" + auth + "')");
   auto keys = !jwt_secret.empty() + !jwt_public_key.empty();
@@ -110,8 +115,6 @@ std::vector<std::string> config::problems() const {
       result.push_back(std::string{name} + " needs --auth=jwt");
   if (!jwt_keys.empty() && !std::ifstream{jwt_keys})
     result.push_back("jwt-keys: cannot read " + jwt_keys);
-  if (auto origins = allowed_origins(); !origins)
-    result.push_back(describe(origins.error()));
   if (jwt_leeway < caf::timespan{0})
     result.push_back("jwt-leeway must not be negative");
   if (log_level != "trace" && log_level != "debug" && log_level != "info"

@@ -199,7 +199,8 @@ caf::expected<std::optional<verification_key>> key_from_jwk(const json::value& v
   if (!key)
     return key.error();
   // RFC 7517 4.4: `alg`, when given, is the one algorithm the key is for.
-  if (auto alg = jwk.if_contains("alg"); alg && (!alg->is_string() || alg->get_string() != key->algorithm))
+  auto alg = jwk.if_contains("alg");
+  if (alg && (!alg->is_string() || alg->get_string() != key->algorithm))
     return invalid(what + ": \"alg\" must be " + key->algorithm + " for this key");
   return std::optional<verification_key>{std::move(*key)};
 }
