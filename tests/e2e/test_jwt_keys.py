@@ -166,6 +166,18 @@ class KeyReload(ServerTestCase):
             await send_json(old, {"type": "publish", "topic": "rotation", "data": 1})
             self.assertEqual(await recv_json(old),
                              {"type": "message", "topic": "rotation", "data": 1})
+            # Its refresh is checked with the keys in force: k1 is gone, k3
+            # good; the wrong audience is refused on a refresh too.
+            for i, (tok, reason) in enumerate([
+                    (token("k1", k["k1"]), "token key id unknown"),
+                    (token("k3", k["k3"], aud="billing"), "token audience not accepted")]):
+                await send_json(old, {"type": "refresh", "token": tok, "id": i})
+                err = await recv_json(old)
+                self.assertEqual((err["type"], err["code"], err["reason"]),
+                                 ("error", "bad_token", reason))
+            await send_json(old, {"type": "refresh", "token": token("k3", k["k3"]), "id": 9})
+            reply = await recv_json(old)
+            self.assertEqual((reply["type"], reply["id"]), ("refreshed", 9))
             # A broken file keeps the keys in force, and says why.
             write(self.jwks, '{"keys": [')
             await asyncio.to_thread(
