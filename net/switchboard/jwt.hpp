@@ -1,7 +1,8 @@
 #pragma once
 
 /// Authentication with JSON Web Tokens (RFC 7519): a verifier for HS256,
-/// RS256 and ES256 tokens, and an authenticator actor built on it that a
+/// RS256 and ES256 tokens (one key, or several picked by the token's `kid`,
+/// e.g. from a JWK Set), and an authenticator actor built on it that a
 /// node asks before every WebSocket upgrade (node_config::authenticator)
 /// and on every refresh of a connection's token.
 /// The token comes from the upgrade URL's `token` query parameter or an
