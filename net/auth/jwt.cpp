@@ -224,8 +224,9 @@ jwt_verifier::impl::select(const json::object& header, std::string_view alg) con
     if (it == keys.end() || it->kid != view(kid->get_string()))
       return make_error(jwt_errc::unknown_key);
     key = &*it;
-  } else {
-    // Without a kid, only a key that cannot be mistaken: the one for `alg`.
+  } else if (!keys.front().kid.empty() || keys.front().algorithm != alg) {
+    // Without a kid, only a key that cannot be mistaken: the key without a
+    // kid (sorted first) when it is for `alg`, else the one key for `alg`.
     for (auto& k : keys) {
       if (k.algorithm != alg)
         continue;
@@ -235,6 +236,8 @@ jwt_verifier::impl::select(const json::object& header, std::string_view alg) con
     }
     if (key == nullptr)
       return make_error(jwt_errc::wrong_algorithm);
+  } else {
+    key = &keys.front();
   }
   if (key->algorithm != alg)
     return make_error(jwt_errc::wrong_algorithm);

@@ -76,7 +76,8 @@ struct jwt_key {
 /// - a token with a `kid`: the key with that kid; none (jwt_errc::unknown_key),
 ///   unless no key has a kid at all (only secret or public_key_pem): then
 ///   the kid is ignored, as before key ids existed;
-/// - a token without one: the one key whose algorithm is the token's `alg`;
+/// - a token without one: the key without a kid, if its algorithm is the
+///   token's `alg`; else the one key whose algorithm is the token's `alg`;
 ///   with several, jwt_errc::missing_key_id (no key is tried at random).
 struct jwt_settings {
   using clock_type = std::chrono::system_clock;

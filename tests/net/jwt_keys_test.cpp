@@ -123,7 +123,7 @@ TEST_CASE("without a kid: the one key for the token's alg, never a guess among s
         == make_error(jwt_errc::wrong_algorithm));
 }
 
-TEST_CASE("a single key without kid (--jwt-secret) ignores the token's kid, as before") {
+TEST_CASE("the key without a kid (--jwt-secret) keeps serving tokens without one") {
   CHECK(hs_verifier().verify(hs256(claims(), secret, header("HS256", "whatever"))));
   // With keyed keys beside it, a kid must name one of them.
   jwt_settings s;
@@ -133,7 +133,23 @@ TEST_CASE("a single key without kid (--jwt-secret) ignores the token's kid, as b
   CHECK(v.verify(hs256(claims(), other_secret, header("HS256", "k1"))));
   CHECK(refusal(v, hs256(claims(), secret, header("HS256", "k2")))
         == make_error(jwt_errc::unknown_key));
-  CHECK(refusal(v, hs256(claims())) == make_error(jwt_errc::missing_key_id));
+  // A token without a kid is the kid-less key's: old tokens keep working
+  // while keys with ids are added beside it.
+  CHECK(v.verify(hs256(claims())));
+  CHECK(refusal(v, hs256(claims(), other_secret)) == make_error(jwt_errc::bad_signature));
+  jwt_settings rsa_beside;
+  rsa_beside.public_key_pem = public_pem(rsa());
+  auto second = rsa_key();
+  rsa_beside.keys = {{"r2", {}, public_pem(second)}};
+  auto w = verifier(std::move(rsa_beside));
+  CHECK(w.verify(rs256(claims())));
+  CHECK(w.verify(rs256(claims(), second, header("RS256", "r2"))));
+  CHECK(refusal(w, rs256(claims(), second)) == make_error(jwt_errc::bad_signature));
+  // Another algorithm than the kid-less key's: the one keyed key for it.
+  jwt_settings mixed;
+  mixed.secret = secret;
+  mixed.keys = {{"e", {}, public_pem(ec())}};
+  CHECK(verifier(std::move(mixed)).verify(es256(claims())));
 }
 
 TEST_CASE("PEM keys with a kid, as a KID.pem directory gives them") {
