@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "auth.hpp"
+
 #include <fstream>
 #include <utility>
 
@@ -38,12 +40,36 @@ config::config() {
          "clock skew allowed on exp and nbf; a connection ends this long after its "
          "token's exp unless refreshed (default 30s)")
     .add(jwt_allow_no_exp, "jwt-allow-no-exp",
-         "accept tokens without exp, whose connections never expire (default off)");
+         "accept tokens without exp, whose connections never expire (default off)")
+    .add(jwt_keys, "jwt-keys",
+         "JWKS file, or directory of KID.pem public keys: keys picked by the token's kid, "
+         "read again on SIGHUP (with --auth=jwt)")
+    .add(jwt_issuer, "jwt-issuer", "the iss every token must carry (with --auth=jwt)")
+    .add(jwt_audience, "jwt-audience",
+         "the aud every token must carry, or contain (with --auth=jwt)")
+    .add(allowed_origins_file, "allowed-origins-file",
+         "file of allowed origins, one per line (# comments), added to --allowed-origins; "
+         "read again on SIGHUP");
 }
 
 node_config config::node() const {
   std::vector<std::string> ignored; // problems() reports them
-  return node_config_from(*this, ignored, category);
+  auto result = node_config_from(*this, ignored, category);
+  if (auto origins = allowed_origins())
+    result.allowed_origins = std::move(*origins);
+  return result;
+}
+
+caf::expected<std::vector<std::string>> config::allowed_origins() const {
+  std::vector<std::string> ignored; // problems() reports them
+  auto result = node_config_from(*this, ignored, category).allowed_origins;
+  if (allowed_origins_file.empty())
+    return result;
+  auto file = read_origins_file(allowed_origins_file);
+  if (!file)
+    return file.error();
+  result.insert(result.end(), file->begin(), file->end());
+  return result;
 }
 
 caf::settings config::dump_content() const {
@@ -56,24 +82,39 @@ caf::settings config::dump_content() const {
   caf::put(result, "jwt-public-key", jwt_public_key);
   caf::put(result, "jwt-leeway", jwt_leeway);
   caf::put(result, "jwt-allow-no-exp", jwt_allow_no_exp);
+  caf::put(result, "jwt-keys", jwt_keys);
+  caf::put(result, "jwt-issuer", jwt_issuer);
+  caf::put(result, "jwt-audience", jwt_audience);
+  caf::put(result, "allowed-origins-file", allowed_origins_file);
   return result;
 }
 
 std::vector<std::string> config::problems() const {
   std::vector<std::string> result;
   auto n = node_config_from(*this, result, category);
+  // The origins file's entries are checked with the rest of the node's.
+  if (auto origins = allowed_origins())
+    n.allowed_origins = std::move(*origins);
+  else
+    result.push_back(describe(origins.error()));
   if (auth != "none" && auth != "jwt")
     result.push_back("auth must be none or jwt (got '" + auth + "')");
   auto keys = !jwt_secret.empty() + !jwt_public_key.empty();
-  if (auth == "jwt" && keys == 0)
-    result.push_back("auth=jwt needs a key: --jwt-secret (HS256) or "
-                     "--jwt-public-key=FILE (RS256, ES256)");
+  if (auth == "jwt" && keys == 0 && jwt_keys.empty())
+    result.push_back("auth=jwt needs a key: --jwt-secret (HS256), "
+                     "--jwt-public-key=FILE (RS256, ES256) or --jwt-keys=PATH");
   if (auth == "jwt" && keys == 2)
     result.push_back("give one of --jwt-secret and --jwt-public-key, not both");
   if (auth != "jwt" && keys > 0)
     result.push_back("--jwt-secret and --jwt-public-key need --auth=jwt");
-  if (auth != "jwt" && jwt_allow_no_exp)
-    result.push_back("--jwt-allow-no-exp needs --auth=jwt");
+  for (auto [name, set] : {std::pair{"--jwt-allow-no-exp", jwt_allow_no_exp},
+                           std::pair{"--jwt-keys", !jwt_keys.empty()},
+                           std::pair{"--jwt-issuer", !jwt_issuer.empty()},
+                           std::pair{"--jwt-audience", !jwt_audience.empty()}})
+    if (auth != "jwt" && set)
+      result.push_back(std::string{name} + " needs --auth=jwt");
+  if (!jwt_keys.empty() && !std::ifstream{jwt_keys})
+    result.push_back("jwt-keys: cannot read " + jwt_keys);
   if (jwt_leeway < caf::timespan{0})
     result.push_back("jwt-leeway must not be negative");
   if (log_level != "trace" && log_level != "debug" && log_level != "info"

@@ -46,6 +46,17 @@ public:
   caf::timespan jwt_leeway = std::chrono::seconds(30);
   /// Accept tokens without `exp` (their connections never expire).
   bool jwt_allow_no_exp = false;
+  /// A JWKS file or a directory of `KID.pem` public keys (app/auth.hpp).
+  std::string jwt_keys;
+  /// When set, the `iss` and `aud` every token must carry.
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  /// One origin per line, added to --allowed-origins; read again on SIGHUP.
+  std::string allowed_origins_file;
+
+  /// --allowed-origins plus the entries of --allowed-origins-file, or the
+  /// error that reading the file met (app/auth.hpp, read_origins_file).
+  caf::expected<std::vector<std::string>> allowed_origins() const;
 };
 
 } // namespace switchboard::app

@@ -1,6 +1,7 @@
 // The switchboard CLI node: parse options, start a node, run until SIGINT or
 // SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1); SIGHUP
-// reloads the TLS certificate and key. Wiring only.
+// reloads the TLS certificate and key, the JWT keys and the allowed origins.
+// Wiring only.
 
 #include "auth.hpp"
 #include "config.hpp"
@@ -77,10 +78,12 @@ int main(int argc, char** argv) {
       }}.detach();
     return code;
   };
+  // Kept for SIGHUP (a new verifier); destroyed before the actor system.
+  switchboard::jwt_authenticator_actor jwt;
   if (verifier)
     // Refusals are logged by the node (reason and address, never the token).
-    ncfg.authenticator = sys.spawn(switchboard::jwt_authenticator, *verifier,
-                                   switchboard::jwt_refusal_hook{});
+    ncfg.authenticator = jwt = sys.spawn(switchboard::jwt_authenticator, *verifier,
+                                         switchboard::jwt_refusal_hook{});
   // The CLI owns the process: it may hand freed memory back to the system.
   ncfg.trim_memory_interval = std::chrono::seconds(30);
   ncfg.logger = log;
@@ -110,6 +113,8 @@ int main(int argc, char** argv) {
                  sys.render(err));
     else
       log->info("SIGHUP: TLS certificate, key and CA reloaded");
+    // JWT keys and allowed origins (app/auth.hpp).
+    switchboard::app::reload_auth(cfg, jwt, **node, *log);
   }
   auto reason = (*node)->wait();
   (*node)->stop();

@@ -1,5 +1,6 @@
 #include "switchboard/jwt.hpp"
 
+#include "auth/jwt_keys.hpp"
 #include "protocol.hpp"
 
 #include <boost/json.hpp>
@@ -53,20 +54,28 @@ const char* to_string(jwt_errc x) {
       return "bad token claim";
     case jwt_errc::missing_expiry:
       return "token has no expiry";
+    case jwt_errc::unknown_key:
+      return "token key id unknown";
+    case jwt_errc::missing_key_id:
+      return "token has no key id";
+    case jwt_errc::missing_issuer:
+      return "token has no issuer";
+    case jwt_errc::wrong_issuer:
+      return "token issuer not accepted";
+    case jwt_errc::missing_audience:
+      return "token has no audience";
+    case jwt_errc::wrong_audience:
+      return "token audience not accepted";
   }
   return "invalid token";
 }
 
-// -- keys -------------------------------------------------------------------------------
+// -- decoding -----------------------------------------------------------------------
 
 namespace {
 
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const noexcept {
-    EVP_PKEY_free(k);
-  }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
+using net::base64url_decode;
+using net::verification_key;
 
 struct md_ctx_free {
   void operator()(EVP_MD_CTX* c) const noexcept {
@@ -74,68 +83,10 @@ struct md_ctx_free {
   }
 };
 
-constexpr std::size_t min_secret_size = 32; // RFC 7518 3.2: at least the hash's size
-constexpr int min_rsa_bits = 2048;          // RFC 7518 3.3
 constexpr std::size_t max_subject_size = 256;
 
 caf::error invalid(std::string what) {
   return caf::make_error(caf::sec::invalid_argument, std::move(what));
-}
-
-// The public key in `pem` and the algorithm it implies.
-caf::expected<std::pair<pkey_ptr, std::string>> load_public_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
-    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free};
-  if (!bio)
-    return invalid("jwt-public-key: out of memory");
-  pkey_ptr key{PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)};
-  ERR_clear_error();
-  if (!key)
-    return invalid("jwt-public-key: no PEM public key (-----BEGIN PUBLIC KEY-----) found");
-  if (EVP_PKEY_is_a(key.get(), "RSA")) {
-    if (EVP_PKEY_get_bits(key.get()) < min_rsa_bits)
-      return invalid("jwt-public-key: an RSA key needs at least 2048 bits");
-    return std::make_pair(std::move(key), std::string{"RS256"});
-  }
-  if (EVP_PKEY_is_a(key.get(), "EC")) {
-    char group[64] = {};
-    std::size_t len = 0;
-    if (EVP_PKEY_get_group_name(key.get(), group, sizeof(group), &len) != 1
-        || std::strcmp(group, "prime256v1") != 0) {
-      ERR_clear_error();
-      return invalid("jwt-public-key: an EC key must be on P-256 (ES256)");
-    }
-    return std::make_pair(std::move(key), std::string{"ES256"});
-  }
-  return invalid("jwt-public-key: only RSA (RS256) and EC P-256 (ES256) keys are supported");
-}
-
-// -- decoding -----------------------------------------------------------------------
-
-bool base64url_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-         || c == '-' || c == '_';
-}
-
-// base64url without padding (RFC 7515 section 2). The alphabet and the
-// length are checked here; the decoding is OpenSSL's (standard base64, so
-// the two characters that differ are swapped and the padding restored).
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1 || !std::all_of(in.begin(), in.end(), base64url_char))
-    return std::nullopt;
-  std::string b64{in};
-  for (auto& c : b64)
-    c = c == '-' ? '+' : c == '_' ? '/' : c;
-  auto pad = (4 - b64.size() % 4) % 4;
-  b64.append(pad, '=');
-  std::string out(b64.size() / 4 * 3, '\0');
-  auto n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                           reinterpret_cast<const unsigned char*>(b64.data()),
-                           static_cast<int>(b64.size()));
-  if (n < 0 || static_cast<std::size_t>(n) < pad)
-    return std::nullopt;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
 }
 
 std::string_view view(const json::string& s) {
@@ -180,26 +131,31 @@ caf::timestamp to_timestamp(double seconds) {
 // -- the verifier -----------------------------------------------------------------------
 
 struct jwt_verifier::impl {
-  std::string algorithm;
-  std::string secret; // HS256
-  pkey_ptr key;       // RS256, ES256
+  std::vector<verification_key> keys; // sorted by kid
+  bool keyed = false;                  // some key has a kid
+  std::string issuer;
+  std::string audience;
   double leeway = 30;
   caf::timespan leeway_span{0};
   bool allow_no_exp = false;
   std::size_t max_token_size = 0;
   std::function<jwt_settings::clock_type::time_point()> clock;
 
-  bool signature_ok(std::string_view signed_part, const std::string& sig) const;
-  bool digest_verify(std::string_view data, const unsigned char* sig,
-                     std::size_t sig_len) const;
+  caf::error add(caf::expected<verification_key> key);
+  caf::expected<const verification_key*> select(const json::object& header,
+                                                std::string_view alg) const;
+  static bool signature_ok(const verification_key& key, std::string_view signed_part,
+                           const std::string& sig);
   caf::expected<jwt_claims> claims(const json::object& payload) const;
+  caf::error check_issuer_and_audience(const json::object& payload) const;
 };
 
-bool jwt_verifier::impl::digest_verify(std::string_view data, const unsigned char* sig,
-                                       std::size_t sig_len) const {
+namespace {
+
+bool digest_verify(EVP_PKEY* key, std::string_view data, const unsigned char* sig,
+                   std::size_t sig_len) {
   std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx{EVP_MD_CTX_new()};
-  auto ok = ctx
-            && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1
+  auto ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1
             && EVP_DigestVerify(ctx.get(), sig, sig_len,
                                 reinterpret_cast<const unsigned char*>(data.data()),
                                 data.size())
@@ -208,24 +164,11 @@ bool jwt_verifier::impl::digest_verify(std::string_view data, const unsigned cha
   return ok;
 }
 
-bool jwt_verifier::impl::signature_ok(std::string_view signed_part,
-                                      const std::string& sig) const {
-  auto sig_bytes = reinterpret_cast<const unsigned char*>(sig.data());
-  if (algorithm == "HS256") {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
-             mac, &mac_len)
-        == nullptr)
-      return false;
-    return sig.size() == mac_len && CRYPTO_memcmp(mac, sig_bytes, mac_len) == 0;
-  }
-  if (algorithm == "RS256")
-    return digest_verify(signed_part, sig_bytes, sig.size());
-  // ES256 (RFC 7518 3.4): R and S as 32 bytes each; OpenSSL wants DER.
+// ES256 (RFC 7518 3.4): R and S as 32 bytes each; OpenSSL wants DER.
+bool es256_ok(EVP_PKEY* key, std::string_view signed_part, const std::string& sig) {
   if (sig.size() != 64)
     return false;
+  auto sig_bytes = reinterpret_cast<const unsigned char*>(sig.data());
   std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> ecdsa{ECDSA_SIG_new(), &ECDSA_SIG_free};
   if (!ecdsa)
     return false;
@@ -240,9 +183,95 @@ bool jwt_verifier::impl::signature_ok(std::string_view signed_part,
   auto der_len = i2d_ECDSA_SIG(ecdsa.get(), &der);
   if (der_len <= 0)
     return false;
-  auto ok = digest_verify(signed_part, der, static_cast<std::size_t>(der_len));
+  auto ok = digest_verify(key, signed_part, der, static_cast<std::size_t>(der_len));
   OPENSSL_free(der);
   return ok;
+}
+
+} // namespace
+
+bool jwt_verifier::impl::signature_ok(const verification_key& key,
+                                      std::string_view signed_part, const std::string& sig) {
+  auto sig_bytes = reinterpret_cast<const unsigned char*>(sig.data());
+  if (key.algorithm == "HS256") {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), key.secret.data(), static_cast<int>(key.secret.size()),
+             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
+             mac, &mac_len)
+        == nullptr)
+      return false;
+    return sig.size() == mac_len && CRYPTO_memcmp(mac, sig_bytes, mac_len) == 0;
+  }
+  if (key.algorithm == "RS256")
+    return digest_verify(key.key.get(), signed_part, sig_bytes, sig.size());
+  return es256_ok(key.key.get(), signed_part, sig);
+}
+
+// The algorithm is the key's, never the token's choice: `none`, or HS256
+// with a public key as its secret, end here.
+caf::expected<const verification_key*>
+jwt_verifier::impl::select(const json::object& header, std::string_view alg) const {
+  auto kid = header.if_contains("kid");
+  if (kid != nullptr && !kid->is_string())
+    return make_error(jwt_errc::malformed_token);
+  const verification_key* key = nullptr;
+  if (kid != nullptr && keyed) {
+    auto it = std::lower_bound(keys.begin(), keys.end(), view(kid->get_string()),
+                               [](const verification_key& k, std::string_view id) {
+                                 return k.kid < id;
+                               });
+    if (it == keys.end() || it->kid != view(kid->get_string()))
+      return make_error(jwt_errc::unknown_key);
+    key = &*it;
+  } else if (!keys.front().kid.empty() || keys.front().algorithm != alg) {
+    // Without a kid, only a key that cannot be mistaken: the key without a
+    // kid (sorted first) when it is for `alg`, else the one key for `alg`.
+    for (auto& k : keys) {
+      if (k.algorithm != alg)
+        continue;
+      if (key != nullptr)
+        return make_error(jwt_errc::missing_key_id);
+      key = &k;
+    }
+    if (key == nullptr)
+      return make_error(jwt_errc::wrong_algorithm);
+  } else {
+    key = &keys.front();
+  }
+  if (key->algorithm != alg)
+    return make_error(jwt_errc::wrong_algorithm);
+  return key;
+}
+
+caf::error jwt_verifier::impl::check_issuer_and_audience(const json::object& payload) const {
+  if (!issuer.empty()) {
+    auto iss = payload.if_contains("iss");
+    if (iss == nullptr)
+      return make_error(jwt_errc::missing_issuer);
+    if (!iss->is_string())
+      return make_error(jwt_errc::bad_claim);
+    if (view(iss->get_string()) != issuer)
+      return make_error(jwt_errc::wrong_issuer);
+  }
+  if (audience.empty())
+    return caf::none;
+  auto aud = payload.if_contains("aud");
+  if (aud == nullptr)
+    return make_error(jwt_errc::missing_audience);
+  // RFC 7519 4.1.3: one string, or an array of them.
+  if (aud->is_string())
+    return view(aud->get_string()) == audience ? caf::error{}
+                                               : make_error(jwt_errc::wrong_audience);
+  if (!aud->is_array())
+    return make_error(jwt_errc::bad_claim);
+  auto found = false;
+  for (auto& a : aud->get_array()) {
+    if (!a.is_string())
+      return make_error(jwt_errc::bad_claim);
+    found = found || view(a.get_string()) == audience;
+  }
+  return found ? caf::error{} : make_error(jwt_errc::wrong_audience);
 }
 
 caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload) const {
@@ -266,6 +295,8 @@ caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload
     if (now + leeway < *t)
       return make_error(jwt_errc::not_yet_valid);
   }
+  if (auto err = check_issuer_and_audience(payload))
+    return err;
   jwt_claims result;
   auto sub = payload.if_contains("sub");
   if (sub == nullptr || !sub->is_string() || sub->get_string().empty()
@@ -291,30 +322,60 @@ caf::expected<jwt_claims> jwt_verifier::impl::claims(const json::object& payload
   return result;
 }
 
+caf::error jwt_verifier::impl::add(caf::expected<verification_key> key) {
+  if (!key)
+    return std::move(key.error());
+  for (auto& k : keys)
+    if (k.kid == key->kid)
+      return k.kid.empty() ? invalid("jwt: give at most one of a secret (HS256) and a "
+                                     "public key (RS256/ES256) without a key id")
+                           : invalid("jwt: key id '" + k.kid + "' appears twice");
+  keyed = keyed || !key->kid.empty();
+  keys.push_back(std::move(*key));
+  return caf::none;
+}
+
 jwt_verifier::jwt_verifier(std::shared_ptr<const impl> p) : impl_(std::move(p)) {
 }
 
 caf::expected<jwt_verifier> jwt_verifier::make(jwt_settings settings) {
   auto p = std::make_shared<impl>();
-  auto has_secret = !settings.secret.empty();
-  auto has_key = !settings.public_key_pem.empty();
-  if (has_secret == has_key)
-    return invalid("jwt: give exactly one of a secret (HS256) and a public key "
-                   "(RS256/ES256)");
   if (settings.leeway < caf::timespan{0})
     return invalid("jwt-leeway must not be negative");
-  if (has_secret) {
-    if (settings.secret.size() < min_secret_size)
-      return invalid("jwt-secret must be at least 32 bytes (RFC 7518 section 3.2)");
-    p->algorithm = "HS256";
-    p->secret = std::move(settings.secret);
-  } else {
-    auto key = load_public_key(settings.public_key_pem);
-    if (!key)
-      return key.error();
-    p->key = std::move(key->first);
-    p->algorithm = std::move(key->second);
+  caf::error err;
+  if (!settings.secret.empty())
+    err = p->add(net::key_from_secret(std::move(settings.secret), {}, "jwt-secret"));
+  if (!err && !settings.public_key_pem.empty())
+    err = p->add(net::key_from_pem(settings.public_key_pem, {}, "jwt-public-key"));
+  for (auto& k : settings.keys) {
+    auto what = "jwt key '" + k.kid + "'";
+    if (err)
+      break;
+    if (k.kid.empty())
+      err = invalid("jwt: a key in jwt_settings::keys needs a key id");
+    else if (k.secret.empty() == k.public_key_pem.empty())
+      err = invalid(what + ": give exactly one of a secret and a public key");
+    else
+      err = p->add(k.secret.empty() ? net::key_from_pem(k.public_key_pem, k.kid, what)
+                                    : net::key_from_secret(std::move(k.secret), k.kid, what));
   }
+  if (!err && !settings.jwks.empty()) {
+    auto jwks = net::keys_from_jwks(settings.jwks);
+    if (!jwks)
+      return std::move(jwks.error());
+    for (auto& k : *jwks)
+      if (!err)
+        err = p->add(std::move(k));
+  }
+  if (err)
+    return err;
+  if (p->keys.empty())
+    return invalid("jwt: no key: give a secret (HS256), a public key (RS256/ES256), "
+                   "keys with key ids or a JWKS");
+  std::sort(p->keys.begin(), p->keys.end(),
+            [](const verification_key& a, const verification_key& b) { return a.kid < b.kid; });
+  p->issuer = std::move(settings.issuer);
+  p->audience = std::move(settings.audience);
   p->leeway = std::chrono::duration<double>(settings.leeway).count();
   p->leeway_span = settings.leeway;
   p->allow_no_exp = settings.allow_no_exp;
@@ -323,8 +384,11 @@ caf::expected<jwt_verifier> jwt_verifier::make(jwt_settings settings) {
   return jwt_verifier{std::move(p)};
 }
 
-const std::string& jwt_verifier::algorithm() const noexcept {
-  return impl_->algorithm;
+std::vector<jwt_key_info> jwt_verifier::keys() const {
+  std::vector<jwt_key_info> result;
+  for (auto& k : impl_->keys)
+    result.push_back({k.kid, k.algorithm});
+  return result;
 }
 
 caf::timespan jwt_verifier::leeway() const noexcept {
@@ -350,16 +414,15 @@ caf::expected<jwt_claims> jwt_verifier::verify(std::string_view token) const {
   auto header = json_object(*header_text);
   if (!header)
     return make_error(jwt_errc::malformed_token);
-  // The algorithm is the key's, never the token's choice: `none`, or HS256
-  // with a public key as its secret, end here.
   auto alg = header->if_contains("alg");
   if (alg == nullptr || !alg->is_string())
     return make_error(jwt_errc::malformed_token);
-  if (view(alg->get_string()) != p.algorithm)
-    return make_error(jwt_errc::wrong_algorithm);
+  auto key = p.select(*header, view(alg->get_string()));
+  if (!key)
+    return std::move(key.error());
   if (header->contains("crit"))
     return make_error(jwt_errc::bad_claim);
-  if (!p.signature_ok(token.substr(0, dot2), *sig))
+  if (!impl::signature_ok(**key, token.substr(0, dot2), *sig))
     return make_error(jwt_errc::bad_signature);
   auto payload = json_object(*payload_text);
   if (!payload)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <optional>
 
 namespace switchboard {
@@ -113,16 +114,19 @@ upgrade_verdict jwt_verdict(const jwt_verifier& verifier, const upgrade_request&
   return verdict;
 }
 
-authenticator_actor::behavior_type jwt_authenticator(authenticator_actor::pointer,
-                                                     jwt_verifier verifier,
-                                                     jwt_refusal_hook on_refusal) {
+jwt_authenticator_actor::behavior_type jwt_authenticator(jwt_authenticator_actor::pointer,
+                                                         jwt_verifier verifier,
+                                                         jwt_refusal_hook on_refusal) {
+  // Both handlers run on this actor only: the verifier needs no lock.
+  auto current = std::make_shared<jwt_verifier>(std::move(verifier));
   return {
-    [verifier, on_refusal](const upgrade_request& req) {
-      auto verdict = jwt_verdict(verifier, req);
+    [current, on_refusal](const upgrade_request& req) {
+      auto verdict = jwt_verdict(*current, req);
       if (!verdict.allow && on_refusal)
         on_refusal(req.remote_address, verdict.reason);
       return verdict;
     },
+    [current](jwt_verifier& next) { *current = std::move(next); },
   };
 }
 

@@ -1,5 +1,9 @@
 #include "auth/origin.hpp"
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -76,6 +80,19 @@ std::optional<std::string> normalize_origin(std::string_view text) {
       return std::nullopt;
     result += ':';
     result += std::to_string(value);
+  }
+  return result;
+}
+
+caf::expected<std::shared_ptr<const std::vector<std::string>>>
+normalize_origins(const std::vector<std::string>& origins) {
+  auto result = std::make_shared<std::vector<std::string>>();
+  for (auto& origin : origins) {
+    auto normalized = normalize_origin(origin);
+    if (!normalized)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "allowed-origins: '" + origin + "' is not scheme://host[:port]");
+    result->push_back(std::move(*normalized));
   }
   return result;
 }

@@ -7,6 +7,9 @@
 
 #include "http/http_route.hpp"
 
+#include <caf/fwd.hpp>
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +21,11 @@ namespace switchboard::net {
 /// the port in plain decimal, or none when it is not such an origin (a
 /// path, a query, user info, "null", an empty host, a port out of range).
 std::optional<std::string> normalize_origin(std::string_view text);
+
+/// Every entry of `origins` normalized, or sec::invalid_argument naming the
+/// first that is not an origin.
+caf::expected<std::shared_ptr<const std::vector<std::string>>>
+normalize_origins(const std::vector<std::string>& origins);
 
 /// Whether an upgrade may go on as far as its origin goes: `allowed` (in
 /// normalized form) empty allows every request; otherwise a request without

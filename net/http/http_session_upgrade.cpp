@@ -71,7 +71,7 @@ void http_session::on_admission(http_request req, admission_result result) {
   auto console = ctx_->api.console && console_upgrade(req, *ctx_->api.console, ctx_->api.tls);
   // Before the authenticator: another site's page gets no further, whatever
   // credentials its visitor's browser sends along.
-  if (!console && !origin_allowed(ctx_->allowed_origins, req)) {
+  if (!console && !origin_allowed(*std::atomic_load(&ctx_->allowed_origins), req)) {
     ctx_->refused.origin_not_allowed.fetch_add(1, std::memory_order_relaxed);
     refuse(refusal_response(req, 403, "origin not allowed"), "origin not allowed");
     return;

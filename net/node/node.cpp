@@ -223,8 +223,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
   p->stopper = std::make_shared<net::stop_switch>(p->ctx, p->internal_hub);
   p->watched = net::watch(sys, p->internal_hub, p->ctx, p->stopper);
-  for (auto& origin : c.allowed_origins)
-    p->ctx->allowed_origins.push_back(*net::normalize_origin(origin)); // problems() checked
+  p->ctx->allowed_origins = net::normalize_origins(c.allowed_origins).value(); // problems() checked
   p->ctx->log = c.logger;
   p->ctx->authenticator = c.authenticator;
   p->ctx->authenticate_timeout = c.authenticate_timeout;
@@ -322,6 +321,14 @@ caf::error node::reload_tls() {
   if (auto* why = std::get_if<std::string>(&tls))
     return caf::make_error(caf::sec::invalid_argument, *why);
   std::atomic_store(&impl_->ctx->tls, std::get<0>(std::move(tls)));
+  return caf::none;
+}
+
+caf::error node::set_allowed_origins(std::vector<std::string> origins) {
+  auto normalized = net::normalize_origins(origins);
+  if (!normalized)
+    return std::move(normalized.error());
+  std::atomic_store(&impl_->ctx->allowed_origins, std::move(*normalized));
   return caf::none;
 }
 

@@ -46,7 +46,10 @@ struct node_context {
   /// Decides on every WebSocket upgrade (admission.hpp).
   std::shared_ptr<net::admission> admission;
   /// Origins an upgrade may come from, normalized (origin.hpp); empty: any.
-  std::vector<std::string> allowed_origins;
+  /// Never null. node::set_allowed_origins() replaces the list from another
+  /// thread: only std::atomic_load and std::atomic_store touch it.
+  std::shared_ptr<const std::vector<std::string>> allowed_origins =
+    std::make_shared<const std::vector<std::string>>();
   /// Asked after the admission limits, when set (node_config::authenticator).
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);

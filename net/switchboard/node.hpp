@@ -178,6 +178,13 @@ public:
   /// sec::invalid_argument without TLS. Callable from any thread.
   caf::error reload_tls();
 
+  /// Replaces the origins an upgrade may come from (node_config::allowed_origins;
+  /// empty: any): upgrades checked from now on use `origins`, connections
+  /// open stay. An entry that is not `scheme://host[:port]` is
+  /// sec::invalid_argument naming it, and the current list stays. Callable
+  /// from any thread.
+  caf::error set_allowed_origins(std::vector<std::string> origins);
+
   /// Starts a graceful stop and returns at once: the listener stops
   /// accepting and the hub refuses new publishes, flushes every writer (for
   /// at most shutdown_timeout) and closes every connection with 1001.
