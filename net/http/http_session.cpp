@@ -69,8 +69,8 @@ void http_session::do_read() {
   parser_->header_limit(header_limit);
   // Beast checks a Content-Length against the limit as the header ends: the
   // largest one any request may get, until on_header knows this one's.
-  parser_->body_limit(ctx_->api.key ? std::max(http_body_limit, ctx_->api.max_body)
-                                    : http_body_limit);
+  parser_->body_limit(ctx_->api.keys()->empty() ? http_body_limit
+                                                 : std::max(http_body_limit, ctx_->api.max_body));
   stream_.expires_after(ctx_->handshake_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&http_session::on_header,
@@ -108,7 +108,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // A request we cannot parse: say so, then hang up.
     bool api = parser_->is_header_done() && is_api_target(parser_->get().target());
-    send(api ? api_parse_error_response(ec) : parse_error_response(ec));
+    if (!api) {
+      send(parse_error_response(ec));
+      return;
+    }
+    auto res = api_parse_error_response(ec);
+    audit_api(parser_->get(), res.result_int(), api_caller(parser_->get(), ctx_->api), {});
+    send(std::move(res));
     return;
   }
   auto req = parser_->release();

@@ -217,8 +217,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;
   p->ctx->compression = c.compression;
-  if (!c.api_key.empty())
-    p->ctx->api.key = net::digest_of(c.api_key);
+  p->ctx->api.set_keys(net::api_key_set_of(with_default_key(c.api_key, c.api_keys)));
   p->ctx->api.max_body = c.api_max_body;
   p->ctx->api.max_data = c.max_message_size;
   if (!c.admin_password.empty() || c.admin_insecure)
@@ -306,6 +305,15 @@ caf::error node::reload_tls() {
   if (auto* why = std::get_if<std::string>(&tls))
     return caf::make_error(caf::sec::invalid_argument, *why);
   std::atomic_store(&impl_->ctx->tls, std::get<0>(std::move(tls)));
+  return caf::none;
+}
+
+caf::error node::set_api_keys(std::vector<named_api_key> keys) {
+  auto all = with_default_key(impl_->cfg.api_key, std::move(keys));
+  if (auto problems = api_key_problems(all); !problems.empty())
+    return caf::make_error(caf::sec::invalid_argument, problems.front());
+  // Only the digests are kept: node_config::api_keys is read at start only.
+  impl_->ctx->api.set_keys(net::api_key_set_of(all));
   return caf::none;
 }
 

@@ -77,6 +77,8 @@ std::vector<std::string> node_config::problems() const {
   need(std::all_of(api_key.begin(), api_key.end(),
                    [](char ch) { return ch > ' ' && ch < 0x7f; }),
        "api-key must be printable ASCII without spaces");
+  for (auto& p : api_key_problems(with_default_key(api_key, api_keys)))
+    result.push_back("api-keys: " + p);
   need(api_max_body >= 1, "api-max-body must be at least 1 byte");
   need(admin_password.empty() || admin_password.size() >= 16,
        "admin-password must have at least 16 characters");

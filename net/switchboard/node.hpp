@@ -16,6 +16,7 @@
 /// ends (hub.hpp), so they do not hold the system up either.
 
 #include "switchboard/admission_limits.hpp"
+#include "switchboard/api_keys.hpp"
 #include "switchboard/cluster.hpp"
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
@@ -61,8 +62,14 @@ struct node_config {
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// The server API's key (docs/api.md): requests under /api/ must carry
-  /// `Authorization: apikey KEY`. Empty: no API (every /api/ path is 404).
+  /// `Authorization: apikey KEY`. It goes by the name `default`
+  /// (default_api_key_name) next to api_keys. Empty, and api_keys empty: no
+  /// API (every /api/ path is 404).
   std::string api_key;
+  /// More API keys, each with a name the audit line logs (api_keys.hpp):
+  /// any of them (or api_key) opens the API. node::set_api_keys() replaces
+  /// them at run time.
+  std::vector<named_api_key> api_keys;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
   /// The web console at /console (docs/console.md): on with a password (at
@@ -165,6 +172,14 @@ public:
   /// certificate's) the node keeps its current ones and the error says why;
   /// sec::invalid_argument without TLS. Callable from any thread.
   caf::error reload_tls();
+
+  /// Replaces node_config::api_keys (api_key, named `default`, stays):
+  /// requests read from now on are checked against `keys`, those decided
+  /// already keep their answer. Invalid keys (api_key_problems(), or the
+  /// name `default` while api_key is set): sec::invalid_argument, and the
+  /// node keeps its current keys. An empty list with no api_key closes the
+  /// API (404). Callable from any thread.
+  caf::error set_api_keys(std::vector<named_api_key> keys);
 
   /// Starts a graceful stop and returns at once: the listener stops
   /// accepting and the hub refuses new publishes, flushes every writer (for
