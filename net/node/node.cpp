@@ -91,6 +91,10 @@ struct node::impl {
   /// not take a hub down that is still flushing), waiting at most `timeout`.
   void stop_cluster(caf::timespan timeout);
 
+  /// The stop's second line: how many sessions closed since it began, how
+  /// many are left, how long it took.
+  void log_drained();
+
   caf::actor_system& sys;
   node_config cfg;
   // Outlive everything that holds I/O objects; stop() destroys them only once
@@ -172,6 +176,15 @@ void node::impl::stop_cluster(caf::timespan timeout) {
   self->monitor(cluster);
   self->send_exit(cluster, caf::exit_reason::user_shutdown);
   self->receive([](caf::down_msg&) {}, caf::after(timeout) >> [] {});
+}
+
+void node::impl::log_drained() {
+  auto began = stopper->started();
+  auto left = ctx->sessions.load();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now()
+                                                                  - began.time);
+  ctx->log->info("stop drained: connections closed closed={} remaining={} ms={}",
+                 began.sessions > left ? began.sessions - left : 0, left, ms.count());
 }
 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
@@ -396,6 +409,7 @@ void node::stop() {
   auto& ctx = *p.ctx;
   wait_until(steady_clock::now() + p.cfg.close_timeout + close_grace,
              [&] { return ctx.sessions == 0; });
+  p.log_drained();
   // 3. The I/O threads end: from now on no session starts an actor or a
   // post of its own.
   p.loops.stop();

@@ -45,7 +45,9 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-bool bare(std::string_view value) {
+} // namespace
+
+bool bare_log_value(std::string_view value) {
   if (value.empty())
     return false;
   for (char ch : value)
@@ -53,6 +55,8 @@ bool bare(std::string_view value) {
       return false;
   return true;
 }
+
+namespace {
 
 bool key_char(char ch, bool first) {
   return (ch >= 'a' && ch <= 'z') || ch == '_' || (!first && ch >= '0' && ch <= '9');
@@ -185,15 +189,6 @@ void append_json_escaped(std::string& out, std::string_view text) {
   }
 }
 
-std::string log_value(std::string_view value) {
-  if (bare(value))
-    return std::string{value};
-  std::string out = "\"";
-  append_json_escaped(out, value);
-  out += '"';
-  return out;
-}
-
 log_fields split_fields(std::string_view message) {
   // The first place where the rest of the message is fields: at its start,
   // or after a space.
@@ -213,3 +208,16 @@ log_fields split_fields(std::string_view message) {
 }
 
 } // namespace switchboard::net
+
+namespace switchboard {
+
+std::string log_value(std::string_view value) {
+  if (net::bare_log_value(value))
+    return std::string{value};
+  std::string out = "\"";
+  net::append_json_escaped(out, value);
+  out += '"';
+  return out;
+}
+
+} // namespace switchboard

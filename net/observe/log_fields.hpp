@@ -4,6 +4,8 @@
 // switchboard/log_format.hpp describes): writing a value so that it reads
 // back as it was, and reading the fields back. Internal to net/.
 
+#include "switchboard/log_format.hpp" // log_value
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,10 +13,8 @@
 
 namespace switchboard::net {
 
-/// `value` as a field's value: as it is when it is non-empty printable
-/// ASCII without `"`, `=` and `\`; otherwise a JSON string literal (quoted,
-/// escaped, bytes that are not UTF-8 replaced by U+FFFD).
-std::string log_value(std::string_view value);
+/// Whether log_value() writes `value` as it is (unquoted).
+bool bare_log_value(std::string_view value);
 
 /// Appends `text` escaped for the inside of a JSON string: `"`, `\` and
 /// control characters escaped, bytes that are not UTF-8 as U+FFFD.

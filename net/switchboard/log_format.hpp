@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace switchboard {
 
@@ -25,6 +26,12 @@ namespace switchboard {
 /// Output is valid JSON and UTF-8 whatever the message holds: control
 /// characters are escaped, bytes that are not UTF-8 become U+FFFD.
 std::unique_ptr<spdlog::formatter> make_json_log_formatter();
+
+/// `value` as a field's value in a log line: as it is when it is non-empty
+/// printable ASCII without `"`, `=` and `\`; otherwise a JSON string
+/// literal (quoted, escaped, bytes that are not UTF-8 replaced by U+FFFD),
+/// which the JSON formatter reads back.
+std::string log_value(std::string_view value);
 
 /// An error as a log line shows it: `category.code` by name (`sec.`
 /// for CAF's system errors, `exit.` for exit reasons, `switchboard.` for
