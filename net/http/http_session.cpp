@@ -2,6 +2,7 @@
 
 #include "http/api_answer.hpp"
 #include "http/console_route.hpp"
+#include "http/metrics_guard.hpp"
 
 #include <spdlog/logger.h>
 
@@ -124,10 +125,14 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       send(std::move(decision.response));
       break;
     case route_kind::stats:
-      serve_stats(req);
-      break;
     case route_kind::metrics:
-      serve_metrics(req);
+      if (auto refusal = ctx_->numbers_guard->check(req, peer_key(stream_.socket()),
+                                                    std::chrono::steady_clock::now()))
+        send(std::move(*refusal));
+      else if (decision.kind == route_kind::stats)
+        serve_stats(req);
+      else
+        serve_metrics(req);
       break;
     case route_kind::upgrade:
       if (!refused_while_stopping(req))

@@ -5,6 +5,7 @@
 #include "cluster/cluster_state.hpp"
 #include "hub/hub_interface.hpp"
 #include "io/io_loops.hpp"
+#include "http/metrics_guard.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
 #include "node/node_lifetime.hpp"
@@ -232,6 +233,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->compression = c.compression;
   p->ctx->api.set_keys(net::api_key_set_of(with_default_key(c.api_key, c.api_keys)));
   p->ctx->api.max_body = c.api_max_body;
+  p->ctx->numbers_guard = std::make_shared<net::metrics_guard>(
+    c.metrics_key.empty() ? std::nullopt : std::optional{net::digest_of(c.metrics_key)},
+    c.metrics_rate, c.metrics_burst);
   p->ctx->api.max_data = c.max_message_size;
   if (!c.admin_password.empty() || c.admin_insecure)
     p->ctx->api.console = std::make_shared<net::console_auth>(c.admin_password);

@@ -72,6 +72,14 @@ struct node_config {
   std::vector<named_api_key> api_keys;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
+  /// The key /metrics and /stats require (docs/security.md): requests must
+  /// carry `Authorization: Bearer KEY`, else 401. Empty: they are public.
+  std::string metrics_key;
+  /// Requests per second each source address (IPv6: each /64) may make to
+  /// /metrics and /stats, in bursts of metrics_burst; past it 429. 0: no
+  /// limit.
+  double metrics_rate = 50;
+  double metrics_burst = 100;
   /// The web console at /console (docs/console.md): on with a password (at
   /// least 16 characters; a login form gives a session cookie), or with
   /// admin_insecure, without one, on a loopback host only. Neither: no
