@@ -1,6 +1,6 @@
 #include "api_keys.hpp"
 
-#include "switchboard/log_format.hpp"
+#include "switchboard/log_text.hpp"
 
 #include <spdlog/logger.h>
 

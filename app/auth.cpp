@@ -1,6 +1,6 @@
 #include "auth.hpp"
 
-#include "switchboard/log_format.hpp"
+#include "switchboard/log_text.hpp"
 
 #include <boost/asio/ip/address.hpp>
 

@@ -4,6 +4,7 @@
 set(switchboard_public_headers
   actors/switchboard/cluster.hpp
   actors/switchboard/hub.hpp
+  actors/switchboard/log_text.hpp
   actors/switchboard/messages.hpp
   actors/switchboard/settings.hpp
   net/switchboard/admission_limits.hpp

@@ -1,6 +1,6 @@
 #include "http/api_audit.hpp"
 
-#include "observe/log_fields.hpp"
+#include "log_fields.hpp"
 
 #include <spdlog/logger.h>
 

@@ -3,7 +3,7 @@
 
 #include "switchboard/log_format.hpp"
 
-#include "observe/log_fields.hpp"
+#include "log_fields.hpp"
 
 #include <spdlog/details/log_msg.h>
 
@@ -38,9 +38,9 @@ void append_time(std::string& out, spdlog::log_clock::time_point t) {
 
 void append_member(std::string& out, std::string_view key, std::string_view value) {
   out += ",\"";
-  net::append_json_escaped(out, key);
+  append_json_escaped(out, key);
   out += "\":\"";
-  net::append_json_escaped(out, value);
+  append_json_escaped(out, value);
   out += '"';
 }
 
@@ -57,7 +57,7 @@ public:
     auto level = spdlog::level::to_string_view(msg.level);
     append_member(out, "level", {level.data(), level.size()});
     append_member(out, "logger", {msg.logger_name.data(), msg.logger_name.size()});
-    auto parts = net::split_fields({msg.payload.data(), msg.payload.size()});
+    auto parts = split_fields({msg.payload.data(), msg.payload.size()});
     append_member(out, "msg", parts.msg);
     for (auto& [key, value] : parts.fields)
       append_member(out, reserved(key) ? "_" + std::string{key} : std::string{key}, value);

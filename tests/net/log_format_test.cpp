@@ -5,7 +5,7 @@
 #include "log_capture.hpp"
 
 #include "http/api_audit.hpp"
-#include "observe/log_fields.hpp"
+#include "log_fields.hpp"
 
 #include "switchboard/log_format.hpp"
 #include "switchboard/messages.hpp"
@@ -61,7 +61,7 @@ TEST_CASE("log fields: the fields at a message's end read back as they were writ
   for (std::string value : {"plain", "two words", "q\"uote", "back\\slash", "tab\there",
                             "k=v x=y", "\xe2\x82\xac euro", ""}) {
     auto text = "something happened key=" + log_value(value) + " n=3";
-    auto parts = net::split_fields(text);
+    auto parts = split_fields(text);
     INFO(text);
     CHECK(parts.msg == "something happened");
     REQUIRE(parts.fields.size() == 2);
@@ -71,13 +71,13 @@ TEST_CASE("log fields: the fields at a message's end read back as they were writ
     CHECK(parts.fields[1].second == "3");
   }
   // A tail that is not fields stays text.
-  auto free = net::split_fields("cannot open x=1 because");
+  auto free = split_fields("cannot open x=1 because");
   CHECK(free.msg == "cannot open x=1 because");
   CHECK(free.fields.empty());
-  auto none = net::split_fields("plain text");
+  auto none = split_fields("plain text");
   CHECK(none.msg == "plain text");
-  CHECK(net::split_fields("a=1").msg.empty());
-  CHECK(net::split_fields(R"(broken q="unterminated)").fields.empty());
+  CHECK(split_fields("a=1").msg.empty());
+  CHECK(split_fields(R"(broken q="unterminated)").fields.empty());
 }
 
 TEST_CASE("json log: one object per line with time, level, logger, msg and the fields") {

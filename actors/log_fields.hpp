@@ -2,16 +2,16 @@
 
 // The `key=value` fields at the end of a log line's message (the format
 // switchboard/log_format.hpp describes): writing a value so that it reads
-// back as it was, and reading the fields back. Internal to net/.
+// back as it was, and reading the fields back. Internal.
 
-#include "switchboard/log_format.hpp" // log_value
+#include "switchboard/log_text.hpp"
 
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-namespace switchboard::net {
+namespace switchboard {
 
 /// Whether log_value() writes `value` as it is (unquoted).
 bool bare_log_value(std::string_view value);
@@ -33,4 +33,4 @@ struct log_fields {
 /// parse as fields stays part of the text.
 log_fields split_fields(std::string_view message);
 
-} // namespace switchboard::net
+} // namespace switchboard

@@ -1,9 +1,9 @@
-#include "observe/log_fields.hpp"
+#include "log_fields.hpp"
 
 #include <cstdint>
 #include <optional>
 
-namespace switchboard::net {
+namespace switchboard {
 
 namespace {
 
@@ -207,15 +207,11 @@ log_fields split_fields(std::string_view message) {
   return {message, {}};
 }
 
-} // namespace switchboard::net
-
-namespace switchboard {
-
 std::string log_value(std::string_view value) {
-  if (net::bare_log_value(value))
+  if (bare_log_value(value))
     return std::string{value};
   std::string out = "\"";
-  net::append_json_escaped(out, value);
+  append_json_escaped(out, value);
   out += '"';
   return out;
 }

@@ -1,4 +1,4 @@
-#include "switchboard/log_format.hpp"
+#include "switchboard/log_text.hpp"
 
 #include "switchboard/messages.hpp"
 
