@@ -4,6 +4,7 @@
 
 #include <caf/exit_reason.hpp>
 #include <caf/message.hpp>
+#include <caf/pec.hpp>
 #include <caf/sec.hpp>
 
 namespace switchboard {
@@ -17,6 +18,8 @@ std::string code_name(const caf::error& err) {
     return std::string{"sec."} + caf::to_string(static_cast<caf::sec>(code));
   if (category == caf::atom("exit"))
     return std::string{"exit."} + caf::to_string(static_cast<caf::exit_reason>(code));
+  if (category == caf::atom("parser"))
+    return std::string{"pec."} + caf::to_string(static_cast<caf::pec>(code));
   if (category == exit_category)
     return std::string{"switchboard."} + to_string(static_cast<exit_code>(code));
   if (category == hub_error_category)

@@ -19,7 +19,8 @@ namespace switchboard {
 std::string log_value(std::string_view value);
 
 /// An error as a log line shows it: `category.code` by name (`sec.`
-/// for CAF's system errors, `exit.` for exit reasons, `switchboard.` for
+/// for CAF's system errors, `exit.` for exit reasons, `pec.` for its
+/// parser's (options, config files), `switchboard.` for
 /// exit_code and hub_errc), then `: ` and its context when it has one
 /// (strings as they are, other values as CAF prints them, joined by `; `).
 /// `none` for no error. Needs no actor system.

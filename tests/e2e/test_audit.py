@@ -160,3 +160,30 @@ class StopLines(AuditBase):
         self.assertEqual(positions, sorted(positions), log)
         self.assertRegex(log, r"stop drained: connections closed closed=\d+ remaining=0 ms=\d+")
         ws.close()
+
+
+class ErrorText(AuditBase):
+    def test_a_start_failure_names_the_error_not_cafs_rendering(self):
+        import socket
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        p = run(f"--port={port}")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        text = p.stderr.decode()
+        self.assertNotIn("system_error(", text)
+        self.assertIn('error="sec.cannot_open_port: cannot listen on', text)
+        p = run(f"--port={port}", "--log-format=json")
+        failed = [line for line in json_lines(p.stderr.decode())
+                  if line["msg"] == "the node did not start"]
+        self.assertEqual(len(failed), 1, p.stderr)
+        self.assertTrue(failed[0]["error"].startswith("sec.cannot_open_port: cannot listen on"),
+                        failed[0])
+
+    def test_an_unknown_option_is_named_not_rendered_by_caf(self):
+        p = run("--port=0", "--no-such-option=1")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertNotIn(b"parser_error(", p.stderr)
+        self.assertIn(b"pec.not_an_option", p.stderr)
