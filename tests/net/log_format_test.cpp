@@ -138,7 +138,7 @@ TEST_CASE("errors are described by category and code name, with their context") 
         == "sec.cannot_open_port: port; 80");
   CHECK(describe_error(caf::exit_reason::user_shutdown) == "exit.user_shutdown");
   CHECK(describe_error(caf::make_error(caf::pec::not_an_option, "--bogus"))
-        == "pec.not_an_option: --bogus");
+        == R"(pec.not_an_option: {"argument" = "--bogus"})");
   CHECK(describe_error(make_error(exit_code::hub_down)) == "switchboard.hub_down");
 }
 
