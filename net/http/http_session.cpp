@@ -1,6 +1,7 @@
 #include "http/http_session.hpp"
 
 #include "http/api_answer.hpp"
+#include "auth/console_auth.hpp"
 #include "http/console_route.hpp"
 #include "http/metrics_guard.hpp"
 
@@ -126,8 +127,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       break;
     case route_kind::stats:
     case route_kind::metrics:
-      if (auto refusal = ctx_->numbers_guard->check(req, peer_key(stream_.socket()),
-                                                    std::chrono::steady_clock::now()))
+      if (auto refusal = ctx_->numbers_guard->check(
+            req, peer_key(stream_.socket()), std::chrono::steady_clock::now(),
+            ctx_->api.console && console_request(req, *ctx_->api.console, ctx_->api.tls)))
         send(std::move(*refusal));
       else if (decision.kind == route_kind::stats)
         serve_stats(req);

@@ -31,10 +31,11 @@ public:
   /// The answer that refuses `req` from `from` at `now`: 429 with
   /// Retry-After past the address's rate (checked first, so that guessing
   /// the key is limited too), 401 with `WWW-Authenticate: Bearer` without
-  /// the key; none when the request may be served. Thread-safe: every I/O
-  /// loop asks the one guard of its node.
+  /// the key unless `key_waived` (a logged-in console page, which may call
+  /// the API itself); none when the request may be served. Thread-safe:
+  /// every I/O loop asks the one guard of its node.
   std::optional<http_response> check(const http_request& req, const address_key& from,
-                                     clock::time_point now);
+                                     clock::time_point now, bool key_waived = false);
 
   /// Addresses tracked now (never above max_addresses).
   std::size_t tracked() const;

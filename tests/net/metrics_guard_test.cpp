@@ -60,6 +60,8 @@ TEST_CASE("metrics guard: with a key, only `Bearer KEY` passes; the others get 4
     CHECK(res->result() == http::status::unauthorized);
     CHECK(header(*res, http::field::www_authenticate) == R"(Bearer realm="switchboard-metrics")");
   }
+  // A logged-in console page needs no key (it may call the API itself).
+  CHECK_FALSE(g.check(get("/stats"), addr(1), now, true));
 }
 
 TEST_CASE("metrics guard: an address past its burst gets 429 until its bucket refills") {
