@@ -130,6 +130,19 @@ class Metrics(AuditBase):
             self.assertEqual(status, 200, body)
         self.assertEqual(server.http("GET", "/healthz")[0], 200)
 
+    def test_a_logged_in_console_page_reads_stats_without_the_key(self):
+        password = "sixteen chars at least"
+        server = self.start_server("--metrics-key=scrape-key", f"--admin-password={password}")
+        console = {"X-Switchboard-Console": "1"}
+        status, headers, _ = server.http(
+            "POST", "/console/login", body=f"password={password}",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **console})
+        self.assertEqual(status, 200)
+        cookie = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
+        self.assertEqual(server.http("GET", "/stats", headers={**cookie, **console})[0], 200)
+        # The cookie alone (a cross-site request could carry it) is not enough.
+        self.assertEqual(server.http("GET", "/stats", headers=cookie)[0], 401)
+
     def test_an_address_past_its_rate_gets_429(self):
         server = self.start_server("--metrics-rate=0.5", "--metrics-burst=2")
         statuses = [server.http("GET", "/metrics")[0] for _ in range(3)]
