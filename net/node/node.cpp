@@ -13,6 +13,8 @@
 #include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
 
+#include "switchboard/log_text.hpp"
+
 #include <boost/asio.hpp>
 
 #include <caf/io/middleman.hpp>
@@ -161,7 +163,7 @@ caf::error node::impl::start_cluster() {
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot publish the cluster actor on " + host + ":"
                              + std::to_string(c.cluster_port) + ": "
-                             + sys.render(published.error()));
+                             + describe_error(published.error()));
   cluster_port = *published;
   auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*published)
                                             : c.cluster->address;
