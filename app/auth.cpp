@@ -1,5 +1,7 @@
 #include "auth.hpp"
 
+#include "switchboard/log_text.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <spdlog/spdlog.h>
@@ -132,7 +134,7 @@ std::string describe(const caf::error& err) {
   auto& ctx = err.context();
   if (ctx.match_elements<std::string>())
     return ctx.get_as<std::string>(0);
-  return caf::to_string(err);
+  return describe_error(err);
 }
 
 std::optional<std::string> open_node_warning(const config& cfg, const node_config& node) {

@@ -30,6 +30,10 @@ config::config() {
     // Operations (docs/operations.md).
     .add(log_level, "log-level",
          "trace|debug|info|warn|error|off: what goes to stderr (default info)")
+    .add(log_format, "log-format",
+         "text|json: one line per event, or one JSON object per line (default text)")
+    .add(api_keys_file, "api-keys-file",
+         "file of named API keys, one 'NAME KEY' per line, reloaded on SIGHUP (default none)")
     .add(print_version, "version", "print the version and exit")
     // Who may connect (docs/security.md).
     .add(auth, "auth", "none|jwt: client authentication on the upgrade (default none)")
@@ -57,6 +61,9 @@ node_config config::node() const {
   auto result = node_config_from(*this, ignored, category);
   if (auto origins = allowed_origins())
     result.allowed_origins = std::move(*origins);
+  if (!api_keys_file.empty())
+    if (auto keys = read_api_keys_file(api_keys_file))
+      result.api_keys = std::move(*keys);
   return result;
 }
 
@@ -76,6 +83,8 @@ caf::settings config::dump_content() const {
   auto result = caf::actor_system_config::dump_content();
   dump_node_options(*this, result, category);
   caf::put(result, "log-level", log_level);
+  caf::put(result, "log-format", log_format);
+  caf::put(result, "api-keys-file", api_keys_file);
   caf::put(result, "auth", auth);
   // The secret itself never appears in a dump (it may end up in a log).
   caf::put(result, "jwt-secret", std::string{jwt_secret.empty() ? "" : "(set, not shown)"});
@@ -121,6 +130,14 @@ std::vector<std::string> config::problems() const {
       && log_level != "warn" && log_level != "error" && log_level != "off")
     result.push_back("log-level must be trace, debug, info, warn, error or off (got '"
                      + log_level + "')");
+  if (log_format != "text" && log_format != "json")
+    result.push_back("log-format must be text or json (got '" + log_format + "')");
+  if (!api_keys_file.empty()) {
+    if (auto named = read_api_keys_file(api_keys_file))
+      n.api_keys = std::move(*named);
+    else
+      result.push_back("api-keys-file: " + named.error().context().get_as<std::string>(0));
+  }
   // A file we cannot read is said here, before the node starts; what is
   // wrong inside one, node::start says.
   for (auto [name, file] : {std::pair{"tls-cert", &n.tls_cert}, std::pair{"tls-key", &n.tls_key},

@@ -37,6 +37,10 @@ public:
 
   /// trace, debug, info, warn, error or off.
   std::string log_level = "info";
+  /// text (one line per event) or json (one JSON object per line).
+  std::string log_format = "text";
+  /// Named API keys, one `NAME KEY` per line (read at start and on SIGHUP).
+  std::string api_keys_file;
   /// --version: print the version and exit.
   bool print_version = false;
   /// Client authentication (app/auth.hpp): none or jwt.

@@ -3,9 +3,11 @@
 // reloads the TLS certificate and key, the JWT keys and the allowed origins.
 // Wiring only.
 
+#include "api_keys.hpp"
 #include "auth.hpp"
 #include "config.hpp"
 
+#include "switchboard/log_format.hpp"
 #include "switchboard/stop_signals.hpp"
 #include "switchboard/version.hpp"
 
@@ -18,6 +20,15 @@
 #include <optional>
 #include <thread>
 #include <unistd.h>
+
+namespace {
+
+// An error as a log field's value (switchboard/log_format.hpp).
+std::string describe(const caf::error& err) {
+  return switchboard::log_value(switchboard::describe_error(err));
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   // Before any thread exists, so that every thread inherits the mask and
@@ -34,9 +45,11 @@ int main(int argc, char** argv) {
   switchboard::add_error_category(cfg);
   switchboard::add_message_types(cfg);
   if (auto err = cfg.parse(argc, argv)) {
-    log->error("{}", caf::to_string(err));
+    log->error("{}", switchboard::app::describe(err));
     return 2;
   }
+  if (cfg.log_format == "json")
+    log->set_formatter(switchboard::make_json_log_formatter());
   if (cfg.cli_helptext_printed)
     return 0;
   if (cfg.print_version) {
@@ -68,8 +81,9 @@ int main(int argc, char** argv) {
   // Destroying the actor system can hang while a middleman connect is in
   // flight (docs/cluster.md): a clustered process that has stopped ends
   // after shutdown-timeout at the latest.
-  auto finish = [clustered = ncfg.cluster.has_value(),
-                 t = ncfg.connection.shutdown_timeout](int code) {
+  auto finish = [clustered = ncfg.cluster.has_value(), t = ncfg.connection.shutdown_timeout,
+                 log](int code) {
+    log->info("switchboard exits status={}", code);
     if (clustered)
       std::thread{[code, t] {
         std::this_thread::sleep_for(t);
@@ -92,7 +106,7 @@ int main(int argc, char** argv) {
   // actor system's destructor waiting for the authenticator for ever.
   ncfg.authenticator = nullptr;
   if (!node) {
-    log->error("{}", sys.render(node.error()));
+    log->error("the node did not start error={}", describe(node.error()));
     return finish(1);
   }
   // stdout's first line tells scripts (and the e2e tests) the port.
@@ -105,12 +119,14 @@ int main(int argc, char** argv) {
   // ends the wait as well.
   while (auto sig = signals.wait(**node)) {
     if (*sig != SIGHUP) {
+      log->info("stop signal received signal=SIG{}", sigabbrev_np(*sig));
       (*node)->request_stop();
       break;
     }
+    switchboard::app::reload_api_keys(cfg, **node, *log);
     if (auto err = (*node)->reload_tls())
-      log->error("SIGHUP: TLS not reloaded, keeping the current certificate: {}",
-                 sys.render(err));
+      log->error("SIGHUP: TLS not reloaded, keeping the current certificate error={}",
+                 describe(err));
     else
       log->info("SIGHUP: TLS certificate, key and CA reloaded");
     // JWT keys and allowed origins (app/auth.hpp).
@@ -119,7 +135,7 @@ int main(int argc, char** argv) {
   auto reason = (*node)->wait();
   (*node)->stop();
   if (reason) {
-    log->error("the hub terminated: {}", sys.render(reason));
+    log->error("the hub terminated error={}", describe(reason));
     return finish(1);
   }
   return finish(0);

@@ -4,10 +4,13 @@
 set(switchboard_public_headers
   actors/switchboard/cluster.hpp
   actors/switchboard/hub.hpp
+  actors/switchboard/log_text.hpp
   actors/switchboard/messages.hpp
   actors/switchboard/settings.hpp
   net/switchboard/admission_limits.hpp
+  net/switchboard/api_keys.hpp
   net/switchboard/jwt.hpp
+  net/switchboard/log_format.hpp
   net/switchboard/node.hpp
   net/switchboard/node_options.hpp
   net/switchboard/stop_signals.hpp)

@@ -8,6 +8,7 @@
 #include "cluster/cluster_state.hpp"
 
 #include "protocol.hpp"
+#include "switchboard/log_text.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
@@ -143,7 +144,7 @@ void dial(cluster_pointer self, cluster_peer& p) {
         i->second.dialing = false;
         if (st.log->should_log(spdlog::level::debug))
           st.log->debug("cluster: dial failed address={} reason={}", address,
-                        self->system().render(err));
+                        log_value(describe_error(err)));
         schedule_redial(self, i->second);
       });
 }
@@ -257,7 +258,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
       && p.epoch == msg.epoch)
     return; // a member already
   if (p.incarnation != 0 && p.incarnation != msg.incarnation)
-    st.log->info("cluster: peer restarted address={} incarnation={} (was {})", p.address,
+    st.log->info("cluster: peer restarted address={} incarnation={} was={}", p.address,
                  msg.incarnation, p.incarnation);
   // A new incarnation, a new handle or a rejoin: nothing of the old link
   // applies any more.
@@ -300,7 +301,7 @@ void on_down(cluster_pointer self, const caf::down_msg& dm) {
   ++st.peers_lost;
   ++st.membership;
   st.log->info("cluster: peer down address={} reason={}", p.address,
-               self->system().render(dm.reason));
+               log_value(describe_error(dm.reason)));
   reset_link(p);
   p.handle = nullptr;
   p.dialed = nullptr;
@@ -422,7 +423,8 @@ caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_sett
   self->send(st.hub, cluster_attach{caf::actor_cast<cluster_inbox_actor>(self), tag});
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   self->set_error_handler([self](caf::error& err) {
-    self->state.log->warn("cluster: an error message: {}", self->system().render(err));
+    self->state.log->warn("cluster: an error message error={}",
+                          log_value(describe_error(err)));
   });
   // Until started, everything else waits in the mailbox.
   self->set_default_handler(caf::skip);

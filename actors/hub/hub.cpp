@@ -1,6 +1,7 @@
 #include "hub/hub_state.hpp"
 
 #include "protocol.hpp"
+#include "switchboard/log_text.hpp"
 
 #include <spdlog/logger.h>
 
@@ -379,7 +380,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
   });
   self->set_error_handler([self](caf::error& err) {
     if (auto& log = self->state.settings.logger)
-      log->warn("hub: an error message: {}", self->system().render(err));
+      log->warn("hub: an error message error={}", log_value(describe_error(err)));
   });
   return {
     // -- the public interface

@@ -348,45 +348,24 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-
-// The key, or a logged-in console page (docs/console.md).
-bool authorized(const http_request& req, const api_settings& api) {
+// Who calls: the name of the key the request carries, or console_caller for
+// a logged-in console page (docs/console.md); none: refused.
+std::optional<std::string> caller_of(const http_request& req, const api_settings& api,
+                                     const api_key_set& keys) {
   auto auth = req.find(http::field::authorization);
-  if (api.key && auth != req.end() && key_matches(auth->value(), *api.key))
-    return true;
-  return api.console && console_request(req, *api.console, api.tls);
+  if (auth != req.end())
+    if (auto name = matching_key(auth->value(), keys))
+      return name;
+  if (api.console && console_request(req, *api.console, api.tls))
+    return std::string{console_caller};
+  return std::nullopt;
 }
 
-} // namespace
-
-bool cluster_names_visible(const http_request& req, const api_settings& api) {
-  // A node without an API (no key, no console) has nothing to protect.
-  if (!api.key && !api.console)
-    return true;
-  return authorized(req, api);
+bool authorized(const http_request& req, const api_settings& api) {
+  return caller_of(req, api, *api.keys()).has_value();
 }
 
-bool is_api_target(beast::string_view target) {
-  auto path = path_of(target);
-  return path == "/api" || path.substr(0, 5) == "/api/";
-}
-
-std::size_t body_limit_for(const http_request& header, const api_settings& api) {
-  if (!is_api_target(header.target()) || !authorized(header, api))
-    return http_body_limit;
-  return api.max_body;
-}
-
-api_decision route_api(const http_request& req, const api_settings& api) {
-  // Without a key there is no API: the same answer as any unknown path.
-  if (!api.key && !api.console)
-    return {std::nullopt, make_response(req, http::status::not_found, "not found\n")};
-  if (!authorized(req, api)) {
-    auto res = api_error(req, http::status::unauthorized, "unauthorized",
-                         "a missing or wrong API key (Authorization: apikey KEY)");
-    res.set(http::field::www_authenticate, R"(apikey realm="switchboard")");
-    return {std::nullopt, std::move(res)};
-  }
+api_decision route_authorized(const http_request& req, const api_settings& api) {
   auto p = path_of(req.target());
   std::string_view path{p.data(), p.size()};
   auto post = req.method() == http::verb::post;
@@ -417,6 +396,48 @@ api_decision route_api(const http_request& req, const api_settings& api) {
     return get_or_head(req) ? connection_route(req, path.substr(connection.size()))
                             : wrong_method(req, "GET, HEAD");
   return fail(req, http::status::not_found, "not_found", "no such API route");
+}
+
+} // namespace
+
+std::optional<std::string> api_caller(const http_request& req, const api_settings& api) {
+  return caller_of(req, api, *api.keys());
+}
+
+bool cluster_names_visible(const http_request& req, const api_settings& api) {
+  // A node without an API (no key, no console) has nothing to protect.
+  if (api.keys()->empty() && !api.console)
+    return true;
+  return authorized(req, api);
+}
+
+bool is_api_target(beast::string_view target) {
+  auto path = path_of(target);
+  return path == "/api" || path.substr(0, 5) == "/api/";
+}
+
+std::size_t body_limit_for(const http_request& header, const api_settings& api) {
+  if (!is_api_target(header.target()) || !authorized(header, api))
+    return http_body_limit;
+  return api.max_body;
+}
+
+api_decision route_api(const http_request& req, const api_settings& api) {
+  // One load: the whole request is decided on one set of keys.
+  auto keys = api.keys();
+  // Without a key there is no API: the same answer as any unknown path.
+  if (keys->empty() && !api.console)
+    return {std::nullopt, make_response(req, http::status::not_found, "not found\n")};
+  auto caller = caller_of(req, api, *keys);
+  if (!caller) {
+    auto res = api_error(req, http::status::unauthorized, "unauthorized",
+                         "a missing or wrong API key (Authorization: apikey KEY)");
+    res.set(http::field::www_authenticate, R"(apikey realm="switchboard")");
+    return {std::nullopt, std::move(res)};
+  }
+  auto result = route_authorized(req, api);
+  result.caller = std::move(*caller);
+  return result;
 }
 
 http_response api_error(const http_request& req, http::status status, std::string_view code,

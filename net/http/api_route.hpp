@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -77,7 +78,14 @@ struct api_decision {
   std::optional<api_call> call;
   /// Without a call: the complete answer (an error).
   http_response response;
+  /// Who called (the audit line): the name of the key the request carried,
+  /// or console_caller; empty when it was refused for want of one.
+  std::string caller = {};
 };
+
+/// Who `req` calls the API as: the name of the key it carries, or
+/// console_caller for a logged-in console page; none without either.
+std::optional<std::string> api_caller(const http_request& req, const api_settings& api);
 
 /// Decides a request under /api: 404 without a configured key, 401 without
 /// the right one, 404 for an unknown route, 405 (with Allow) for a wrong

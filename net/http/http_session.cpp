@@ -1,7 +1,9 @@
 #include "http/http_session.hpp"
 
 #include "http/api_answer.hpp"
+#include "auth/console_auth.hpp"
 #include "http/console_route.hpp"
+#include "http/metrics_guard.hpp"
 
 #include <spdlog/logger.h>
 
@@ -71,8 +73,8 @@ void http_session::do_read() {
   parser_->header_limit(header_limit);
   // Beast checks a Content-Length against the limit as the header ends: the
   // largest one any request may get, until on_header knows this one's.
-  parser_->body_limit(ctx_->api.key ? std::max(http_body_limit, ctx_->api.max_body)
-                                    : http_body_limit);
+  parser_->body_limit(ctx_->api.keys()->empty() ? http_body_limit
+                                                 : std::max(http_body_limit, ctx_->api.max_body));
   stream_.expires_after(ctx_->handshake_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&http_session::on_header,
@@ -110,7 +112,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // A request we cannot parse: say so, then hang up.
     bool api = parser_->is_header_done() && is_api_target(parser_->get().target());
-    send(api ? api_parse_error_response(ec) : parse_error_response(ec));
+    if (!api) {
+      send(parse_error_response(ec));
+      return;
+    }
+    auto res = api_parse_error_response(ec);
+    audit_api(parser_->get(), res.result_int(), api_caller(parser_->get(), ctx_->api), {});
+    send(std::move(res));
     return;
   }
   auto req = parser_->release();
@@ -120,10 +128,15 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       send(std::move(decision.response));
       break;
     case route_kind::stats:
-      serve_stats(req);
-      break;
     case route_kind::metrics:
-      serve_metrics(req);
+      if (auto refusal = ctx_->numbers_guard->check(
+            req, peer_key(stream_.socket()), std::chrono::steady_clock::now(),
+            ctx_->api.console && console_request(req, *ctx_->api.console, ctx_->api.tls)))
+        send(std::move(*refusal));
+      else if (decision.kind == route_kind::stats)
+        serve_stats(req);
+      else
+        serve_metrics(req);
       break;
     case route_kind::upgrade:
       if (!refused_while_stopping(req))

@@ -68,6 +68,9 @@ private:
   /// answers with what `render` makes of them (503 without a hub).
   void serve_numbers(const http_request& req, render_fn render);
   void serve_api(const http_request& req);
+  /// The audit line of an API request (api_audit.hpp).
+  void audit_api(const http_request& req, unsigned status,
+                 const std::optional<std::string>& caller, std::string_view fields);
 
   // -- the WebSocket upgrade (http_session_upgrade.cpp) -------------------------------
   void ask_admission(http_request req);

@@ -7,6 +7,7 @@
 
 #include "http/actor_bridge.hpp"
 #include "http/api_answer.hpp"
+#include "http/api_audit.hpp"
 #include "io/io_loops.hpp"
 #include "observe/cluster_stats.hpp"
 #include "observe/metrics_page.hpp"
@@ -51,28 +52,49 @@ std::optional<tls_snapshot> tls_of(const node_context& c) {
 
 void http_session::serve_api(const http_request& req) {
   auto decision = route_api(req, ctx_->api);
+  std::optional<std::string> caller;
+  if (!decision.caller.empty())
+    caller = std::move(decision.caller);
   if (!decision.call) {
+    audit_api(req, decision.response.result_int(), caller, {});
     send(std::move(decision.response));
     return;
   }
   auto call = std::make_shared<const api_call>(std::move(*decision.call));
+  // What the audit line needs of the request once the hub has answered.
+  auto head = head_of(req);
+  head.target(req.target());
   std::visit(
     [&](const auto& msg) {
       using reply_type = api_reply_t<std::decay_t<decltype(msg)>>;
       ask_actor<reply_type>(ctx_.share(), ctx_->hub, actor_timeout, msg,
                             stream_.get_executor(),
-                            [self = shared_from_this(), head = head_of(req),
-                             call](caf::expected<reply_type> r) {
+                            [self = shared_from_this(), head, call,
+                             caller](caf::expected<reply_type> r) {
                               auto reply = r ? api_reply{std::in_place_type<reply_type>,
                                                          std::move(*r)}
                                              : api_reply{std::move(r.error())};
                               auto& ctx = *self->ctx_;
-                              self->send(api_answer(head, *call, reply,
+                              auto res = api_answer(head, *call, reply,
                                                     {static_cast<bool>(ctx.cluster),
-                                                     ctx.cluster_tag}));
+                                                     ctx.cluster_tag});
+                              self->audit_api(head, res.result_int(), caller,
+                                              audit_target(*call));
+                              self->send(std::move(res));
                             });
     },
     *call);
+}
+
+void http_session::audit_api(const http_request& req, unsigned status,
+                             const std::optional<std::string>& caller,
+                             std::string_view fields) {
+  boost::beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  auto remote = ec ? std::string{"-"} : peer.address().to_string();
+  log_api_call(*ctx_->log, {caller ? std::string_view{*caller} : std::string_view{}, remote,
+                            req.method(), {req.target().data(), req.target().size()}, status,
+                            fields});
 }
 
 void http_session::serve_stats(const http_request& req) {

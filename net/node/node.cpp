@@ -5,12 +5,15 @@
 #include "cluster/cluster_state.hpp"
 #include "hub/hub_interface.hpp"
 #include "io/io_loops.hpp"
+#include "http/metrics_guard.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
 #include "node/node_lifetime.hpp"
 #include "auth/console_auth.hpp"
 #include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
+
+#include "switchboard/log_text.hpp"
 
 #include <boost/asio.hpp>
 
@@ -107,6 +110,10 @@ struct node::impl {
   /// not take a hub down that is still flushing), waiting at most `timeout`.
   void stop_cluster(caf::timespan timeout);
 
+  /// The stop's second line: how many sessions closed since it began, how
+  /// many are left, how long it took.
+  void log_drained();
+
   caf::actor_system& sys;
   node_config cfg;
   // Outlive everything that holds I/O objects; stop() destroys them only once
@@ -172,7 +179,7 @@ caf::error node::impl::start_cluster() {
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot publish the cluster actor on " + host + ":"
                              + std::to_string(c.cluster_port) + ": "
-                             + sys.render(published.error()));
+                             + describe_error(published.error()));
   cluster_port = *published;
   auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*published)
                                             : c.cluster->address;
@@ -188,6 +195,15 @@ void node::impl::stop_cluster(caf::timespan timeout) {
   self->monitor(cluster);
   self->send_exit(cluster, caf::exit_reason::user_shutdown);
   self->receive([](caf::down_msg&) {}, caf::after(timeout) >> [] {});
+}
+
+void node::impl::log_drained() {
+  auto began = stopper->started();
+  auto left = ctx->sessions.load();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now()
+                                                                  - began.time);
+  ctx->log->info("stop drained: connections closed closed={} remaining={} ms={}",
+                 began.sessions > left ? began.sessions - left : 0, left, ms.count());
 }
 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_config cfg) {
@@ -232,9 +248,11 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;
   p->ctx->compression = c.compression;
-  if (!c.api_key.empty())
-    p->ctx->api.key = net::digest_of(c.api_key);
+  p->ctx->api.set_keys(net::api_key_set_of(with_default_key(c.api_key, c.api_keys)));
   p->ctx->api.max_body = c.api_max_body;
+  p->ctx->numbers_guard = std::make_shared<net::metrics_guard>(
+    c.metrics_key.empty() ? std::nullopt : std::optional{net::digest_of(c.metrics_key)},
+    c.metrics_rate, c.metrics_burst);
   p->ctx->api.max_data = c.max_message_size;
   if (!c.admin_password.empty() || c.admin_insecure)
     p->ctx->api.console = std::make_shared<net::console_auth>(c.admin_password);
@@ -332,6 +350,15 @@ caf::error node::set_allowed_origins(std::vector<std::string> origins) {
   return caf::none;
 }
 
+caf::error node::set_api_keys(std::vector<named_api_key> keys) {
+  auto all = with_default_key(impl_->cfg.api_key, std::move(keys));
+  if (auto problems = api_key_problems(all); !problems.empty())
+    return caf::make_error(caf::sec::invalid_argument, problems.front());
+  // Only the digests are kept: node_config::api_keys is read at start only.
+  impl_->ctx->api.set_keys(net::api_key_set_of(all));
+  return caf::none;
+}
+
 const caf::actor& node::lifetime() const noexcept {
   return impl_->watched.lifetime;
 }
@@ -411,6 +438,7 @@ void node::stop() {
   auto& ctx = *p.ctx;
   wait_until(steady_clock::now() + p.cfg.close_timeout + close_grace,
              [&] { return ctx.sessions == 0; });
+  p.log_drained();
   // 3. The I/O threads end: from now on no session starts an actor or a
   // post of its own.
   p.loops.stop();

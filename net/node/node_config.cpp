@@ -78,6 +78,14 @@ std::vector<std::string> node_config::problems() const {
   need(std::all_of(api_key.begin(), api_key.end(),
                    [](char ch) { return ch > ' ' && ch < 0x7f; }),
        "api-key must be printable ASCII without spaces");
+  for (auto& p : api_key_problems(with_default_key(api_key, api_keys)))
+    result.push_back("api-keys: " + p);
+  need(std::all_of(metrics_key.begin(), metrics_key.end(),
+                   [](char ch) { return ch > ' ' && ch < 0x7f; }),
+       "metrics-key must be printable ASCII without spaces");
+  need(std::isfinite(metrics_rate) && metrics_rate >= 0,
+       "metrics-rate must be a number of requests per second, 0 turning the limit off");
+  need(std::isfinite(metrics_burst) && metrics_burst >= 1, "metrics-burst must be at least 1");
   need(api_max_body >= 1, "api-max-body must be at least 1 byte");
   need(admin_password.empty() || admin_password.size() >= 16,
        "admin-password must have at least 16 characters");

@@ -14,8 +14,9 @@ void log_refusal(node_context& ctx, std::string_view what, unsigned status,
       || !ctx.refusals.allow(log_throttle::clock::now(), held_back))
     return;
   if (held_back > 0)
-    log.warn("{} status={} remote={} reason={} (and {} more refusals not logged)", what,
-             status, remote, protocol::quote(reason), held_back);
+    // A field, not a remark in parentheses: a log pipeline reads it as one.
+    log.warn("{} status={} remote={} reason={} held_back={}", what, status, remote,
+             protocol::quote(reason), held_back);
   else
     log.warn("{} status={} remote={} reason={}", what, status, remote,
              protocol::quote(reason));

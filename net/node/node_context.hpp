@@ -27,6 +27,7 @@ namespace switchboard::net {
 
 class admission;
 class io_loops;
+class metrics_guard;
 
 struct node_context {
   node_context(caf::actor_system& s, hub_internal_actor h) : sys(s), hub(std::move(h)) {
@@ -61,6 +62,8 @@ struct node_context {
   tls_metrics tls_stats;
   /// The server API (node_config::api_key, api_max_body).
   api_settings api;
+  /// Who may read /metrics and /stats (node_config::metrics_key, metrics_rate).
+  std::shared_ptr<metrics_guard> numbers_guard;
   /// Live HTTP and WebSocket sessions.
   std::atomic<std::size_t> sessions{0};
   /// References to sessions held outside the I/O loops (by actors): the

@@ -3,6 +3,8 @@
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
 
+#include <spdlog/logger.h>
+
 namespace switchboard::net {
 
 // -- stop_switch --------------------------------------------------------------------------
@@ -27,6 +29,8 @@ bool stop_switch::request() {
     return true; // disarmed: the node is stopping already
   // Before anything else: an upgrade read from now on is refused.
   ctx_->stopping = true;
+  started_ = {std::chrono::steady_clock::now(), ctx_->sessions.load()};
+  ctx_->log->info("stop requested: closing connections sessions={}", started_.sessions);
   if (listener_)
     listener_->stop();
   caf::anon_send(hub_, shutdown_atom::value);
@@ -36,6 +40,11 @@ bool stop_switch::request() {
 bool stop_switch::requested() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return requested_;
+}
+
+stop_switch::started_at stop_switch::started() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return started_;
 }
 
 void stop_switch::disarm() {

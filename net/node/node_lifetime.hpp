@@ -9,6 +9,8 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -36,12 +38,21 @@ public:
   /// Whether request() was called.
   bool requested() const;
 
+  /// When the first request() came and how many sessions were open then
+  /// (the stop's log lines); zero before it.
+  struct started_at {
+    std::chrono::steady_clock::time_point time{};
+    std::size_t sessions = 0;
+  };
+  started_at started() const;
+
   /// From now on request() only records the request. Idempotent.
   void disarm();
 
 private:
   mutable std::mutex mtx_;
   bool requested_ = false;
+  started_at started_;
   std::shared_ptr<node_context> ctx_;
   std::shared_ptr<listener> listener_;
   hub_internal_actor hub_;

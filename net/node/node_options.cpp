@@ -286,6 +286,18 @@ const std::vector<option>& table() {
     field<std::size_t>("api-max-body",
                        "largest body of an API request in bytes; past it 413 (default 1048576)",
                        [](auto& c) -> auto& { return c.api_max_body; }),
+    // Who may read /metrics and /stats (docs/security.md).
+    secret("metrics-key",
+           "key /metrics and /stats require (Authorization: Bearer KEY), else 401; empty: "
+           "public (default empty; prefer the config file)",
+           [](auto& c) -> auto& { return c.metrics_key; }),
+    field<double>("metrics-rate",
+                  "requests per second per address to /metrics and /stats; past it 429, 0 for "
+                  "no limit (default 50)",
+                  [](auto& c) -> auto& { return c.metrics_rate; }),
+    field<double>("metrics-burst",
+                  "requests an address may make to /metrics and /stats at once (default 100)",
+                  [](auto& c) -> auto& { return c.metrics_burst; }),
     // The web console at /console (docs/console.md).
     secret("admin-password",
            "password of the web console at /console, at least 16 characters; empty: no "

@@ -16,6 +16,7 @@
 /// ends (hub.hpp), so they do not hold the system up either.
 
 #include "switchboard/admission_limits.hpp"
+#include "switchboard/api_keys.hpp"
 #include "switchboard/cluster.hpp"
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
@@ -61,10 +62,24 @@ struct node_config {
   authenticator_actor authenticator;
   caf::timespan authenticate_timeout = std::chrono::seconds(2);
   /// The server API's key (docs/api.md): requests under /api/ must carry
-  /// `Authorization: apikey KEY`. Empty: no API (every /api/ path is 404).
+  /// `Authorization: apikey KEY`. It goes by the name `default`
+  /// (default_api_key_name) next to api_keys. Empty, and api_keys empty: no
+  /// API (every /api/ path is 404).
   std::string api_key;
+  /// More API keys, each with a name the audit line logs (api_keys.hpp):
+  /// any of them (or api_key) opens the API. node::set_api_keys() replaces
+  /// them at run time.
+  std::vector<named_api_key> api_keys;
   /// The largest body of an API request, in bytes (413 beyond).
   std::size_t api_max_body = 1024 * 1024;
+  /// The key /metrics and /stats require (docs/security.md): requests must
+  /// carry `Authorization: Bearer KEY`, else 401. Empty: they are public.
+  std::string metrics_key;
+  /// Requests per second each source address (IPv6: each /64) may make to
+  /// /metrics and /stats, in bursts of metrics_burst; past it 429. 0: no
+  /// limit.
+  double metrics_rate = 50;
+  double metrics_burst = 100;
   /// The web console at /console (docs/console.md): on with a password (at
   /// least 16 characters; a login form gives a session cookie), or with
   /// admin_insecure, without one, on a loopback host only. Neither: no
@@ -184,6 +199,14 @@ public:
   /// sec::invalid_argument naming it, and the current list stays. Callable
   /// from any thread.
   caf::error set_allowed_origins(std::vector<std::string> origins);
+
+  /// Replaces node_config::api_keys (api_key, named `default`, stays):
+  /// requests read from now on are checked against `keys`, those decided
+  /// already keep their answer. Invalid keys (api_key_problems(), or the
+  /// name `default` while api_key is set): sec::invalid_argument, and the
+  /// node keeps its current keys. An empty list with no api_key closes the
+  /// API (404). Callable from any thread.
+  caf::error set_api_keys(std::vector<named_api_key> keys);
 
   /// Starts a graceful stop and returns at once: the listener stops
   /// accepting and the hub refuses new publishes, flushes every writer (for

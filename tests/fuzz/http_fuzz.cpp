@@ -77,7 +77,7 @@ constexpr std::size_t header_limit = 8 * 1024;
 const api_settings& api_with_key() {
   static const api_settings api = [] {
     api_settings s;
-    s.key = digest_of("fuzz-key");
+    s.set_keys({{"fuzz", digest_of("fuzz-key")}});
     s.max_body = 16 * 1024;
     s.max_data = 1024;
     return s;
@@ -429,7 +429,7 @@ bool check_api(const http_request& req, asio::io_context& ioc) {
   auto d = route_api(req, api_with_key());
   auto auth = req.find(http::field::authorization);
   bool authorized =
-    auth != req.end() && key_matches(auth->value(), *api_with_key().key);
+    auth != req.end() && matching_key(auth->value(), *api_with_key().keys()).has_value();
   require(authorized || (!d.call && d.response.result() == http::status::unauthorized),
           "an API request without the key that is not refused with 401", text);
   require(body_limit_for(req, api_with_key())

@@ -26,7 +26,7 @@ const std::string key = "s3cret-key-0123456789";
 
 api_settings settings() {
   api_settings s;
-  s.key = digest_of(key);
+  s.set_keys({{"test", digest_of(key)}});
   s.max_body = 4096;
   s.max_data = 100;
   return s;

@@ -116,7 +116,7 @@ TEST_CASE("/stats?scope=cluster names things only for the API key or the console
   net::api_settings none;
   CHECK(net::cluster_names_visible(with(nullptr), none));
   net::api_settings keyed;
-  keyed.key = net::digest_of("k3y");
+  keyed.set_keys({{"test", net::digest_of("k3y")}});
   CHECK_FALSE(net::cluster_names_visible(with(nullptr), keyed));
   CHECK_FALSE(net::cluster_names_visible(with("apikey wrong"), keyed));
   CHECK_FALSE(net::cluster_names_visible(with("Bearer k3y"), keyed));
