@@ -119,12 +119,13 @@ void connected(cluster_pointer self, const std::string& address, caf::node_id& n
   schedule_redial(self, p);
 }
 
-// A connection that opened and then failed or stalled before CAF's
-// handshake ended is a peer this node cannot talk to: with cluster TLS, the
-// TLS handshake failed (one side without TLS, or a certificate not from the
-// other's CA), since CAF's OpenSSL module runs it before any BASP byte and
-// logs nothing itself. Said once per peer and reason; a port where nothing
-// listens (a node not up yet) stays a debug line.
+// A dial that reached a port and failed there is a peer this node cannot
+// talk to: with cluster TLS, mostly a failed TLS handshake (one side
+// without TLS, or a certificate not from the other's CA), which CAF's
+// OpenSSL module reports as cannot_connect_to_node without a context or as
+// disconnect_during_handshake, and logs nothing of. Said once until the
+// peer joins; a port where nothing listens (a node not up yet: CAF's
+// "ip_connect failed" with the address as context) stays a debug line.
 void dial_failed(cluster_pointer self, const std::string& address, const caf::error& err) {
   auto& st = self->state;
   auto i = st.peers.find(address);
@@ -133,16 +134,15 @@ void dial_failed(cluster_pointer self, const std::string& address, const caf::er
   auto& p = i->second;
   p.dialing = false;
   auto reason = self->system().render(err);
-  auto handshake = err == caf::sec::disconnect_during_handshake
-                   || err == caf::sec::connection_timeout;
-  if (handshake && p.dial_error != reason)
-    st.log->warn("cluster: cannot join address={} reason={}: the connection opened but the "
+  auto nothing_listens = err == caf::sec::cannot_connect_to_node && !err.context().empty();
+  if (!nothing_listens && !p.dial_warned)
+    st.log->warn("cluster: cannot join address={} reason={}: the port answered but the "
                  "handshake failed (cluster TLS on one side only, a certificate not from the "
                  "other side's CA, or not a switchboard cluster port); dialing again",
                  address, reason);
   else if (st.log->should_log(spdlog::level::debug))
     st.log->debug("cluster: dial failed address={} reason={}", address, reason);
-  p.dial_error = std::move(reason);
+  p.dial_warned = p.dial_warned || !nothing_listens;
   schedule_redial(self, p);
 }
 
@@ -289,7 +289,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   p.incarnation = msg.incarnation;
   p.epoch = msg.epoch;
   p.tag = msg.tag;
-  p.dial_error.clear();
+  p.dial_warned = false;
   ++st.membership;
   take_hello_lists(self, p, msg);
   st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);

@@ -63,10 +63,9 @@ struct cluster_peer {
   std::uint64_t redial_round = 0;
   /// Marks a peer only a clash refused: never dialed again.
   bool refused = false;
-  /// Why the last dial failed ("": it did not, or not since it was up): a
-  /// failed handshake is logged as a warning once per reason, not at every
-  /// redial.
-  std::string dial_error;
+  /// A failed dial was logged as a warning since it was last up: the next
+  /// ones are debug lines, not a warning at every redial.
+  bool dial_warned = false;
 };
 
 /// The last fan-out of query_cluster (cluster_query.cpp): the numbers of the

@@ -1,7 +1,7 @@
 // The middleman actor a cluster actor dials through is the one the node
 // started it with (CAF's plain one, or the OpenSSL module's for cluster
 // TLS: net/node/node.cpp chooses), and a dial whose handshake fails is said
-// once per peer and reason.
+// once until the peer joins.
 
 #include "cluster_fixture.hpp"
 
@@ -48,7 +48,7 @@ TEST_CASE_METHOD(fixture, "cluster: peers are dialed through the middleman actor
   caf::anon_send_exit(relay, caf::exit_reason::kill);
 }
 
-TEST_CASE_METHOD(fixture, "cluster: a failed handshake is a warning once per peer and reason") {
+TEST_CASE_METHOD(fixture, "cluster: a failed handshake is a warning once until the peer joins") {
   auto connects = std::make_shared<int>(0);
   auto failing = caf::actor_cast<caf::io::middleman_actor>(
     mars.sys.spawn(dialer, connects, caf::io::middleman_actor{},
