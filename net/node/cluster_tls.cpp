@@ -83,7 +83,9 @@ caf::error load_like_caf(const caf::actor_system_config& sc) {
 } // namespace
 
 bool cluster_tls(const node_config& cfg) {
-  return !cfg.cluster_tls_cert.empty();
+  // One or two of them are a problem (node_config::problems()), not TLS.
+  return !cfg.cluster_tls_cert.empty() && !cfg.cluster_tls_key.empty()
+         && !cfg.cluster_tls_ca.empty();
 }
 
 caf::error check_cluster_tls(caf::actor_system& sys, const node_config& cfg) {

@@ -19,15 +19,14 @@
 
 namespace switchboard::net {
 
-/// Whether `cfg` asks for cluster TLS (node_config::problems() makes sure
-/// that it names all three files or none).
+/// Whether `cfg` asks for cluster TLS: it names all three files
+/// (node_config::problems() refuses one or two).
 bool cluster_tls(const node_config& cfg);
 
 /// none when CAF's OpenSSL module is loaded with exactly cfg's cluster
 /// certificate, key and CA (and no openssl.capath), and the files load the
-/// way CAF loads them for every connection (CAF raises an exception on its
-/// multiplexer thread when they do not, which ends the process); otherwise
-/// what is wrong, naming the option and the file.
+/// way CAF loads them for every connection (otherwise every connection
+/// would be refused); else what is wrong, naming the option and the file.
 caf::error check_cluster_tls(caf::actor_system& sys, const node_config& cfg);
 
 /// The middleman actor the cluster actor is published and dials through:
