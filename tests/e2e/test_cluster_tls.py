@@ -210,6 +210,32 @@ class Mesh(Pki):
         self.assertTrue(node.alive())
 
 
+    def test_a_broken_certificate_file_refuses_connections_and_renewed_files_are_used(self):
+        # CAF reads the files for every connection: a broken file (a renewal
+        # half written) refuses connections instead of ending the process
+        # (CAF raises an exception on its multiplexer thread), and the
+        # renewed files are used by the next connection, without a restart.
+        cert, key = self.ours.issue("node0")
+        live_cert = os.path.join(self.dir, f"live-{self.ports[0]}.pem")
+        shutil.copyfile(cert, live_cert)
+        a = self.start(0, (f"--cluster-tls-cert={live_cert}", f"--cluster-tls-key={key}",
+                           f"--cluster-tls-ca={self.ours.file}"))
+        wait_until(lambda: "cluster: node address=" in log_of(a), 10 * SLACK,
+                   message="node 0 started")
+        with open(live_cert, "wb") as f:
+            f.write(b"-----BEGIN CERTIFICATE-----\nbroken\n")
+        b = self.start(1, self.ours.flags("node1"))
+        wait_until(lambda: "cluster: no TLS session for a connection" in log_of(a), 10 * SLACK,
+                   message="the refused connection in node 0's log")
+        self.assertTrue(a.alive())
+        self.assertEqual(peers_up(a), set())
+        # Renewed as the docs say: written next to it, then renamed over it.
+        shutil.copyfile(cert, live_cert + ".new")
+        os.replace(live_cert + ".new", live_cert)
+        wait_until(lambda: peers_up(a) == {self.addresses[1]} and peers_up(b) == {self.addresses[0]},
+                   10 * SLACK, interval=0.05, message="the mesh with the renewed file")
+
+
 class Options(Pki):
     def run_node(self, *flags, timeout=15):
         port = free_ports(1)[0]
