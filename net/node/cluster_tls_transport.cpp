@@ -9,6 +9,8 @@
 //    "no data yet" of any other connection on CAF's multiplexer thread for a
 //    fatal error: every failed handshake (a node with the wrong certificate,
 //    a scanner) dropped the node's healthy links;
+//  - a dial finishes its TLS handshake before the BASP broker gets it
+//    (tls_middleman::finish_handshake says why);
 //  - a session that fails is logged with the peer's address and OpenSSL's
 //    reason (CAF logs nothing), and a session CAF cannot create (its
 //    per-connection context raises an exception when the files went away)
@@ -35,6 +37,10 @@
 
 #include <spdlog/logger.h>
 
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -236,7 +242,7 @@ protected:
       return std::move(fd.error());
     network::nonblocking(*fd, true);
     auto session = make_session(system(), *fd, false, *log_);
-    if (!session) {
+    if (!session || !finish_handshake(*session, *fd)) {
       network::close_socket(*fd);
       return caf::sec::cannot_connect_to_node;
     }
@@ -252,6 +258,40 @@ protected:
   }
 
 private:
+  // Runs the TLS client handshake to its end here (this actor is detached
+  // and blocks in the TCP connect already), before the BASP broker gets the
+  // connection: the broker counts a connection it dialed as silent from
+  // the epoch until the peer's first BASP bytes, and closes it at its next
+  // heartbeat tick (CAF 0.17.6, basp_broker: the context's last_seen), so a
+  // TLS handshake that outlasts the time to that tick lost the dial.
+  bool finish_handshake(caf::openssl::session& session, native_socket fd) {
+    auto bound = caf::get_or(system().config(), "middleman.connection-timeout",
+                             caf::timespan{std::chrono::seconds(30)});
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+      // With no bytes asked for, a session only drives its handshake:
+      // indeterminate once it is done.
+      std::size_t ignored = 0;
+      ERR_clear_error();
+      auto state = session.read_some(ignored, fd, nullptr, 0);
+      if (state == rw_state::indeterminate)
+        return true;
+      if (state == rw_state::failure) {
+        log_->failed(fd, "connect");
+        return false;
+      }
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= caf::timespan{0})
+        return false;
+      // Waiting for the server's flight; a blocked write (rare: the
+      // client's flights are small) is retried after a slice.
+      pollfd p{fd, POLLIN, 0};
+      auto slice = std::min<std::chrono::milliseconds::rep>(
+        50, std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1);
+      ::poll(&p, 1, static_cast<int>(slice));
+    }
+  }
+
   network::default_multiplexer& mpx() {
     return static_cast<network::default_multiplexer&>(system().middleman().backend());
   }
