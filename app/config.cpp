@@ -141,7 +141,10 @@ std::vector<std::string> config::problems() const {
   // A file we cannot read is said here, before the node starts; what is
   // wrong inside one, node::start says.
   for (auto [name, file] : {std::pair{"tls-cert", &n.tls_cert}, std::pair{"tls-key", &n.tls_key},
-                            std::pair{"tls-ca", &n.tls_ca}})
+                            std::pair{"tls-ca", &n.tls_ca},
+                            std::pair{"cluster-tls-cert", &n.cluster_tls_cert},
+                            std::pair{"cluster-tls-key", &n.cluster_tls_key},
+                            std::pair{"cluster-tls-ca", &n.cluster_tls_ca}})
     if (!file->empty() && !std::ifstream{*file})
       result.push_back(std::string{name} + ": cannot read " + *file);
   for (auto& p : n.problems())

@@ -9,7 +9,8 @@ packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-de
           libspdlog-dev catch2 libssl-dev zlib1g-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py,
-  # certificates of tests/e2e/test_tls.py (openssl: tools/compare.py --tls)
+  # certificates of tests/e2e/test_tls.py and test_cluster_tls.py (openssl:
+  # tools/compare.py --tls)
   packages+=(python3-websockets python3-prometheus-client procps curl pkg-config python3-jwt
              python3-cryptography)
   # testssl.sh: tests/e2e/test_testssl.py scans a TLS node (docs/security.md, TLS).

@@ -1,8 +1,9 @@
 // The cluster actor: the hub's envoy to the other nodes. Membership is a
 // full mesh built from hellos: a node dials every address it knows (seeds
-// and addresses learned from hellos) through the middleman actor, never
-// uses a handle that a third node passed on, monitors each member, and
-// redials a lost one with jittered exponential backoff. Forwarding and
+// and addresses learned from hellos) through the middleman actor it was
+// started with (plain or TLS), never uses a handle that a third node passed
+// on, monitors each member, and redials a lost one with jittered
+// exponential backoff. Forwarding and
 // acks live in cluster_forward.cpp, queries in cluster_query.cpp.
 
 #include "cluster/cluster_state.hpp"
@@ -10,7 +11,6 @@
 #include "protocol.hpp"
 #include "switchboard/log_text.hpp"
 
-#include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
 #include <spdlog/logger.h>
@@ -120,6 +120,33 @@ void connected(cluster_pointer self, const std::string& address, caf::node_id& n
   schedule_redial(self, p);
 }
 
+// A dial that reached a port and failed there is a peer this node cannot
+// talk to: with cluster TLS, mostly a failed TLS handshake (one side
+// without TLS, or a certificate not from the other's CA), which CAF's
+// OpenSSL module reports as cannot_connect_to_node without a context or as
+// disconnect_during_handshake, and logs nothing of. Said once until the
+// peer joins; a port where nothing listens (a node not up yet: CAF's
+// "ip_connect failed" with the address as context) stays a debug line.
+void dial_failed(cluster_pointer self, const std::string& address, const caf::error& err) {
+  auto& st = self->state;
+  auto i = st.peers.find(address);
+  if (i == st.peers.end())
+    return;
+  auto& p = i->second;
+  p.dialing = false;
+  auto reason = log_value(describe_error(err));
+  auto nothing_listens = err == caf::sec::cannot_connect_to_node && !err.context().empty();
+  if (!nothing_listens && !p.dial_warned)
+    st.log->warn("cluster: cannot join address={} reason={} cause={}", address, reason,
+                 log_value("the port answered but the handshake failed (cluster TLS on one "
+                           "side only, a certificate not from the other side's CA, or not a "
+                           "switchboard cluster port); dialing again"));
+  else if (st.log->should_log(spdlog::level::debug))
+    st.log->debug("cluster: dial failed address={} reason={}", address, reason);
+  p.dial_warned = p.dial_warned || !nothing_listens;
+  schedule_redial(self, p);
+}
+
 void dial(cluster_pointer self, cluster_peer& p) {
   if (p.dialing || p.up || p.refused)
     return;
@@ -130,23 +157,13 @@ void dial(cluster_pointer self, cluster_peer& p) {
     return;
   }
   p.dialing = true;
-  auto mm = self->system().middleman().actor_handle();
   auto address = p.address;
-  self->request(mm, std::chrono::seconds(10), caf::connect_atom::value, host, port)
+  self->request(self->state.dialer, std::chrono::seconds(10), caf::connect_atom::value, host,
+                port)
     .then(
       [self, address](caf::node_id& nid, caf::strong_actor_ptr& ptr,
                       std::set<std::string>&) { connected(self, address, nid, ptr); },
-      [self, address](caf::error& err) {
-        auto& st = self->state;
-        auto i = st.peers.find(address);
-        if (i == st.peers.end())
-          return;
-        i->second.dialing = false;
-        if (st.log->should_log(spdlog::level::debug))
-          st.log->debug("cluster: dial failed address={} reason={}", address,
-                        log_value(describe_error(err)));
-        schedule_redial(self, i->second);
-      });
+      [self, address](caf::error& err) { dial_failed(self, address, err); });
 }
 
 cluster_peer& peer_at(cluster_pointer self, const std::string& address) {
@@ -276,6 +293,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   p.incarnation = msg.incarnation;
   p.epoch = msg.epoch;
   p.tag = msg.tag;
+  p.dial_warned = false;
   ++st.membership;
   take_hello_lists(self, p, msg);
   st.log->info("cluster: peer up address={} incarnation={}", p.address, p.incarnation);
@@ -386,12 +404,13 @@ caf::behavior running(cluster_pointer self) {
   };
 }
 
-// Once published, the node tells the actor the address peers reach it at;
-// only then does it dial (pitfall 8 of cluster-notes: publish before
-// dialing) and say hello.
-void start(cluster_pointer self, std::string& address) {
+// Once published, the node tells the actor the address peers reach it at
+// and the middleman actor to dial them through; only then does it dial
+// (pitfall 8 of cluster-notes: publish before dialing) and say hello.
+void start(cluster_pointer self, std::string& address, caf::io::middleman_actor& dialer) {
   auto& st = self->state;
   st.settings.address = std::move(address);
+  st.dialer = std::move(dialer);
   // What a peer of another version (or a broken one) sends must not take
   // the cluster actor down.
   self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& x) {
@@ -429,7 +448,9 @@ caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_sett
   // Until started, everything else waits in the mailbox.
   self->set_default_handler(caf::skip);
   return {
-    [self](cluster_start_atom, std::string& address) { start(self, address); },
+    [self](cluster_start_atom, std::string& address, caf::io::middleman_actor& dialer) {
+      start(self, address, dialer);
+    },
   };
 }
 

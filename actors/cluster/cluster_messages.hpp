@@ -97,7 +97,9 @@ using cluster_flush_atom = caf::atom_constant<caf::atom("cl_flush")>;
 using cluster_resume_atom = caf::atom_constant<caf::atom("cl_resume")>;
 using cluster_redial_atom = caf::atom_constant<caf::atom("cl_redial")>;
 using cluster_report_atom = caf::atom_constant<caf::atom("cl_report")>;
-/// (cluster_start_atom, address): the node published the cluster actor.
+/// (cluster_start_atom, address, caf::io::middleman_actor): the node
+/// published the cluster actor at address; dial peers through that
+/// middleman actor (plain or TLS: the node chose, docs/cluster.md).
 using cluster_start_atom = caf::atom_constant<caf::atom("cl_start")>;
 
 template <class Inspector>

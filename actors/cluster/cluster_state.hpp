@@ -10,6 +10,7 @@
 #include "hub/hub_state.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <spdlog/fwd.h>
 
@@ -64,6 +65,9 @@ struct cluster_peer {
   std::uint64_t redial_round = 0;
   /// Marks a peer only a clash refused: never dialed again.
   bool refused = false;
+  /// A failed dial was logged as a warning since it was last up: the next
+  /// ones are debug lines, not a warning at every redial.
+  bool dial_warned = false;
 };
 
 /// The last fan-out of query_cluster (cluster_query.cpp): the numbers of the
@@ -88,6 +92,10 @@ struct cluster_gather {
 struct cluster_state {
   hub_internal_actor hub;
   cluster_settings settings;
+  /// The middleman actor peers are dialed through (given with
+  /// cluster_start_atom): CAF's plain one, or the OpenSSL module's for a
+  /// cluster over TLS. The cluster actor itself knows nothing of TLS.
+  caf::io::middleman_actor dialer;
   std::uint64_t incarnation = 0;
   std::uint16_t tag = 0;
   std::uint64_t epoch = 0; ///< ours, sent in every hello
@@ -111,7 +119,8 @@ struct cluster_state {
 using cluster_pointer = caf::stateful_actor<cluster_state>*;
 
 /// A cluster actor for `hub`: links to it and tells it the tag; once sent
-/// (cluster_start_atom, address) it dials the seeds. `incarnation` and
+/// (cluster_start_atom, address, dialer) it dials the seeds through
+/// `dialer`. `incarnation` and
 /// `tag` are random per node start (non-zero).
 caf::behavior cluster(cluster_pointer self, hub_internal_actor hub, cluster_settings settings,
                       std::uint64_t incarnation, std::uint16_t tag,

@@ -6,6 +6,7 @@
 #include "hub/hub_interface.hpp"
 #include "io/io_loops.hpp"
 #include "http/metrics_guard.hpp"
+#include "node/cluster_tls.hpp"
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
 #include "node/node_lifetime.hpp"
@@ -159,6 +160,10 @@ caf::error node::impl::start_cluster() {
   if (!sys.has_middleman())
     return caf::make_error(caf::sec::invalid_argument,
                            "cluster needs the middleman: cfg.load<caf::io::middleman>()");
+  auto tls = net::cluster_tls(c);
+  if (tls)
+    if (auto err = net::check_cluster_tls(sys, c))
+      return err;
   std::random_device dev;
   auto incarnation = (std::uint64_t{dev()} << 32) | dev();
   if (incarnation == 0)
@@ -174,7 +179,8 @@ caf::error node::impl::start_cluster() {
   auto host = c.cluster_host.empty() ? c.host : c.cluster_host;
   // reuse_addr: a restarted node gets its port back while the old
   // connections sit in TIME_WAIT.
-  auto published = sys.middleman().publish(cluster, c.cluster_port, host.c_str(), true);
+  auto mm = net::cluster_middleman(sys, cluster, tls, c.logger);
+  auto published = net::publish_cluster(sys, mm, cluster, c.cluster_port, host);
   if (!published)
     return caf::make_error(caf::sec::cannot_open_port,
                            "cannot publish the cluster actor on " + host + ":"
@@ -183,13 +189,18 @@ caf::error node::impl::start_cluster() {
   cluster_port = *published;
   auto address = c.cluster->address.empty() ? host + ":" + std::to_string(*published)
                                             : c.cluster->address;
-  caf::anon_send(cluster, cluster_start_atom::value, std::move(address));
+  if (tls)
+    c.logger->info("cluster: mutual TLS on the cluster port certificate={} ca={}",
+                   c.cluster_tls_cert, c.cluster_tls_ca);
+  caf::anon_send(cluster, cluster_start_atom::value, std::move(address), std::move(mm));
   return caf::none;
 }
 
 void node::impl::stop_cluster(caf::timespan timeout) {
   if (!cluster)
     return;
+  // Plain or TLS: both middleman actors share CAF's one BASP broker, which
+  // holds the port.
   sys.middleman().unpublish(cluster, cluster_port);
   caf::scoped_actor self{sys};
   self->monitor(cluster);

@@ -104,6 +104,11 @@ std::vector<std::string> node_config::problems() const {
     result.push_back(std::move(*problem));
   for (auto& p : hub.topic_option_problems())
     result.push_back(std::move(p));
+  auto tls_files = !cluster_tls_cert.empty() + !cluster_tls_key.empty() + !cluster_tls_ca.empty();
+  need(tls_files == 0 || tls_files == 3,
+       "cluster-tls-cert, cluster-tls-key and cluster-tls-ca go together: give all three or "
+       "none");
+  need(tls_files == 0 || cluster, "cluster-tls-cert, -key and -ca need cluster-port");
   if (cluster) {
     need(cluster->backlog >= 1, "cluster-backlog must be at least 1");
     need(cluster->redial_min >= 1ms && cluster->redial_max >= cluster->redial_min,

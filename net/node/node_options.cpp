@@ -325,6 +325,17 @@ const std::vector<option>& table() {
                    "CAF middleman heartbeat between nodes (default 500ms)", heartbeat_default),
     middleman_span("cluster-connection-timeout",
                    "a peer silent this long is dropped (default 3s)", connection_timeout_default),
+    field<std::string>("cluster-tls-cert",
+                       "PEM certificate chain of this node: the cluster port then speaks "
+                       "mutual TLS only (with --cluster-tls-key and --cluster-tls-ca; default "
+                       "none)",
+                       [](auto& c) -> auto& { return c.cluster_tls_cert; }),
+    field<std::string>("cluster-tls-key", "PEM private key of --cluster-tls-cert",
+                       [](auto& c) -> auto& { return c.cluster_tls_key; }),
+    field<std::string>("cluster-tls-ca",
+                       "PEM CA bundle: a peer must present a certificate it verifies, on "
+                       "connections both ways",
+                       [](auto& c) -> auto& { return c.cluster_tls_ca; }),
     // TLS on the node's port (docs/security.md); SIGHUP reloads the files.
     field<std::string>("tls-cert",
                        "PEM certificate chain: the port then speaks TLS only, wss:// and "
@@ -451,6 +462,8 @@ void prepare_node_options(caf::actor_system_config& cfg, caf::string_view catego
   cfg.load<caf::io::middleman>();
   for (auto& [key, span] : middleman_spans(cfg, category))
     cfg.set(key, span);
+  std::vector<std::string> ignored; // problems() reports them
+  prepare_cluster_tls(cfg, node_config_from(cfg, ignored, category));
 }
 
 void dump_node_options(const caf::actor_system_config& cfg, caf::settings& out,

@@ -128,6 +128,16 @@ struct node_config {
   std::optional<cluster_settings> cluster;
   std::string cluster_host;
   std::uint16_t cluster_port = 0;
+  /// Mutual TLS between the nodes (docs/cluster.md, "Cluster TLS"): this
+  /// node's PEM certificate chain and private key, and the PEM CA bundle a
+  /// peer's certificate must verify against, on the connections it accepts
+  /// and on those it dials. All three or none. They are used through CAF's
+  /// OpenSSL module, which must be loaded with exactly these files before
+  /// the actor system starts: switchboard::prepare_cluster_tls(cfg, nc)
+  /// does it (node_options.hpp); start() refuses a mismatch.
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
 
   /// One per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;

@@ -13,7 +13,7 @@
 /// };
 /// app_config cfg;
 /// cfg.parse(argc, argv);                   // then, before the actor system:
-/// switchboard::prepare_node_options(cfg);  // the middleman, when clustered
+/// switchboard::prepare_node_options(cfg);  // the middleman (and TLS), when clustered
 /// caf::actor_system sys{cfg};
 /// auto ncfg = switchboard::node_config_from(cfg);  // problems() still apply
 /// ```
@@ -53,6 +53,14 @@ node_config node_config_from(const caf::actor_system_config& cfg,
 /// before the actor system starts (a middleman cannot be loaded later).
 void prepare_node_options(caf::actor_system_config& cfg,
                           caf::string_view category = default_option_category);
+
+/// Loads CAF's OpenSSL module (caf::openssl::manager) and points it at
+/// nc's cluster certificate, key and CA (CAF's openssl.certificate,
+/// openssl.key and openssl.cafile) when nc asks for cluster TLS; nothing
+/// otherwise. Call it after loading the middleman and before the actor
+/// system starts (prepare_node_options does it for the options). For an
+/// encrypted key, set openssl.passphrase as well (docs/cluster.md).
+void prepare_cluster_tls(caf::actor_system_config& cfg, const node_config& nc);
 
 /// Every node option with the value it takes effect with (set or
 /// default), secrets hidden, and on a clustered node the middleman options

@@ -21,7 +21,8 @@ fixture::~fixture() {
 }
 
 node& fixture::start(planet& p, std::string name, std::uint16_t port,
-                     std::vector<std::string> seeds, std::size_t backlog) {
+                     std::vector<std::string> seeds, std::size_t backlog,
+                     caf::io::middleman_actor dialer) {
   auto n = std::make_unique<node>();
   n->where = &p;
   n->port = port;
@@ -39,7 +40,9 @@ node& fixture::start(planet& p, std::string name, std::uint16_t port,
   n->acceptor = next_accept_handle();
   p.mpx.provide_acceptor(port, n->acceptor);
   p.publish(n->cluster, port);
-  caf::anon_send(n->cluster, cluster_start_atom::value, n->address);
+  if (!dialer)
+    dialer = p.sys.middleman().actor_handle();
+  caf::anon_send(n->cluster, cluster_start_atom::value, n->address, std::move(dialer));
   nodes_.push_back(std::move(n));
   return *nodes_.back();
 }

@@ -81,9 +81,11 @@ public:
   ~fixture();
 
   /// Spawns a hub and a cluster actor on `p`, publishes the cluster actor
-  /// on `port` (address "NAME:port") and starts it with `seeds`.
+  /// on `port` (address "NAME:port") and starts it with `seeds`; it dials
+  /// through `dialer` (null: `p`'s middleman actor).
   node& start(planet& p, std::string name, std::uint16_t port,
-              std::vector<std::string> seeds = {}, std::size_t backlog = 10000);
+              std::vector<std::string> seeds = {}, std::size_t backlog = 10000,
+              caf::io::middleman_actor dialer = {});
 
   /// Lets planet `client_side` connect to `server` (one connection).
   std::pair<caf::io::connection_handle, caf::io::connection_handle>

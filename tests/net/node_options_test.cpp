@@ -111,6 +111,49 @@ TEST_CASE("node options: a cluster loads the middleman with its heartbeat settin
   CHECK(caf::get_or(clustered, "middleman.connection-timeout", caf::timespan{0}) == 2s);
 }
 
+TEST_CASE("node options: cluster TLS loads CAF's OpenSSL module with the three files") {
+  app_config cfg;
+  parse(cfg, {"--switchboard.cluster-port=4000", "--switchboard.cluster-tls-cert=n.pem",
+              "--switchboard.cluster-tls-key=n.key", "--switchboard.cluster-tls-ca=ca.pem"});
+  std::vector<std::string> problems;
+  auto n = switchboard::node_config_from(cfg, problems);
+  CHECK(problems.empty());
+  CHECK(n.problems().empty());
+  CHECK(n.cluster_tls_cert == "n.pem");
+  switchboard::prepare_node_options(cfg);
+  // The middleman, then the OpenSSL module.
+  CHECK(cfg.module_factories.size() == 2);
+  CHECK(cfg.openssl_certificate == "n.pem");
+  CHECK(cfg.openssl_key == "n.key");
+  CHECK(cfg.openssl_cafile == "ca.pem");
+  CHECK(cfg.openssl_capath.empty());
+}
+
+TEST_CASE("node options: cluster TLS takes all three files, and a cluster") {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--switchboard.cluster-tls-cert=n.pem"},
+         {"--switchboard.cluster-tls-cert=n.pem", "--switchboard.cluster-tls-key=n.key"},
+         {"--switchboard.cluster-tls-ca=ca.pem"}}) {
+    app_config cfg;
+    args.emplace_back("--switchboard.cluster-port=4000");
+    parse(cfg, args);
+    std::vector<std::string> ignored;
+    auto problems = switchboard::node_config_from(cfg, ignored).problems();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("go together") != std::string::npos);
+    // Nothing half-configured reaches CAF (its module raises at start).
+    switchboard::prepare_node_options(cfg);
+    CHECK(cfg.module_factories.size() == 1);
+  }
+  app_config unclustered;
+  parse(unclustered, {"--switchboard.cluster-tls-cert=n.pem", "--switchboard.cluster-tls-key=n.key",
+                      "--switchboard.cluster-tls-ca=ca.pem"});
+  std::vector<std::string> ignored;
+  auto problems = switchboard::node_config_from(unclustered, ignored).problems();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "cluster-tls-cert, -key and -ca need cluster-port");
+}
+
 TEST_CASE("node options: the dump shows every option's effective value, secrets hidden") {
   app_config cfg;
   parse(cfg, {"--switchboard.api-key=secret", "--switchboard.port=9000"});

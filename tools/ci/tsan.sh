@@ -4,7 +4,9 @@
 # 1. Builds CAF 0.17.6 from Debian's source package with -fsanitize=thread into
 #    <build>/caf-tsan (once; skipped when already there). Debian's libcaf_core
 #    is not instrumented, so TSan would see no happens-before through CAF's
-#    mailboxes and report every message hand-off as a race.
+#    mailboxes and report every message hand-off as a race. libcaf_openssl
+#    (cluster TLS) is built too: switchboard links it, and Debian's would pull
+#    Debian's libcaf_core and libcaf_io in next to the instrumented ones.
 # 2. Builds switchboard with SWITCHBOARD_SANITIZE=thread against that CAF.
 # 3. Runs the Catch2 actor tests and the tests/e2e cases against the
 #    TSan build of the switchboard binary. Any TSan report fails the job.
@@ -42,10 +44,12 @@ fi
 # -- CAF built with -fsanitize=thread ---------------------------------------------
 
 caf_flags="-fsanitize=thread -include limits"
+# Part of the stamp: a CAF built before it had the OpenSSL module is rebuilt.
+caf_modules="core io openssl"
 # -O1 -g1: half the compile time of RelWithDebInfo's -O2 -g (tools/ci/asan.sh).
 caf_opt="-O1 -g1 -DNDEBUG"
 stamp=$prefix/.built-with
-if [[ -f $stamp && "$(cat "$stamp")" == "$caf_version $caf_flags $caf_opt" ]]; then
+if [[ -f $stamp && "$(cat "$stamp")" == "$caf_version $caf_modules $caf_flags $caf_opt" ]]; then
   step "CAF $caf_version with TSan: already in $prefix"
 else
   step "CAF $caf_version with TSan: building into $prefix"
@@ -87,7 +91,7 @@ else
   # CAF_NO_MEM_MANAGEMENT: no memory pools, TSan sees every allocation.
   cmake -S "$work/actor-framework-$caf_version" -B "$work/build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAF_NO_EXAMPLES=yes -DCAF_NO_UNIT_TESTS=yes \
-    -DCAF_NO_OPENCL=yes -DCAF_NO_OPENSSL=yes -DCAF_NO_TOOLS=yes -DCAF_NO_PYTHON=yes \
+    -DCAF_NO_OPENCL=yes -DCAF_NO_TOOLS=yes -DCAF_NO_PYTHON=yes \
     -DCAF_NO_MEM_MANAGEMENT=yes -DCMAKE_CXX_FLAGS="$caf_flags" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$caf_opt" \
     -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread -DCMAKE_INSTALL_PREFIX="$prefix" \
@@ -96,7 +100,7 @@ else
     || { tail -n 100 "$work/caf-build.log"; exit 1; }
   rm -rf "$prefix"
   cmake --install "$work/build" >/dev/null
-  echo "$caf_version $caf_flags $caf_opt" >"$stamp"
+  echo "$caf_version $caf_modules $caf_flags $caf_opt" >"$stamp"
   rm -rf "$work"
   trap - EXIT
 fi
@@ -113,11 +117,13 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$build" -j "$jobs" --target unit_tests switchboard
 for bin in "$build/tests/unit_tests" "$build/app/switchboard"; do
   libs=$(ldd "$bin")
-  if [[ $libs != *"=> $prefix/lib/libcaf_core"* ]]; then
-    echo "tsan: $bin does not load the TSan libcaf_core from $prefix/lib:" >&2
-    grep caf <<<"$libs" >&2
-    exit 1
-  fi
+  for lib in libcaf_core libcaf_io libcaf_openssl; do
+    if [[ $libs != *"=> $prefix/lib/$lib"* ]]; then
+      echo "tsan: $bin does not load the TSan $lib from $prefix/lib:" >&2
+      grep caf <<<"$libs" >&2
+      exit 1
+    fi
+  done
 done
 
 # -- runs --------------------------------------------------------------------------
