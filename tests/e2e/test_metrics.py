@@ -9,9 +9,8 @@ import os
 import time
 import unittest
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from harness import OP_TEXT, SLACK, RawWS, Server, ServerTestCase, build_frame, wait_until
+from metrics_text import parse_metrics
 
 
 def scrape(server):
@@ -19,11 +18,7 @@ def scrape(server):
     status, headers, body = server.http("GET", "/metrics")
     if status != 200:
         raise AssertionError(f"/metrics answered {status}: {body!r}")
-    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
-    samples = {}
-    for family in families.values():
-        for s in family.samples:
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    samples, families = parse_metrics(body)
     return headers.get("content-type", ""), samples, families
 
 
@@ -199,7 +194,7 @@ class ClusterMetrics(unittest.TestCase):
         status, _, body = nodes[0].http("GET", "/metrics",
                                         headers={"Authorization": f"apikey {KEY}"})
         self.assertEqual(status, 200)
-        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        _, families = parse_metrics(body)
         info = cluster_stats(nodes[0])["cluster"]
         # The node's id, exact (a string in /stats, a label here).
         self.assertIsInstance(info["incarnation"], str)
@@ -223,7 +218,7 @@ class ClusterMetrics(unittest.TestCase):
         text = nodes[0].http("GET", "/metrics")[2].decode()
         self.assertNotIn(peer, text)
         self.assertNotIn(cluster.address(0), text)
-        families = {f.name: f for f in text_string_to_metric_families(text)}
+        _, families = parse_metrics(text)
         self.assertNotIn("switchboard_cluster_peer_up", families)
         self.assertEqual([s.labels for s in families["switchboard_cluster_gaps"].samples], [{}])
         # And the peer down once node 1 is gone.

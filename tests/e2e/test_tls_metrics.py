@@ -13,9 +13,9 @@ import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from prometheus_client.parser import text_string_to_metric_families
 
 from harness import SLACK, Server, ServerTestCase, tcp_closed_within, wait_until
+from metrics_text import parse_metrics
 from test_tls import _key, _name, _pem_key, _write, https
 from test_tls_policy import Certs, handshake
 
@@ -28,12 +28,7 @@ def scrape(port, ctx):
     status, body = https(port, ctx, "GET", "/metrics")
     if status != 200:
         raise AssertionError(f"/metrics answered {status}: {body!r}")
-    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
-    samples = {}
-    for family in families.values():
-        for s in family.samples:
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
-    return samples, families
+    return parse_metrics(body)
 
 
 def failures(port, ctx):

@@ -5,6 +5,8 @@
 #include "observe/cluster_metrics.hpp"
 #include "observe/metrics_page.hpp"
 
+#include "exposition_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -14,23 +16,9 @@
 
 using namespace switchboard;
 using namespace switchboard::net;
+using namespace switchboard::net::testing;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  for (auto& l : lines_of(text))
-    if (l == line)
-      return true;
-  return false;
-}
 
 peer_info peer(std::string address, std::string state, std::uint64_t base) {
   peer_info p;

@@ -7,6 +7,8 @@
 #include "observe/loop_metrics.hpp"
 #include "observe/metrics_page.hpp"
 
+#include "exposition_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -18,23 +20,9 @@
 
 using namespace switchboard;
 using namespace switchboard::net;
+using namespace switchboard::net::testing;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  for (auto& l : lines_of(text))
-    if (l == line)
-      return true;
-  return false;
-}
 
 } // namespace
 
