@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   log->info("switchboard {} listening on {}", switchboard::version, (*node)->url());
 
-  // A stop signal starts the graceful stop; SIGHUP reloads TLS and waits on
-  // (a failed reload keeps the node's current certificate). A hub that dies
+  // A stop signal starts the graceful stop; SIGHUP reloads the files and
+  // waits on (a failed reload keeps what is in force). A hub that dies
   // ends the wait as well.
   while (auto sig = signals.wait(**node)) {
     if (*sig != SIGHUP) {
@@ -124,11 +124,15 @@ int main(int argc, char** argv) {
       break;
     }
     switchboard::app::reload_api_keys(cfg, **node, *log);
-    if (auto err = (*node)->reload_tls())
-      log->error("SIGHUP: TLS not reloaded, keeping the current certificate error={}",
-                 describe(err));
-    else
-      log->info("SIGHUP: TLS certificate, key and CA reloaded");
+    // A node without TLS has no certificate to read again: no error line
+    // for it (SIGHUP reloads the other files as well).
+    if (!ncfg.tls_cert.empty()) {
+      if (auto err = (*node)->reload_tls())
+        log->error("SIGHUP: TLS not reloaded, keeping the current certificate error={}",
+                   describe(err));
+      else
+        log->info("SIGHUP: TLS certificate, key and CA reloaded");
+    }
     // JWT keys and allowed origins (app/auth.hpp).
     switchboard::app::reload_auth(cfg, jwt, **node, *log);
   }
