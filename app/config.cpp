@@ -59,7 +59,7 @@ config::config() {
 node_config config::node() const {
   std::vector<std::string> ignored; // problems() reports them
   auto result = node_config_from(*this, ignored, category);
-  if (auto origins = allowed_origins())
+  if (auto origins = with_origins_file(result.allowed_origins))
     result.allowed_origins = std::move(*origins);
   if (!api_keys_file.empty())
     if (auto keys = read_api_keys_file(api_keys_file))
@@ -69,14 +69,18 @@ node_config config::node() const {
 
 caf::expected<std::vector<std::string>> config::allowed_origins() const {
   std::vector<std::string> ignored; // problems() reports them
-  auto result = node_config_from(*this, ignored, category).allowed_origins;
+  return with_origins_file(node_config_from(*this, ignored, category).allowed_origins);
+}
+
+caf::expected<std::vector<std::string>>
+config::with_origins_file(std::vector<std::string> origins) const {
   if (allowed_origins_file.empty())
-    return result;
+    return origins;
   auto file = read_origins_file(allowed_origins_file);
   if (!file)
     return file.error();
-  result.insert(result.end(), file->begin(), file->end());
-  return result;
+  origins.insert(origins.end(), file->begin(), file->end());
+  return origins;
 }
 
 caf::settings config::dump_content() const {
@@ -102,7 +106,7 @@ std::vector<std::string> config::problems() const {
   std::vector<std::string> result;
   auto n = node_config_from(*this, result, category);
   // The origins file's entries are checked with the rest of the node's.
-  if (auto origins = allowed_origins())
+  if (auto origins = with_origins_file(n.allowed_origins))
     n.allowed_origins = std::move(*origins);
   else
     result.push_back(describe(origins.error()));

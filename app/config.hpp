@@ -61,6 +61,12 @@ public:
   /// --allowed-origins plus the entries of --allowed-origins-file, or the
   /// error that reading the file met (app/auth.hpp, read_origins_file).
   caf::expected<std::vector<std::string>> allowed_origins() const;
+
+private:
+  /// `origins` (the options' list, node_config_from) plus the file's
+  /// entries: node() and problems() have that list already.
+  caf::expected<std::vector<std::string>>
+  with_origins_file(std::vector<std::string> origins) const;
 };
 
 } // namespace switchboard::app
