@@ -79,14 +79,23 @@ void adopt(cluster_pointer self, cluster_peer& p, caf::actor handle) {
   self->monitor(p.handle);
 }
 
+// The peer a dial to `address` was for, no longer dialing; null when it
+// was forgotten meanwhile.
+cluster_peer* dial_ended(cluster_pointer self, const std::string& address) {
+  auto i = self->state.peers.find(address);
+  if (i == self->state.peers.end())
+    return nullptr;
+  i->second.dialing = false;
+  return &i->second;
+}
+
 void connected(cluster_pointer self, const std::string& address, caf::node_id& nid,
                caf::strong_actor_ptr& ptr) {
   auto& st = self->state;
-  auto i = st.peers.find(address);
-  if (i == st.peers.end())
+  auto found = dial_ended(self, address);
+  if (found == nullptr)
     return;
-  auto& p = i->second;
-  p.dialing = false;
+  auto& p = *found;
   if (nid == self->node()) {
     // Our own address under another name, or another node with our id.
     p.refused = true;
@@ -129,11 +138,10 @@ void connected(cluster_pointer self, const std::string& address, caf::node_id& n
 // "ip_connect failed" with the address as context) stays a debug line.
 void dial_failed(cluster_pointer self, const std::string& address, const caf::error& err) {
   auto& st = self->state;
-  auto i = st.peers.find(address);
-  if (i == st.peers.end())
+  auto found = dial_ended(self, address);
+  if (found == nullptr)
     return;
-  auto& p = i->second;
-  p.dialing = false;
+  auto& p = *found;
   auto reason = log_value(describe_error(err));
   auto nothing_listens = err == caf::sec::cannot_connect_to_node && !err.context().empty();
   if (!nothing_listens && !p.dial_warned)
