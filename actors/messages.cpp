@@ -75,6 +75,8 @@ const char* to_string(hub_errc x) {
       return "not_found";
     case hub_errc::not_enabled:
       return "not_enabled";
+    case hub_errc::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -3,6 +3,7 @@
 # its include path, not actors/ and net/ with their internal headers.
 set(switchboard_public_headers
   actors/switchboard/cluster.hpp
+  actors/switchboard/history_store.hpp
   actors/switchboard/hub.hpp
   actors/switchboard/log_text.hpp
   actors/switchboard/messages.hpp

@@ -8,6 +8,7 @@
 // Every call is synchronous here; docs/architecture.md says how a shared,
 // asynchronous store (Redis) takes this interface's place.
 
+#include "switchboard/history_store.hpp"
 #include "switchboard/messages.hpp"
 
 #include <caf/actor_clock.hpp>
@@ -27,27 +28,6 @@
 #include <vector>
 
 namespace switchboard {
-
-/// A topic's history options (its namespace's, or the top-level ones).
-struct history_limits {
-  std::size_t size = 0; ///< messages kept; 0: no history
-  caf::timespan ttl{};  ///< a kept message older than this is dropped
-};
-
-/// What a recovery or a read found.
-struct history_result {
-  stream_position top;   ///< the history's epoch and last offset now
-  bool recovered = false; ///< recover(): every missed message is here
-  std::vector<history_message> messages; ///< oldest first
-};
-
-/// What a store holds, for /stats and /metrics.
-struct history_totals {
-  std::uint64_t topics = 0;
-  std::uint64_t messages = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t evicted = 0; ///< messages dropped for the byte bound, since start
-};
 
 /// Where topic histories live. Offsets start at 1 and grow by one per
 /// append; an epoch names one unbroken history of a topic.

@@ -78,6 +78,7 @@ enum class hub_errc : std::uint8_t {
   shutting_down,     ///< the node is stopping: no new publishes or sends
   not_found,         ///< no such topic or connection (the queries)
   not_enabled,       ///< the topic's namespace has no history or no presence
+  unavailable,       ///< the shared history store cannot be reached now
 };
 
 /// The error category of hub_errc.

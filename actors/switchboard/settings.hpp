@@ -123,6 +123,10 @@ struct hub_settings {
   /// On a topic with more subscribers than this, no join/leave events are
   /// sent (they cost N frames per join).
   std::size_t join_leave_max_subscribers = 1000;
+  /// A shared history store (switchboard/history_store.hpp: the requests it
+  /// answers), such as the node's Redis store; invalid: the hub keeps
+  /// histories in its own memory.
+  caf::actor history_store;
 
   /// The options of `topic`.
   const topic_options& options_for(const std::string& topic) const;

@@ -119,6 +119,9 @@ http_response error_answer(const http_request& req, const api_call& call,
       case hub_errc::shutting_down:
         return api_error(req, http::status::service_unavailable, "shutting_down",
                          "the node is stopping");
+      case hub_errc::unavailable:
+        return api_error(req, http::status::service_unavailable, "unavailable",
+                         "the history store cannot be reached");
     }
   }
   // A request timeout, a hub that is gone, anything else: not now.
