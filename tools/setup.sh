@@ -21,6 +21,9 @@ if [[ "${1:-}" == "--tests" ]]; then
   # The JavaScript client's tests and the web console's in headless Chromium
   # (driven by playwright-core, which downloads no browser: Debian's).
   packages+=(chromium)
+  # tools/package.sh: the Debian packages (dpkg-shlibdeps of dpkg-dev, the man
+  # page by help2man), checked by lintian and systemd-analyze (systemd).
+  packages+=(dpkg-dev help2man lintian systemd)
   # Node.js and npm: Debian's unless the machine has them already (another
   # packaging of nodejs brings its own npm, which Debian's would conflict with).
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
