@@ -23,7 +23,7 @@ step() { printf '== package: %s\n' "$*"; }
 die() { printf 'package.sh: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "run as root (it installs and purges the packages)"
-for tool in cpack lintian help2man systemd-analyze dpkg-shlibdeps setpriv; do
+for tool in cpack lintian help2man systemd-analyze dpkg-shlibdeps dpkg-architecture setpriv; do
   command -v "$tool" >/dev/null || die "$tool missing: tools/setup.sh --tests installs it"
 done
 
@@ -35,8 +35,15 @@ fi
 step "build ($build, Release)"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# A build dir configured before cmake/install.cmake chose Debian's multiarch
+# libdir still caches "lib": lintian wants the -dev package's pkg-config files
+# under lib/<triplet>, as a fresh configure has it.
+libdir=()
+if grep -qx 'CMAKE_INSTALL_LIBDIR:PATH=lib' "$build/CMakeCache.txt" 2>/dev/null; then
+  libdir=(-DCMAKE_INSTALL_LIBDIR="lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)")
+fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWITCHBOARD_INSTALL=ON \
-  -DSWITCHBOARD_PACKAGE=ON "${launcher[@]}" >/dev/null
+  -DSWITCHBOARD_PACKAGE=ON "${launcher[@]}" "${libdir[@]}" >/dev/null
 # What the two components install, and the package's generated files.
 cmake --build "$build" -j "$(nproc)" --target switchboard switchboard_lib \
   switchboard_testing switchboard_deb_files
