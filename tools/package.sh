@@ -30,11 +30,14 @@ done
 # -- 1. build ---------------------------------------------------------------------
 build=build
 if ! grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' build/CMakeCache.txt 2>/dev/null; then
-  build=build-package
+  build="build-package"
 fi
 step "build ($build, Release)"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# build/ keeps its own compile rules (a changed one would rebuild it all).
+configure=(-DCMAKE_BUILD_TYPE=Release)
+[[ $build == build ]] || configure+=("${launcher[@]}")
 # A build dir configured before cmake/install.cmake chose Debian's multiarch
 # libdir still caches "lib": lintian wants the -dev package's pkg-config files
 # under lib/<triplet>, as a fresh configure has it.
@@ -42,15 +45,15 @@ libdir=()
 if grep -qx 'CMAKE_INSTALL_LIBDIR:PATH=lib' "$build/CMakeCache.txt" 2>/dev/null; then
   libdir=(-DCMAKE_INSTALL_LIBDIR="lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)")
 fi
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWITCHBOARD_INSTALL=ON \
-  -DSWITCHBOARD_PACKAGE=ON "${launcher[@]}" "${libdir[@]}" >/dev/null
+cmake -S . -B "$build" -G Ninja "${configure[@]}" -DSWITCHBOARD_INSTALL=ON \
+  -DSWITCHBOARD_PACKAGE=ON "${libdir[@]}" >/dev/null
 # What the two components install, and the package's generated files.
 cmake --build "$build" -j "$(nproc)" --target switchboard switchboard_lib \
   switchboard_testing switchboard_deb_files
 out=$src/$build/deb
 rm -rf "$out"
-(cd "$build" && cpack -G DEB -B "$out" >/dev/null 2>"$out.log") ||
-  { cat "$out.log" >&2; die "cpack failed"; }
+(cd "$build" && cpack -G DEB -B "$out" >"$build/cpack.log" 2>&1) ||
+  { cat "$build/cpack.log" >&2; die "cpack failed"; }
 rm -rf "$out/_CPack_Packages"
 server_deb=$(ls "$out"/switchboard_*_amd64.deb)
 dev_deb=$(ls "$out"/libswitchboard-dev_*_amd64.deb)
@@ -127,8 +130,10 @@ pkg-config --exists switchboard switchboard-testing || die "pkg-config finds no 
 
 step "systemd-analyze verify"
 # Strict: an unknown key or a bad value is only a warning to systemd.
-verify=$(timeout 60 systemd-analyze verify "$man_check" "$unit" 2>&1) &&
-  [[ -z $verify ]] || die "systemd-analyze verify $unit: ${verify:-failed}"
+if ! verify=$(timeout 60 systemd-analyze verify "$man_check" "$unit" 2>&1) ||
+   [[ -n $verify ]]; then
+  die "systemd-analyze verify $unit: ${verify:-failed}"
+fi
 
 # -- 4. purge ----------------------------------------------------------------------
 step "apt-get purge"
