@@ -52,8 +52,8 @@ cmake --build "$build" -j "$(nproc)" --target switchboard switchboard_lib \
   switchboard_testing switchboard_deb_files
 out=$src/$build/deb
 rm -rf "$out"
-(cd "$build" && cpack -G DEB -B "$out" >"$build/cpack.log" 2>&1) ||
-  { cat "$build/cpack.log" >&2; die "cpack failed"; }
+(cd "$build" && cpack -G DEB -B "$out" >"$src/$build/cpack.log" 2>&1) ||
+  { cat "$src/$build/cpack.log" >&2; die "cpack failed"; }
 rm -rf "$out/_CPack_Packages"
 server_deb=$(ls "$out"/switchboard_*_amd64.deb)
 dev_deb=$(ls "$out"/libswitchboard-dev_*_amd64.deb)
