@@ -43,7 +43,7 @@ set(switchboard_conffile ${switchboard_pkg_out}/switchboard.conf)
 add_custom_command(OUTPUT ${switchboard_man}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${switchboard_pkg_out}
   COMMAND ${switchboard_help2man}
-          --no-info --section=1 --name=${PROJECT_DESCRIPTION}
+          --no-info --section=1 "--name=WebSocket push server"
           --include=${switchboard_pkg_src}/switchboard.h2m
           --output=${switchboard_pkg_out}/switchboard.1 $<TARGET_FILE:switchboard>
   COMMAND ${SWITCHBOARD_GZIP} -9nf ${switchboard_pkg_out}/switchboard.1

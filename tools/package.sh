@@ -13,7 +13,8 @@
 #      package with no prefix and its tests pass; systemd-analyze verify of
 #      the installed unit;
 #   4. apt-get purge of both, then nothing of them is left (binary, unit,
-#      config, user, systemd state). A failed run purges as well.
+#      config, user, systemd state). A failed run purges as well, and so
+#      does every run a switchboard package installed before it.
 # Usage: tools/package.sh [--keep-build]   (exit 0: all passed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,7 @@ cmake --build "$build" -j "$(nproc)" --target switchboard switchboard_lib \
   switchboard_testing switchboard_deb_files
 out=$src/$build/deb
 rm -rf "$out"
-(cd "$build" && cpack -G DEB -B "$out" >"$src/$build/cpack.log" 2>&1) ||
+(cd "$build" && timeout 300 cpack -G DEB -B "$out" >"$src/$build/cpack.log" 2>&1) ||
   { cat "$src/$build/cpack.log" >&2; die "cpack failed"; }
 rm -rf "$out/_CPack_Packages"
 server_deb=$(ls "$out"/switchboard_*_amd64.deb)
@@ -62,7 +63,7 @@ step "built $(basename "$server_deb") $(basename "$dev_deb")"
 # -- 2. lintian ----------------------------------------------------------------------
 step "lintian"
 lint=$out/lintian.txt
-lintian --fail-on error,warning --info "$server_deb" "$dev_deb" >"$lint" 2>&1 ||
+timeout 600 lintian --fail-on error,warning --info "$server_deb" "$dev_deb" >"$lint" 2>&1 ||
   { cat "$lint" >&2; die "lintian found errors or warnings"; }
 grep -v '^running with root privileges' "$lint" || true
 
