@@ -11,7 +11,7 @@
 #      a client and survives SIGHUP (tools/package_check.py); the consumer
 #      project (tests/consumer/project) builds against the installed -dev
 #      package with no prefix and its tests pass; systemd-analyze verify of
-#      the installed unit;
+#      the installed unit, and its security exposure at most 2.0;
 #   4. apt-get purge of both, then nothing of them is left (binary, unit,
 #      config, user, systemd state). A failed run purges as well, and so
 #      does every run a switchboard package installed before it.
@@ -129,12 +129,18 @@ timeout 60 "$tmp/consumer/greeter_test"
 timeout 60 /usr/bin/python3 tests/consumer/consumer_test.py "$tmp/consumer/greeter"
 pkg-config --exists switchboard switchboard-testing || die "pkg-config finds no switchboard"
 
-step "systemd-analyze verify"
+step "systemd-analyze verify and security"
 # Strict: an unknown key or a bad value is only a warning to systemd.
 if ! verify=$(timeout 60 systemd-analyze verify "$man_check" "$unit" 2>&1) ||
    [[ -n $verify ]]; then
   die "systemd-analyze verify $unit: ${verify:-failed}"
 fi
+
+# The sandbox does not regress: systemd's exposure score (0 best, 10 worst;
+# the threshold is in tenths) stays at most 2.0.
+security=$(timeout 60 systemd-analyze security --offline=yes --threshold=20 "$unit" 2>&1) ||
+  die "systemd-analyze security $unit: exposure above 2.0: ${security##*$'\n'}"
+step "${security##*$'\n'}"
 
 # -- 4. purge ----------------------------------------------------------------------
 step "apt-get purge"
