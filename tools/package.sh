@@ -11,7 +11,8 @@
 #      a client and survives SIGHUP (tools/package_check.py); the consumer
 #      project (tests/consumer/project) builds against the installed -dev
 #      package with no prefix and its tests pass; systemd-analyze verify of
-#      the installed unit, and its security exposure at most 2.0;
+#      the installed unit, and its security exposure at most 2.0; a
+#      reinstall keeps an edit of the config, its mode and the enabled unit;
 #   4. apt-get purge of both, then nothing of them is left (binary, unit,
 #      config, user, systemd state). A failed run purges as well, and so
 #      does every run a switchboard package installed before it.
@@ -128,6 +129,16 @@ timeout 900 cmake --build "$tmp/consumer" >/dev/null
 timeout 60 "$tmp/consumer/greeter_test"
 timeout 60 /usr/bin/python3 tests/consumer/consumer_test.py "$tmp/consumer/greeter"
 pkg-config --exists switchboard switchboard-testing || die "pkg-config finds no switchboard"
+
+step "reinstall (the upgrade path of the maintainer scripts)"
+echo '; a local edit' >>"$conf"
+DEBIAN_FRONTEND=noninteractive timeout 600 apt-get -o DPkg::Lock::Timeout=120 \
+  install -y -qq --reinstall "$server_deb" >/dev/null
+tail -1 "$conf" | grep -qx '; a local edit' || die "the reinstall lost an edit of $conf"
+[[ $(stat -c '%U:%G %a' "$conf") == "root:switchboard 640" ]] ||
+  die "$conf is $(stat -c '%U:%G %a' "$conf") after the reinstall"
+test -L /etc/systemd/system/multi-user.target.wants/switchboard.service ||
+  die "switchboard.service is no longer enabled after the reinstall"
 
 step "systemd-analyze verify and security"
 # Strict: an unknown key or a bad value is only a warning to systemd.
