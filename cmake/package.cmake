@@ -18,7 +18,10 @@
 # adduser: postinst makes the system user.
 set(SWITCHBOARD_DEB_RUNTIME_DEPENDS adduser)
 # What find_package(switchboard) and pkg-config --libs switchboard need
-# (cmake/switchboardConfig.cmake.in, cmake/switchboard.pc.in).
+# (cmake/switchboardConfig.cmake.in, cmake/switchboard.pc.in). The libraries
+# are static, so a library switchboard_lib links (say hiredis) is linked by
+# every consumer too: its -dev package goes here, next to its find_dependency
+# and its -l flag in those two files.
 set(SWITCHBOARD_DEB_DEV_DEPENDS libcaf-dev libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev "libssl-dev (>= 3)" zlib1g-dev)
 
