@@ -72,6 +72,11 @@ boost::system::error_code listener::open(const tcp::endpoint& ep) {
   acceptor_.open(ep.protocol(), ec);
   if (!ec)
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ctx_->reuse_port)
+    // Another process (the next version) may bind the port too: the kernel
+    // spreads new connections over the listeners open on it.
+    acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true),
+                         ec);
   if (!ec)
     acceptor_.bind(ep, ec);
   if (!ec)
