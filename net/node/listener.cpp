@@ -95,11 +95,13 @@ void listener::run() {
   });
 }
 
-void listener::stop() {
-  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+void listener::stop(std::function<void()> then) {
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
     boost::system::error_code ignored;
     self->retry_.cancel();
     self->acceptor_.close(ignored);
+    if (then)
+      then();
   });
 }
 

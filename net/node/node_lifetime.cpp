@@ -38,9 +38,16 @@ bool stop_switch::request(stop_mode mode) {
   // While it drains, the listener answers /readyz (503) and refuses
   // upgrades (503), unless a process sharing the port takes the new
   // clients (reuse_port).
-  if (listener_ && (drain <= caf::timespan{0} || ctx_->reuse_port))
+  // With reuse_port the first close goes out only once the socket is
+  // closed: a client that reconnects at once must reach the next process,
+  // not this one's queue (which closing resets).
+  stop_plan plan{mode, drain};
+  if (listener_ && ctx_->reuse_port)
+    listener_->stop([hub = hub_, plan] { caf::anon_send(hub, shutdown_atom::value, plan); });
+  else if (listener_ && drain <= caf::timespan{0})
     listener_->stop();
-  caf::anon_send(hub_, shutdown_atom::value, stop_plan{mode, drain});
+  if (!listener_ || !ctx_->reuse_port)
+    caf::anon_send(hub_, shutdown_atom::value, plan);
   return true;
 }
 

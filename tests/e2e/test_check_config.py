@@ -59,7 +59,7 @@ class CheckConfig(unittest.TestCase):
             p = check(f"--config-file={conf}", f"--tls-cert={cert}", f"--tls-key={key}",
                       f"--tls-ca={self.pki.ca}", f"--api-keys-file={keys}",
                       f"--allowed-origins-file={origins}", "--auth=jwt",
-                      "--jwt-secret=" + "s" * 32, "--drain-period=2s", "--reuse-port=true")
+                      "--jwt-secret=" + "s" * 32, "--drain-period=2s", "--reuse-port")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, b"configuration OK\n")
         self.assertEqual(p.stderr, b"")

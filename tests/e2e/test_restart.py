@@ -39,6 +39,14 @@ def upgrade_status(port):
         ws.close()
 
 
+def migrate_req():
+    try:
+        with open("/proc/sys/net/ipv4/tcp_migrate_req") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
 class Readiness(ServerTestCase):
     def test_readyz_is_503_from_the_moment_a_stop_begins(self):
         server = self.start_server(*FLAGS, "--drain-period=3s")
@@ -74,13 +82,13 @@ class CloseCodes(ServerTestCase):
         server.signal(sig)
         frame = raw.recv_close(timeout=5 * SLACK)
         self.assertEqual(server.wait(5 * SLACK), 0, server.stderr())
-        return frame.close_code(), frame.close_reason()
+        return frame.close_code, frame.close_reason
 
     def test_sigusr2_is_a_restart_1012(self):
-        self.assertEqual(self.close_of(signal.SIGUSR2), (1012, b"service restart"))
+        self.assertEqual(self.close_of(signal.SIGUSR2), (1012, "service restart"))
 
     def test_sigterm_is_a_final_stop_1001(self):
-        self.assertEqual(self.close_of(signal.SIGTERM), (1001, b"server shutdown"))
+        self.assertEqual(self.close_of(signal.SIGTERM), (1001, "server shutdown"))
 
 
 class DrainPeriod(ServerTestCase):
@@ -119,7 +127,7 @@ class DrainPeriod(ServerTestCase):
 class ReusePort(ServerTestCase):
     def test_a_new_process_takes_the_port_over_while_the_old_one_drains(self):
         period, clients = 1.5, 8
-        old = self.start_server(*FLAGS, "--reuse-port=true", f"--drain-period={int(period * 1000)}ms")
+        old = self.start_server(*FLAGS, "--reuse-port", f"--drain-period={int(period * 1000)}ms")
 
         async def connect_all():
             return [await ws_connect(old) for _ in range(clients)]
@@ -127,7 +135,7 @@ class ReusePort(ServerTestCase):
         loop = asyncio.new_event_loop()
         self.addCleanup(loop.close)
         conns = loop.run_until_complete(asyncio.wait_for(connect_all(), 10 * SLACK))
-        new = self.start_server(*FLAGS, "--reuse-port=true", f"--port={old.port}")
+        new = self.start_server(*FLAGS, "--reuse-port", f"--port={old.port}")
         self.assertEqual(new.port, old.port)
         # Somebody keeps knocking all through the handover: never refused.
         failures, knocks, stop = [], [0], threading.Event()
@@ -160,7 +168,13 @@ class ReusePort(ServerTestCase):
         self.assertEqual(old.wait(period + SHUTDOWN + 3 * SLACK), 0, old.stderr())
         stop.set()
         t.join(5)
-        self.assertEqual(failures, [], f"{len(failures)} of {knocks[0]} knocks failed")
+        # Never refused, never 503. A knock whose handshake the kernel had
+        # queued on the old listener just as it closed is reset, unless the
+        # kernel moves those to the new listener (net.ipv4.tcp_migrate_req,
+        # docs/operations.md): that one instant, nothing more.
+        resets = failures.count("ConnectionResetError")
+        self.assertEqual(len(failures), resets, f"{failures} in {knocks[0]} knocks")
+        self.assertLessEqual(resets, 0 if migrate_req() else 1, f"{knocks[0]} knocks")
         self.assertGreater(knocks[0], 10)
         # Every client is now on the new process (the old one has exited).
         self.assertTrue(all(ws.open for ws in again))
