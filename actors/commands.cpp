@@ -10,7 +10,7 @@ farewell farewell_of(const caf::error& reason) {
     result.code = 4001;
     result.text = "token expired";
   }
-  if (result.reason == exit_code::disconnected) {
+  if (result.reason == exit_code::disconnected || result.reason == exit_code::shutdown) {
     auto& ctx = reason.context();
     if (ctx.match_elements<std::uint16_t, std::string>()) {
       result.code = ctx.get_as<std::uint16_t>(0);
@@ -18,6 +18,11 @@ farewell farewell_of(const caf::error& reason) {
     }
   }
   return result;
+}
+
+caf::error make_shutdown(std::uint16_t code, std::string text) {
+  return {static_cast<std::uint8_t>(exit_code::shutdown), exit_category,
+          caf::make_message(code, std::move(text))};
 }
 
 caf::error make_disconnect(std::uint16_t code, std::string text) {

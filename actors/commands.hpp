@@ -92,6 +92,8 @@ using frame_batch = std::vector<frame_ptr>;
 using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 /// The node is stopping (to the hub).
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+/// The next batch of a stop's drain period is due (the hub, to itself).
+using stop_step_atom = caf::atom_constant<caf::atom("stop_step")>;
 /// The hub sends the batches it collected in this round.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// The transport wrote everything admitted before the writer asked
@@ -214,6 +216,10 @@ struct farewell {
 /// The farewell an exit reason carries (close_connection puts the code and
 /// text into the error's context).
 farewell farewell_of(const caf::error& reason);
+
+/// The exit reason of a stop whose close is not the shutdown's own 1001: a
+/// restart's (1012, "service restart"), carried like make_disconnect's.
+caf::error make_shutdown(std::uint16_t code, std::string text);
 
 /// The exit reason of close_connection{code, text}.
 caf::error make_disconnect(std::uint16_t code, std::string text);

@@ -35,6 +35,9 @@ config::config() {
     .add(api_keys_file, "api-keys-file",
          "file of named API keys, one 'NAME KEY' per line, reloaded on SIGHUP (default none)")
     .add(print_version, "version", "print the version and exit")
+    .add(check_only, "check-config",
+         "check the options and the files they name (TLS, JWT keys, API keys, origins), "
+         "print each problem or 'configuration OK', exit 2 or 0; binds nothing")
     // Who may connect (docs/security.md).
     .add(auth, "auth", "none|jwt: client authentication on the upgrade (default none)")
     .add(jwt_secret, "jwt-secret", "HS256 secret, at least 32 bytes (with --auth=jwt)")

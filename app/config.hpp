@@ -43,6 +43,9 @@ public:
   std::string api_keys_file;
   /// --version: print the version and exit.
   bool print_version = false;
+  /// --check-config: check the options and the files they name, print what
+  /// is wrong (or "configuration OK") and exit 2 (or 0), starting nothing.
+  bool check_only = false;
   /// Client authentication (app/auth.hpp): none or jwt.
   std::string auth = "none";
   std::string jwt_secret;

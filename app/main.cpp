@@ -1,10 +1,12 @@
 // The switchboard CLI node: parse options, start a node, run until SIGINT or
-// SIGTERM (graceful stop, exit 0) or until the hub dies (exit 1); SIGHUP
+// SIGTERM (graceful final stop, close 1001, exit 0), SIGUSR2 (graceful
+// restart stop, close 1012, exit 0) or until the hub dies (exit 1); SIGHUP
 // reloads the TLS certificate and key, the JWT keys and the allowed origins.
-// Wiring only.
+// --check-config checks and exits. Wiring only.
 
 #include "api_keys.hpp"
 #include "auth.hpp"
+#include "check_config.hpp"
 #include "config.hpp"
 
 #include "switchboard/log_format.hpp"
@@ -32,8 +34,8 @@ std::string describe(const caf::error& err) {
 
 int main(int argc, char** argv) {
   // Before any thread exists, so that every thread inherits the mask and
-  // only this object sees SIGINT, SIGTERM and SIGHUP.
-  switchboard::stop_signals signals{SIGHUP};
+  // only this object sees SIGINT, SIGTERM, SIGHUP and SIGUSR2.
+  switchboard::stop_signals signals{SIGHUP, SIGUSR2};
   std::signal(SIGPIPE, SIG_IGN);
 
   // Every line the node writes to stderr goes through this logger (the
@@ -55,6 +57,16 @@ int main(int argc, char** argv) {
   if (cfg.print_version) {
     fmt::print("switchboard {}\n", switchboard::version);
     return 0;
+  }
+  if (cfg.check_only) {
+    // One problem per line on stderr, the verdict on stdout: for scripts
+    // and ExecStartPre= alike.
+    auto problems = switchboard::app::check_config(cfg);
+    for (auto& p : problems)
+      fmt::print(stderr, "{}\n", p);
+    if (problems.empty())
+      fmt::print("configuration OK\n");
+    return problems.empty() ? 0 : 2;
   }
   if (auto problems = cfg.problems(); !problems.empty()) {
     for (auto& p : problems)
@@ -120,7 +132,10 @@ int main(int argc, char** argv) {
   while (auto sig = signals.wait(**node)) {
     if (*sig != SIGHUP) {
       log->info("stop signal received signal=SIG{}", sigabbrev_np(*sig));
-      (*node)->request_stop();
+      // SIGUSR2: the node comes back (close 1012, clients reconnect soon);
+      // SIGINT and SIGTERM: it goes away (1001).
+      (*node)->request_stop(*sig == SIGUSR2 ? switchboard::stop_mode::restart
+                                            : switchboard::stop_mode::final_stop);
       break;
     }
     switchboard::app::reload_api_keys(cfg, **node, *log);

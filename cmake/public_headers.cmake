@@ -8,6 +8,7 @@ set(switchboard_public_headers
   actors/switchboard/log_text.hpp
   actors/switchboard/messages.hpp
   actors/switchboard/settings.hpp
+  actors/switchboard/stop_mode.hpp
   net/switchboard/admission_limits.hpp
   net/switchboard/api_keys.hpp
   net/switchboard/jwt.hpp

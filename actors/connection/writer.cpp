@@ -8,6 +8,8 @@ namespace {
 caf::error reason_of(const farewell& how) {
   if (how.reason == exit_code::disconnected)
     return make_disconnect(how.code, how.text);
+  if (how.reason == exit_code::shutdown && how.code != 0)
+    return make_shutdown(how.code, how.text); // a restart's 1012
   return make_error(how.reason);
 }
 

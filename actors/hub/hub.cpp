@@ -115,7 +115,7 @@ void enroll(hub_pointer self, reader_actor reader, writer_actor writer,
   notify_observers(self, {connection_event::joined, id, conn.user, {}});
   if (st.shutting_down) {
     drain(self);
-    farewell_to(self, conn, farewell{exit_code::shutdown, 0, {}});
+    farewell_to(self, conn, st.stop_farewell);
   }
 }
 
@@ -167,9 +167,10 @@ void on_down(hub_pointer self, const caf::down_msg& dm) {
 void shutdown(hub_pointer self) {
   auto& st = self->state;
   st.shutting_down = true;
+  st.draining.reset();
   drain(self); // queued frames go before the shutdown notice
   for (auto& kvp : st.connections)
-    farewell_to(self, kvp.second, farewell{exit_code::shutdown, 0, {}});
+    farewell_to(self, kvp.second, st.stop_farewell);
   quit_if_done(self);
 }
 
@@ -435,6 +436,14 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
       self->state.stats.rejections["rate_limited"] += n;
     },
     [self](shutdown_atom) { shutdown(self); },
+    [self](shutdown_atom, const stop_plan& plan) {
+      if (begin_stop(self, plan))
+        shutdown(self);
+    },
+    [self](stop_step_atom) {
+      if (stop_step(self))
+        shutdown(self);
+    },
     [self](drain_atom) { drain(self); },
     [self](cluster_attach& msg) { attach_cluster(self, msg); },
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },

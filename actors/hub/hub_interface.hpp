@@ -12,6 +12,7 @@
 
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
+#include "switchboard/stop_mode.hpp"
 
 #include <caf/all.hpp>
 
@@ -45,6 +46,10 @@ using hub_internal_actor = hub_actor::extend<
   /// The node stops: refuse publishes, flush every writer, quit once the last
   /// pair is down.
   caf::reacts_to<shutdown_atom>,
+  /// The node stops as `stop_plan` says (hub_stop.cpp): with a drain period
+  /// the connections are closed in batches over it (stop_step_atom, to
+  /// itself), then as for shutdown_atom; the close code is the plan's.
+  caf::reacts_to<shutdown_atom, stop_plan>, caf::reacts_to<stop_step_atom>,
   /// Send the batches collected in this round (to itself).
   caf::reacts_to<drain_atom>,
   /// The node is clustered (hub_cluster.cpp): this cluster actor takes what

@@ -6,6 +6,7 @@
 
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
+#include "hub/drain_schedule.hpp"
 #include "hub/history.hpp"
 #include "hub/hub_interface.hpp"
 #include "hub/id_source.hpp"
@@ -17,6 +18,7 @@
 #include "switchboard/settings.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -117,6 +119,19 @@ struct hub_state {
   std::vector<hub_connection*> dirty;
   id_source ids;
   bool shutting_down = false;
+  /// What every connection is told when the node stops (hub_stop.cpp):
+  /// 1001 unless the stop is a restart (1012).
+  farewell stop_farewell{exit_code::shutdown, 0, {}};
+  /// A stop spreading its closes over a drain period (hub_stop.cpp): the
+  /// connections open when it began, in the order they go, and how many
+  /// of them were told.
+  struct draining_state {
+    drain_schedule schedule;
+    caf::actor_clock::time_point began{};
+    std::vector<conn_id> order;
+    std::size_t told = 0;
+  };
+  std::optional<draining_state> draining;
   hub_stats stats;
   /// The node's cluster actor (null: not clustered) and the node's tag in
   /// connection ids.
@@ -181,6 +196,13 @@ void hold_more(hub_pointer self, hub_connection& conn);
 /// Tells the writer of `conn` to say goodbye, after handing over the
 /// frames held back for it: the writer flushes them first.
 void farewell_to(hub_pointer self, hub_connection& conn, farewell how);
+
+// A node's stop (hub_stop.cpp). Each returns true when the rest is to go at
+// once: the hub then refuses publishes and tells every connection left.
+/// A stop as `plan` says begins (a second one changes nothing).
+bool begin_stop(hub_pointer self, const stop_plan& plan);
+/// The next batch of the drain period.
+bool stop_step(hub_pointer self);
 
 /// Goes on with the frames held back for congested sockets
 /// (cluster_resume_atom).

@@ -7,6 +7,7 @@
 
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
+#include "switchboard/stop_mode.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -253,6 +254,11 @@ public:
   /// Stops the hub as node::request_stop() does: publishes are refused,
   /// every writer flushes and closes, the hub quits once all are gone.
   void request_stop();
+
+  /// Stops the hub as node::request_stop(plan) does: close code of
+  /// plan.mode, closes spread over plan.drain_period (on the virtual clock:
+  /// advance() moves the drain on).
+  void request_stop(const stop_plan& plan);
 
   // -- messages to the hub or any other actor -----------------------------------
 

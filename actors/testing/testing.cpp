@@ -286,6 +286,11 @@ void hub_fixture::request_stop() {
   run();
 }
 
+void hub_fixture::request_stop(const stop_plan& plan) {
+  caf::anon_send(caf::actor_cast<hub_internal_actor>(internal_), shutdown_atom::value, plan);
+  run();
+}
+
 hub_state& hub_state_of(hub_fixture& f) {
   auto ptr = caf::actor_cast<caf::abstract_actor*>(f.hub);
   return dynamic_cast<hub_internal_actor::stateful_base<hub_state>&>(*ptr).state;

@@ -35,7 +35,7 @@ route_decision answer(http_response res) {
 
 } // namespace
 
-route_decision route(const http_request& req, bool hub_alive) {
+route_decision route(const http_request& req, bool hub_alive, bool stopping) {
   auto path = path_of(req.target());
   if (path == "/ws") {
     if (beast::websocket::is_upgrade(req))
@@ -46,7 +46,7 @@ route_decision route(const http_request& req, bool hub_alive) {
     return {route_kind::api, {}};
   if (path == "/console" || path.substr(0, 9) == "/console/")
     return {route_kind::console, {}};
-  if (path != "/healthz" && path != "/stats" && path != "/metrics")
+  if (path != "/healthz" && path != "/readyz" && path != "/stats" && path != "/metrics")
     return answer(make_response(req, http::status::not_found, "not found\n"));
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return answer(make_response(req, http::status::method_not_allowed, "method not allowed\n"));
@@ -54,6 +54,12 @@ route_decision route(const http_request& req, bool hub_alive) {
     return answer(hub_alive ? make_response(req, http::status::ok, "ok\n")
                             : make_response(req, http::status::service_unavailable,
                                             "hub down\n"));
+  if (path == "/readyz") {
+    if (!hub_alive)
+      return answer(make_response(req, http::status::service_unavailable, "hub down\n"));
+    return answer(stopping ? make_response(req, http::status::service_unavailable, "stopping\n")
+                           : make_response(req, http::status::ok, "ready\n"));
+  }
   if (path == "/metrics")
     return {route_kind::metrics, {}};
   return {route_kind::stats, {}};

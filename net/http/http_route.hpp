@@ -34,11 +34,13 @@ struct route_decision {
   http_response response;
 };
 
-/// /healthz, /stats, /metrics (GET, HEAD), WebSocket upgrades on /ws, the
-/// server API under /api; 426 for /ws without an upgrade, 405 for other
-/// methods, 404 for any other path. The query string is ignored. /healthz
-/// answers 503 once the hub is gone.
-route_decision route(const http_request& req, bool hub_alive = true);
+/// /healthz, /readyz, /stats, /metrics (GET, HEAD), WebSocket upgrades on
+/// /ws, the server API under /api; 426 for /ws without an upgrade, 405 for
+/// other methods, 404 for any other path. The query string is ignored.
+/// /healthz answers 503 once the hub is gone; /readyz (may a load balancer
+/// send new clients here?) 503 from the moment a stop begins (`stopping`)
+/// as well.
+route_decision route(const http_request& req, bool hub_alive = true, bool stopping = false);
 
 /// Whether a `/stats?scope=cluster` or `/metrics` request may see names
 /// (topic names and peer addresses, which `/api/topics` gives only with the

@@ -122,7 +122,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   auto req = parser_->release();
-  auto decision = route(req, ctx_->hub_alive);
+  auto decision = route(req, ctx_->hub_alive, ctx_->stopping);
   switch (decision.kind) {
     case route_kind::respond:
       send(std::move(decision.response));

@@ -37,6 +37,12 @@ std::string remote_of(socket_type& socket) {
 bool http_session::refused_while_stopping(const http_request& req) {
   if (!ctx_->stopping.load(std::memory_order_relaxed))
     return false;
+  // With reuse_port the listener closed when the stop began: this
+  // connection was accepted before, and its client must not be refused in
+  // the handover. It is welcomed, and closed with the stop's code by the
+  // end of the drain period (the next process takes it then).
+  if (ctx_->reuse_port)
+    return false;
   auto res = refusal_response(req, 503, "server shutting down");
   res.set(http::field::retry_after, std::to_string(stopping_retry_after));
   refuse(std::move(res), "server shutting down");

@@ -55,32 +55,31 @@ int passphrase_of(char* buf, int size, int, void* user) {
   return static_cast<int>(n);
 }
 
+} // namespace
+
 // What caf::openssl::session::create_ssl_context does with the files, for
 // every connection (libcaf_openssl 0.17.6, src/openssl/session.cpp).
-caf::error load_like_caf(const caf::actor_system_config& sc) {
+caf::error load_cluster_tls_files(const std::string& cert, const std::string& key,
+                                  const std::string& ca, std::string passphrase) {
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()),
                                                         SSL_CTX_free};
   if (!ctx)
     return tls_error("cluster TLS: no OpenSSL context: " + openssl_reason());
-  auto passphrase = sc.openssl_passphrase;
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_of);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &passphrase);
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), sc.openssl_certificate.c_str()) != 1)
-    return tls_error("cluster-tls-cert: no PEM certificate chain in " + sc.openssl_certificate
-                     + ": " + openssl_reason());
-  // (OpenSSL checks here that the key is the certificate's.)
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), sc.openssl_key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return tls_error("cluster-tls-key: cannot use " + sc.openssl_key + " as the PEM private "
-                     "key of " + sc.openssl_certificate
-                     + " (an encrypted key needs openssl.passphrase): " + openssl_reason());
-  if (SSL_CTX_load_verify_locations(ctx.get(), sc.openssl_cafile.c_str(), nullptr) != 1)
-    return tls_error("cluster-tls-ca: no PEM CA certificate in " + sc.openssl_cafile + ": "
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
+    return tls_error("cluster-tls-cert: no PEM certificate chain in " + cert + ": "
                      + openssl_reason());
+  // (OpenSSL checks here that the key is the certificate's.)
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return tls_error("cluster-tls-key: cannot use " + key + " as the PEM private key of "
+                     + cert + " (an encrypted key needs openssl.passphrase): "
+                     + openssl_reason());
+  if (SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1)
+    return tls_error("cluster-tls-ca: no PEM CA certificate in " + ca + ": " + openssl_reason());
   return caf::none;
 }
-
-} // namespace
 
 bool cluster_tls(const node_config& cfg) {
   // One or two of them are a problem (node_config::problems()), not TLS.
@@ -99,7 +98,8 @@ caf::error check_cluster_tls(caf::actor_system& sys, const node_config& cfg) {
                      "must name cluster-tls-cert, -key and -ca, and openssl.capath must be "
                      "empty (another CA would be trusted too): "
                      "switchboard::prepare_cluster_tls(cfg, node_config) sets them");
-  return load_like_caf(sc);
+  return load_cluster_tls_files(sc.openssl_certificate, sc.openssl_key, sc.openssl_cafile,
+                                sc.openssl_passphrase);
 }
 
 caf::io::middleman_actor cluster_middleman(caf::actor_system& sys, const caf::actor& cluster,

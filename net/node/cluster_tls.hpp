@@ -29,6 +29,13 @@ bool cluster_tls(const node_config& cfg);
 /// would be refused); else what is wrong, naming the option and the file.
 caf::error check_cluster_tls(caf::actor_system& sys, const node_config& cfg);
 
+/// Loads the cluster certificate chain, key (checking that it is the
+/// certificate's) and CA bundle the way CAF's OpenSSL module does for every
+/// connection; none, or what is wrong, naming the option and the file.
+/// check_cluster_tls() and node_file_problems() (--check-config) use it.
+caf::error load_cluster_tls_files(const std::string& cert, const std::string& key,
+                                  const std::string& ca, std::string passphrase);
+
 /// The middleman actor the cluster actor is published and dials through:
 /// with `tls` a new one of cluster TLS (cluster_tls_transport.cpp), which
 /// ends when `cluster` terminates; CAF's plain one otherwise.

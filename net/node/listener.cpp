@@ -72,6 +72,11 @@ boost::system::error_code listener::open(const tcp::endpoint& ep) {
   acceptor_.open(ep.protocol(), ec);
   if (!ec)
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ctx_->reuse_port)
+    // Another process (the next version) may bind the port too: the kernel
+    // spreads new connections over the listeners open on it.
+    acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true),
+                         ec);
   if (!ec)
     acceptor_.bind(ep, ec);
   if (!ec)
@@ -90,11 +95,13 @@ void listener::run() {
   });
 }
 
-void listener::stop() {
-  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+void listener::stop(std::function<void()> then) {
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
     boost::system::error_code ignored;
     self->retry_.cancel();
     self->acceptor_.close(ignored);
+    if (then)
+      then();
   });
 }
 

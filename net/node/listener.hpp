@@ -10,6 +10,7 @@
 
 #include <boost/asio.hpp>
 
+#include <functional>
 #include <memory>
 
 namespace switchboard::net {
@@ -26,8 +27,9 @@ public:
 
   void run();
 
-  /// Stops accepting; existing sessions are not touched.
-  void stop();
+  /// Stops accepting; existing sessions are not touched. `then`, when
+  /// set, runs once the socket is closed (on the listener's strand).
+  void stop(std::function<void()> then = {});
 
 private:
   void do_accept();

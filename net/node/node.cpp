@@ -271,6 +271,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   using asio_duration = steady_clock::duration;
   p->ctx->handshake_timeout = std::chrono::duration_cast<asio_duration>(c.handshake_timeout);
   p->ctx->close_timeout = std::chrono::duration_cast<asio_duration>(c.close_timeout);
+  p->ctx->drain_period = c.drain_period;
+  p->ctx->reuse_port = c.reuse_port;
   if (!c.tls_cert.empty()) {
     auto tls = load_tls(c, p->ctx->tls_stats);
     if (auto* why = std::get_if<std::string>(&tls)) {
@@ -375,7 +377,11 @@ const caf::actor& node::lifetime() const noexcept {
 }
 
 void node::request_stop() {
-  impl_->stopper->request();
+  request_stop(stop_mode::final_stop);
+}
+
+void node::request_stop(stop_mode mode) {
+  impl_->stopper->request(mode);
 }
 
 caf::error node::wait() {
@@ -413,8 +419,12 @@ void node::stop_async(std::function<void()> done) {
     now();
 }
 
-// docs/architecture.md ("Stopping a node") explains each step and the bound.
 void node::stop() {
+  stop(stop_mode::final_stop);
+}
+
+// docs/architecture.md ("Stopping a node") explains each step and the bound.
+void node::stop(stop_mode mode) {
   auto& p = *impl_;
   // Waiting for the I/O threads from one of them would never end.
   if (p.loops.runs_here()) {
@@ -427,12 +437,13 @@ void node::stop() {
   if (p.stopped)
     return;
   p.stopped = true;
-  request_stop();
-  // 1. The hub goes once every pair is down (each writer flushes for at most
-  // shutdown-timeout); with it, every actor that asks on a session's behalf
-  // gives up (actor_bridge.hpp).
+  request_stop(mode);
+  // 1. The hub goes once every pair is down: the closes are spread over the
+  // drain period, and each writer flushes for at most shutdown-timeout;
+  // with the hub, every actor that asks on a session's behalf gives up
+  // (actor_bridge.hpp).
   auto& hub_down = p.watched.hub_down;
-  if (hub_down.wait_for(p.cfg.connection.shutdown_timeout + hub_grace)
+  if (hub_down.wait_for(p.cfg.drain_period + p.cfg.connection.shutdown_timeout + hub_grace)
       != std::future_status::ready) {
     // Something holds a pair up: end the hub, which takes every pair along.
     caf::anon_send_exit(p.internal_hub, caf::exit_reason::kill);
@@ -444,6 +455,8 @@ void node::stop() {
   auto after_hub = steady_clock::now() + cluster_wait;
   p.stop_cluster(cluster_wait);
   p.watched.lifetime_done.wait_until(after_hub);
+  // A listener kept open for the drain period (/readyz) closes now.
+  p.listener->stop();
   // 2. The sessions finish their closes (at most close-timeout each) on
   // loops that still run.
   auto& ctx = *p.ctx;

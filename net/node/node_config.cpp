@@ -60,6 +60,7 @@ std::vector<std::string> node_config::problems() const {
          + std::to_string(envelope_room) + " bytes ("
          + std::to_string(max_message_size + envelope_room) + ")");
   need(c.shutdown_timeout >= 0s, "shutdown-timeout must not be negative");
+  need(drain_period >= 0s, "drain-period must not be negative");
   need(std::isfinite(c.client_rate) && c.client_rate >= 0,
        "client-rate must be a number of commands per second, 0 turning the limit off");
   need(c.client_burst >= 1, "client-burst must be at least 1");

@@ -72,6 +72,12 @@ struct node_context {
   /// Set when the stop begins (node::request_stop): upgrades are refused
   /// with 503 from then on, and answers close their connection.
   std::atomic<bool> stopping{false};
+  /// A stop spreads its closes over this long (node_config::drain_period).
+  caf::timespan drain_period{0};
+  /// The listener binds with SO_REUSEPORT (node_config::reuse_port): a stop
+  /// then closes it at once, so a new process on the port takes every new
+  /// client while this one drains.
+  bool reuse_port = false;
   /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
   caf::actor cluster;
   /// The node's tag in its connection ids when clustered: the API answers.

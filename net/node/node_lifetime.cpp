@@ -18,7 +18,7 @@ void stop_switch::arm(std::shared_ptr<listener> l) {
   listener_ = std::move(l);
 }
 
-bool stop_switch::request() {
+bool stop_switch::request(stop_mode mode) {
   // Held while the listener is told: disarm() (before the node's loops go)
   // waits for it.
   std::lock_guard<std::mutex> guard{mtx_};
@@ -30,10 +30,24 @@ bool stop_switch::request() {
   // Before anything else: an upgrade read from now on is refused.
   ctx_->stopping = true;
   started_ = {std::chrono::steady_clock::now(), ctx_->sessions.load()};
-  ctx_->log->info("stop requested: closing connections sessions={}", started_.sessions);
-  if (listener_)
+  auto drain = ctx_->drain_period;
+  ctx_->log->info("stop requested: closing connections sessions={} close_code={} "
+                  "drain_period_ms={}",
+                  started_.sessions, close_code_of(mode),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(drain).count());
+  // While it drains, the listener answers /readyz (503) and refuses
+  // upgrades (503), unless a process sharing the port takes the new
+  // clients (reuse_port).
+  // With reuse_port the first close goes out only once the socket is
+  // closed: a client that reconnects at once must reach the next process,
+  // not this one's queue (which closing resets).
+  stop_plan plan{mode, drain};
+  if (listener_ && ctx_->reuse_port)
+    listener_->stop([hub = hub_, plan] { caf::anon_send(hub, shutdown_atom::value, plan); });
+  else if (listener_ && drain <= caf::timespan{0})
     listener_->stop();
-  caf::anon_send(hub_, shutdown_atom::value);
+  if (!listener_ || !ctx_->reuse_port)
+    caf::anon_send(hub_, shutdown_atom::value, plan);
   return true;
 }
 

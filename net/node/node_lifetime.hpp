@@ -7,6 +7,8 @@
 
 #include "hub/hub_interface.hpp"
 
+#include "switchboard/stop_mode.hpp"
+
 #include <caf/all.hpp>
 
 #include <chrono>
@@ -21,8 +23,10 @@ class listener;
 struct node_context;
 
 /// What node::request_stop() does, shared with the lifetime actor, which may
-/// outlive the node: the first request() refuses upgrades, stops accepting
-/// and tells the hub `shutdown`; later ones do nothing. Once disarmed (the
+/// outlive the node: the first request() refuses upgrades (and turns
+/// /readyz 503), stops accepting (with a drain period and without
+/// reuse_port, only once the hub is down: node::stop) and tells the hub to
+/// stop as its mode and the drain period say; later ones do nothing. Once disarmed (the
 /// node is stopping its I/O loops) it touches nothing and holds nothing of
 /// the node. Thread-safe.
 class stop_switch {
@@ -33,7 +37,7 @@ public:
   void arm(std::shared_ptr<listener> l);
 
   /// Starts the stop unless it was started; true when this call started it.
-  bool request();
+  bool request(stop_mode mode = stop_mode::final_stop);
 
   /// Whether request() was called.
   bool requested() const;

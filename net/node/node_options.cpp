@@ -380,6 +380,15 @@ const std::vector<option>& table() {
     field<std::size_t>("join-leave-max-subscribers",
                        "no join/leave events on topics with more subscribers (default 1000)",
                        [](auto& c) -> auto& { return c.hub.join_leave_max_subscribers; }),
+    // Stopping and upgrading (docs/operations.md).
+    field<caf::timespan>("drain-period",
+                         "a stop spreads its closes evenly over this long; /readyz is 503 "
+                         "meanwhile (default 0s: all at once)",
+                         [](auto& c) -> auto& { return c.drain_period; }),
+    field<bool>("reuse-port",
+                "bind the port with SO_REUSEPORT, so a new process can take it over while "
+                "this one drains (default off)",
+                [](auto& c) -> auto& { return c.reuse_port; }),
   };
   return options;
 }

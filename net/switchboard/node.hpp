@@ -20,6 +20,7 @@
 #include "switchboard/cluster.hpp"
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
+#include "switchboard/stop_mode.hpp"
 
 #include <caf/all.hpp>
 
@@ -138,6 +139,18 @@ struct node_config {
   std::string cluster_tls_cert;
   std::string cluster_tls_key;
   std::string cluster_tls_ca;
+  /// A stop spreads its closes evenly over this long (docs/operations.md,
+  /// "Restarting"), so that the clients do not all reconnect in the same
+  /// second; 0: all at once. The connections not closed yet are served as
+  /// before; new upgrades are refused with 503, and /readyz answers 503,
+  /// from the moment the stop begins. node::stop() takes this much longer.
+  caf::timespan drain_period{0};
+  /// Bind the port with SO_REUSEPORT, so that a new process can bind it
+  /// while this one drains (docs/operations.md, "Upgrading without
+  /// downtime"); the listener then closes as soon as a stop begins, and
+  /// every new client goes to the new process. Every process sharing the
+  /// port must set it (and run as the same user).
+  bool reuse_port = false;
 
   /// One per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
@@ -218,14 +231,24 @@ public:
   /// API (404). Callable from any thread.
   caf::error set_api_keys(std::vector<named_api_key> keys);
 
-  /// Starts a graceful stop and returns at once: the listener stops
-  /// accepting and the hub refuses new publishes, flushes every writer (for
-  /// at most shutdown_timeout) and closes every connection with 1001.
-  /// Callable from any thread, actors included; idempotent. Not
+  /// Starts a graceful stop and returns at once: /readyz answers 503 and
+  /// upgrades are refused from now on, the listener stops accepting (with a
+  /// drain period and without reuse_port, once the hub is down), every
+  /// connection's writer flushes (for at most shutdown_timeout) and closes
+  /// with 1001 "going away", spread over node_config::drain_period, and
+  /// then the hub refuses publishes and ends. request_stop() is
+  /// request_stop(stop_mode::final_stop). Callable from any thread, actors
+  /// included; idempotent. Not
   /// async-signal-safe (it locks a mutex, posts to an I/O loop and sends
   /// a message, all of which may allocate): never call it from a signal
   /// handler; block the signals and wait for them instead (stop_signals.hpp).
   void request_stop();
+
+  /// request_stop(), closing with close_code_of(mode): 1012 "service
+  /// restart" for stop_mode::restart, telling clients to come back soon.
+  /// The first request decides the mode (later ones, and stop(), change
+  /// nothing).
+  void request_stop(stop_mode mode);
 
   /// stop() without blocking the caller: it runs on a thread of its own and
   /// calls `done` there once the node has stopped. The way to stop a node
@@ -245,6 +268,9 @@ public:
   /// threads it would wait for itself: that is refused with an assertion.
   /// Idempotent.
   void stop();
+
+  /// request_stop(mode), then as stop().
+  void stop(stop_mode mode);
 
 private:
   struct impl;

@@ -62,6 +62,16 @@ void prepare_node_options(caf::actor_system_config& cfg,
 /// encrypted key, set openssl.passphrase as well (docs/cluster.md).
 void prepare_cluster_tls(caf::actor_system_config& cfg, const node_config& nc);
 
+/// What node::start would find wrong inside the files `nc` names, loaded
+/// the way it loads them: the TLS certificate chain, its key (and that the
+/// key is the certificate's) and CA bundle under nc's TLS policy; the
+/// cluster certificate, key and CA as CAF's OpenSSL module loads them (with
+/// cfg's openssl.passphrase). Files that cannot be opened, and a TLS
+/// policy that node_config::problems() refuses, are left to those checks.
+/// Empty when everything loads (`switchboard --check-config`).
+std::vector<std::string> node_file_problems(const node_config& nc,
+                                            const caf::actor_system_config& cfg);
+
 /// Every node option with the value it takes effect with (set or
 /// default), secrets hidden, and on a clustered node the middleman options
 /// prepare_node_options sets, for a dump of the effective configuration

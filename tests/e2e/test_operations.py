@@ -15,7 +15,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EXAMPLE = os.path.join(ROOT, "switchboard.conf.example")
 
 # Options that are actions, not settings: they have no place in a config file.
-ACTIONS = {"help", "long-help", "dump-config", "config-file", "version"}
+ACTIONS = {"help", "long-help", "dump-config", "config-file", "version", "check-config"}
 
 
 def run(*args, timeout=10):

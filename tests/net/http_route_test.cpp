@@ -57,6 +57,23 @@ TEST_CASE("route: /healthz answers ok, with or without a query string") {
   }
 }
 
+TEST_CASE("route: /readyz is 200 while accepting, 503 once a stop began or the hub is gone") {
+  auto ready = route(request(http::verb::get, "/readyz"));
+  REQUIRE(ready.kind == route_kind::respond);
+  CHECK(ready.response.result() == http::status::ok);
+  CHECK(ready.response.body() == "ready\n");
+  auto stopping = route(request(http::verb::get, "/readyz?lb=1"), true, true);
+  CHECK(stopping.response.result() == http::status::service_unavailable);
+  CHECK(stopping.response.body() == "stopping\n");
+  // /healthz stays 200 while the node drains: it is alive, just not ready.
+  CHECK(route(request(http::verb::get, "/healthz"), true, true).response.result()
+        == http::status::ok);
+  auto down = route(request(http::verb::get, "/readyz"), false, false);
+  CHECK(down.response.result() == http::status::service_unavailable);
+  CHECK(route(request(http::verb::post, "/readyz")).response.result()
+        == http::status::method_not_allowed);
+}
+
 TEST_CASE("route: HEAD tells the size but sends no body") {
   auto d = route(request(http::verb::head, "/healthz"));
   REQUIRE(d.kind == route_kind::respond);
