@@ -51,7 +51,8 @@ bool subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& c
       // hub_history_reads.cpp how a shared store keeps that).
       auto ran = true;
       if (stores_async(st, cmd.topic))
-        ran = subscribe_stored(self, conn, cmd, done);
+        ran = subscribe_stored(self, conn, cmd, result == topic_table::outcome::subscribed,
+                               done);
       else
         reply_subscribed(self, conn, *t, cmd);
       presence_joined(self, conn, *t, result == topic_table::outcome::subscribed,

@@ -41,6 +41,15 @@ hub_topic* topic_of(hub_pointer self, const std::string& topic) {
   return self->state.topics.find(topic);
 }
 
+// Answered subscriptions the sequence has caught up with are live.
+void caught_up(topic_sequence& seq) {
+  for (auto i = seq.waiting.begin(); i != seq.waiting.end();)
+    if (i->second.answered && i->second.floor <= seq.delivered)
+      i = seq.waiting.erase(i);
+    else
+      ++i;
+}
+
 // Hands out the held messages that are next in order; notes a gap (and
 // when it began) if some are left.
 void release(hub_pointer self, topic_sequence& seq, const std::string& topic) {
@@ -57,6 +66,8 @@ void release(hub_pointer self, topic_sequence& seq, const std::string& topic) {
     advanced = true;
     if (t != nullptr)
       fan_out(self, *t, node.mapped().data, node.mapped().from, node.key(), &seq);
+    if (!seq.waiting.empty())
+      caught_up(seq);
   }
   if (seq.held.empty()) {
     a.gaps.erase(topic);
@@ -255,6 +266,11 @@ void note_position(hub_pointer self, const std::string& topic, const stream_posi
 
 void hold_for(hub_pointer self, hub_connection& conn, waiting_subscription& w,
               std::uint64_t offset, const frame_ptr& frame) {
+  if (w.answered) {
+    if (offset > w.floor)
+      enqueue(self, conn, frame);
+    return;
+  }
   // The same budget as a replay's: what waits here goes out behind it.
   auto budget = std::min(self->state.settings.replay_max_bytes, conn.out.bound().bytes / 2);
   if (w.overflowed || w.bytes + frame->size() > budget) {

@@ -35,7 +35,14 @@ struct numbered_message {
 /// A subscription whose reply waits for the store (its position, or a
 /// recovery): the live messages for it wait here, in offset order, and go
 /// out behind the reply (those above the store's top) when it comes.
+///
+/// Once answered, a subscription whose reply (a replay) went further than
+/// this node has handed out stays here with `answered` and `floor` = the
+/// store's top until the sequence caught up: live messages up to `floor`
+/// came with the replay and are not sent again.
 struct waiting_subscription {
+  bool answered = false;
+  std::uint64_t floor = 0;
   std::vector<std::pair<std::uint64_t, frame_ptr>> held;
   std::size_t bytes = 0;
   /// More arrived than the replay budget takes: they were dropped, and the

@@ -46,7 +46,8 @@ void resume_after_store(hub_pointer self, conn_id id, caf::response_promise& don
 waiting_subscription unwait(hub_state& st, const std::string& topic, conn_id id) {
   waiting_subscription w;
   if (auto i = st.async->topics.find(topic); i != st.async->topics.end()) {
-    if (auto j = i->second.waiting.find(id); j != i->second.waiting.end()) {
+    auto j = i->second.waiting.find(id);
+    if (j != i->second.waiting.end() && !j->second.answered) {
       w = std::move(j->second);
       i->second.waiting.erase(j);
     }
@@ -85,11 +86,22 @@ void subscribed(hub_pointer self, hub_connection& conn, const client_subscribe& 
   for (auto& [offset, frame] : w.held)
     if (offset > top.offset)
       enqueue(self, conn, frame);
+  // A replay that went further than this node has handed out: what comes
+  // live up to its top was in it.
+  auto& a = *st.async;
+  if (auto i = a.topics.find(cmd.topic); i != a.topics.end()) {
+    auto& seq = i->second;
+    if (seq.epoch == top.epoch && seq.delivered < top.offset) {
+      auto& after = seq.waiting[conn.id];
+      after.answered = true;
+      after.floor = top.offset;
+    }
+  }
 }
 
 // The store's answer to a subscribe (`r` null: it failed).
 void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cmd,
-                        history_result* r, caf::response_promise& done) {
+                        bool added, history_result* r, caf::response_promise& done) {
   auto& st = self->state;
   auto w = unwait(st, cmd.topic, id);
   if (r != nullptr)
@@ -99,12 +111,14 @@ void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cm
     auto& conn = i->second;
     if (r != nullptr) {
       subscribed(self, conn, cmd, *r, w);
-    } else {
+    } else if (added) {
       // Nothing happened: the subscription goes again.
       if (auto t = st.topics.find(cmd.topic); t && st.topics.subscribed(conn, *t))
         presence_leaving(self, conn, *t);
       st.topics.unsubscribe(conn, conn.topics, cmd.topic);
       refuse_unavailable(self, conn, cmd.id);
+    } else {
+      refuse_unavailable(self, conn, cmd.id); // (it stays subscribed, as it was)
     }
   }
   if (r == nullptr)
@@ -115,15 +129,18 @@ void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cm
 } // namespace
 
 bool subscribe_stored(hub_pointer self, hub_connection& conn, const client_subscribe& cmd,
-                      caf::response_promise& done) {
+                      bool added, caf::response_promise& done) {
   auto& st = self->state;
+  // A new subscription's live messages wait for its reply (a repeated one
+  // has been getting them all along).
   auto& seq = st.async->topics[cmd.topic];
-  seq.waiting[conn.id] = waiting_subscription{};
+  if (added)
+    seq.waiting[conn.id] = waiting_subscription{};
   conn.authorizing = true;
   auto limits = limits_of(st.settings.options_for(cmd.topic));
   auto id = conn.id;
-  auto on_error = [self, id, cmd, done](caf::error&) mutable {
-    subscribe_answered(self, id, cmd, nullptr, done);
+  auto on_error = [self, id, cmd, added, done](caf::error&) mutable {
+    subscribe_answered(self, id, cmd, added, nullptr, done);
   };
   auto& store = st.settings.history_store;
   auto timeout = st.settings.history_store_timeout;
@@ -131,17 +148,17 @@ bool subscribe_stored(hub_pointer self, hub_connection& conn, const client_subsc
     self->request(store, timeout, store_recover{cmd.topic, cmd.since, st.settings.recovery_max,
                                                 limits})
       .then(
-        [self, id, cmd, done](history_result& r) mutable {
-          subscribe_answered(self, id, cmd, &r, done);
+        [self, id, cmd, added, done](history_result& r) mutable {
+          subscribe_answered(self, id, cmd, added, &r, done);
         },
         on_error);
   } else {
     self->request(store, timeout, store_top{cmd.topic, limits})
       .then(
-        [self, id, cmd, done](stream_position& top) mutable {
+        [self, id, cmd, added, done](stream_position& top) mutable {
           history_result r;
           r.top = std::move(top);
-          subscribe_answered(self, id, cmd, &r, done);
+          subscribe_answered(self, id, cmd, added, &r, done);
         },
         on_error);
   }

@@ -346,8 +346,9 @@ void note_position(hub_pointer self, const std::string& topic, const stream_posi
 /// Subscribe replies, history queries and the API's reads through the store
 /// (hub_history_reads.cpp). Each returns false when it keeps `done` (the
 /// reader's read credit) to deliver once the store answered.
+/// (`added`: a new subscription; a repeated one only gets its reply.)
 bool subscribe_stored(hub_pointer self, hub_connection& conn, const client_subscribe& cmd,
-                      caf::response_promise& done);
+                      bool added, caf::response_promise& done);
 bool history_stored(hub_pointer self, hub_connection& conn, const client_history& cmd,
                     caf::response_promise& done);
 caf::result<publish_result> publish_numbered_stored(hub_pointer self,

@@ -226,3 +226,187 @@ TEST_CASE_METHOD(store_fixture, "a store error gives the publisher unavailable, 
   release("append 2", false);
   CHECK(r.get().error() == make_error(hub_errc::unavailable));
 }
+
+namespace {
+
+// A client's frames: its message offsets, and whether its subscribe reply
+// said recovered.
+struct seen {
+  std::vector<std::uint64_t> offsets;
+  bool recovered = false;
+};
+
+seen look(const std::vector<std::string>& frames) {
+  seen result;
+  for (auto& f : frames) {
+    auto obj = json::parse(f).as_object();
+    if (obj.at("type") == "message")
+      result.offsets.push_back(obj.at("offset").to_number<std::uint64_t>());
+    else if (obj.at("type") == "subscribed" && obj.contains("recovered"))
+      result.recovered = obj.at("recovered").as_bool();
+  }
+  return result;
+}
+
+std::string since(std::uint64_t offset, const std::string& epoch) {
+  return R"({"type":"subscribe","topic":"chat:x","since":{"offset":)" + std::to_string(offset)
+         + R"(,"epoch":")" + epoch + R"("}})";
+}
+
+const history_limits chat_limits{100, std::chrono::minutes(5)};
+
+} // namespace
+
+TEST_CASE("publishes of two nodes arrive in any order and go out in the store's order") {
+  // Offsets 1 and 3 are this node's publishes (their appends answered in
+  // the order under test), 2 and 4 another node's (forwarded with their
+  // positions, after that node appended them to the same store).
+  std::vector<std::string> events{"append 1", "remote 2", "append 3", "remote 4"};
+  std::sort(events.begin(), events.end());
+  std::size_t orders = 0;
+  do {
+    INFO("order " << events[0] << ", " << events[1] << ", " << events[2] << ", " << events[3]);
+    store_fixture f;
+    auto sub = f.fresh();
+    auto pub = f.fresh();
+    f.send(sub, subscribe_x);
+    sub.transport->take();
+    f.hold(true);
+    f.publish(pub, 1);
+    f.store_state().mem.append("chat:x", "200", chat_limits, {});
+    f.publish(pub, 3);
+    f.store_state().mem.append("chat:x", "400", chat_limits, {});
+    auto epoch = f.store_state().mem.top("chat:x", chat_limits, {}).epoch;
+    for (auto& e : events)
+      if (e.rfind("remote", 0) == 0)
+        f.remote(std::stoull(e.substr(7)), epoch);
+      else
+        f.release(e);
+    CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{1, 2, 3, 4});
+    ++orders;
+  } while (std::next_permutation(events.begin(), events.end()));
+  CHECK(orders == 24);
+}
+
+TEST_CASE("a recovery with live messages during the store's round trip: every offset once, in order") {
+  // Requests in two orders (the recovery before or after the append of 4
+  // reached the store), and the store's three replies in every order.
+  for (auto recover_first : {true, false}) {
+    std::vector<std::string> replies{"append 4", "append 5", "recover"};
+    std::sort(replies.begin(), replies.end());
+    do {
+      INFO("recover first " << recover_first << ", replies " << replies[0] << ", "
+                            << replies[1] << ", " << replies[2]);
+      store_fixture f;
+      auto pub = f.fresh();
+      auto other = f.fresh();
+      f.send(other, subscribe_x);
+      for (int i = 1; i <= 3; ++i)
+        f.publish(pub, i);
+      other.transport->take();
+      auto epoch = f.store_state().mem.top("chat:x", chat_limits, {}).epoch;
+      auto r = f.fresh();
+      f.hold(true);
+      if (recover_first)
+        f.send(r, since(1, epoch));
+      f.publish(pub, 4);
+      if (!recover_first)
+        f.send(r, since(1, epoch));
+      f.publish(pub, 5);
+      for (auto& what : replies)
+        f.release(what);
+      auto got = look(r.transport->take());
+      CHECK(got.recovered);
+      CHECK(got.offsets == std::vector<std::uint64_t>{2, 3, 4, 5});
+      CHECK(offsets(other.transport->take()) == std::vector<std::uint64_t>{4, 5});
+    } while (std::next_permutation(replies.begin(), replies.end()));
+  }
+}
+
+TEST_CASE_METHOD(store_fixture, "a gap is filled from the store after its timeout") {
+  auto sub = fresh();
+  send(sub, subscribe_x);
+  sub.transport->take();
+  auto pub = fresh();
+  publish(pub, 1);
+  CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{1});
+  // Another node appended 2 and 3 and died before forwarding 2.
+  store_state().mem.append("chat:x", "200", chat_limits, {});
+  store_state().mem.append("chat:x", "300", chat_limits, {});
+  auto epoch = store_state().mem.top("chat:x", chat_limits, {}).epoch;
+  remote(3, epoch);
+  CHECK(sub.transport->take().empty());
+  advance(limits.history_gap_timeout / 2);
+  CHECK(sub.transport->take().empty());
+  advance(limits.history_gap_timeout);
+  CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{2, 3});
+}
+
+TEST_CASE_METHOD(store_fixture, "a gap the store cannot fill is skipped") {
+  auto sub = fresh();
+  send(sub, subscribe_x);
+  sub.transport->take();
+  auto pub = fresh();
+  publish(pub, 1);
+  sub.transport->take();
+  store_state().mem.append("chat:x", "200", chat_limits, {});
+  store_state().mem.append("chat:x", "300", chat_limits, {});
+  auto epoch = store_state().mem.top("chat:x", chat_limits, {}).epoch;
+  remote(3, epoch);
+  hold(true);
+  advance(limits.history_gap_timeout * 2);
+  release("read", false);
+  CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{3});
+  remote(2, epoch); // too late: never after 3
+  CHECK(sub.transport->take().empty());
+}
+
+TEST_CASE_METHOD(store_fixture, "store errors on subscribe and history: unavailable, nothing changes") {
+  auto c = fresh();
+  auto pub = fresh();
+  hold(true);
+  send(c, R"({"type":"subscribe","topic":"chat:x","id":1})");
+  send(c, R"({"type":"history","topic":"chat:x","id":2})"); // waits behind the subscribe
+  release("top", false);
+  release("read", false);
+  CHECK(c.transport->take()
+        == std::vector<std::string>{
+          R"({"type":"error","code":"unavailable","reason":"the history store cannot be reached","id":1})",
+          R"({"type":"error","code":"unavailable","reason":"the history store cannot be reached","id":2})"});
+  hold(false);
+  publish(pub, 1);
+  CHECK(c.transport->take().empty()); // not subscribed
+  auto page = request<history_page>(query_history{"chat:x", 10, caf::none});
+  REQUIRE(page);
+  CHECK(page->offset == 1);
+  hold(true);
+  auto removed = ask<stream_position>(hub, remove_history{"chat:x"});
+  run();
+  release("remove", false);
+  CHECK(removed.get().error() == make_error(hub_errc::unavailable));
+}
+
+TEST_CASE_METHOD(store_fixture, "a connection that leaves while the store answers leaves nothing behind") {
+  auto pub = fresh();
+  publish(pub, 1);
+  auto epoch = store_state().mem.top("chat:x", chat_limits, {}).epoch;
+  auto r = fresh();
+  auto h = fresh();
+  hold(true);
+  send(r, since(0, epoch));
+  send(h, R"({"type":"history","topic":"chat:x"})");
+  publish(pub, 2);
+  disconnect(r);
+  disconnect(h);
+  disconnect(pub);
+  release("recover");
+  release("read");
+  release("append 2");
+  CHECK_FALSE(remembers(r));
+  CHECK_FALSE(remembers(h));
+  CHECK_FALSE(remembers(pub));
+  auto& a = *testing::hub_state_of(*this).async;
+  CHECK(a.in_flight == 0);
+  advance(limits.history_gap_timeout);
+  CHECK(a.topics.empty()); // the topic is gone, and its sequence with it
+}
