@@ -410,3 +410,20 @@ TEST_CASE_METHOD(store_fixture, "a connection that leaves while the store answer
   advance(limits.history_gap_timeout);
   CHECK(a.topics.empty()); // the topic is gone, and its sequence with it
 }
+
+TEST_CASE_METHOD(store_fixture, "a new epoch hands out what was held of the old one and starts over") {
+  auto sub = fresh();
+  send(sub, subscribe_x);
+  sub.transport->take();
+  auto pub = fresh();
+  publish(pub, 1);
+  sub.transport->take();
+  auto old_epoch = store_state().mem.top("chat:x", chat_limits, {}).epoch;
+  remote(3, old_epoch); // 2 is on its way
+  CHECK(sub.transport->take().empty());
+  remote(1, "a-new-epoch"); // the store lost the topic: 2 will never come
+  CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{3, 1});
+  remote(2, old_epoch); // of the epoch before: too late
+  remote(2, "a-new-epoch");
+  CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{2});
+}
