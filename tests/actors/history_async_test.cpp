@@ -427,3 +427,63 @@ TEST_CASE_METHOD(store_fixture, "a new epoch hands out what was held of the old 
   remote(2, "a-new-epoch");
   CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{2});
 }
+
+TEST_CASE_METHOD(store_fixture, "a store that does not answer: timeouts and a bound on what is in flight") {
+  auto& hs = testing::hub_state_of(*this).settings;
+  hs.history_store_max_in_flight = 2;
+  auto sub = fresh();
+  send(sub, subscribe_x);
+  sub.transport->take();
+  auto pub = fresh();
+  hold(true);
+  publish(pub, 1, "1");
+  publish(pub, 2, "2");
+  publish(pub, 3, "3"); // past the bound: refused at once, not sent to the store
+  CHECK(held() == 2);
+  auto refused = R"({"type":"error","code":"unavailable","reason":"the history store cannot be reached","id":)";
+  CHECK(pub.transport->take() == std::vector<std::string>{refused + std::string("3}")});
+  advance(hs.history_store_timeout);
+  CHECK(pub.transport->take()
+        == std::vector<std::string>{refused + std::string("1}"), refused + std::string("2}")});
+  CHECK(testing::hub_state_of(*this).async->in_flight == 0);
+  CHECK(sub.transport->take().empty());
+  release("append 1"); // too late: dropped by the hub
+  release("append 2");
+  CHECK(sub.transport->take().empty());
+  CHECK(alive(caf::actor_cast<caf::actor>(hub)));
+}
+
+TEST_CASE_METHOD(store_fixture, "live messages past the budget while a recovery waits: recovered false, live from there") {
+  auto& hs = testing::hub_state_of(*this).settings;
+  auto pub = fresh();
+  publish(pub, 1);
+  auto epoch = store_state().mem.top("chat:x", chat_limits, {}).epoch;
+  auto other = fresh();
+  send(other, subscribe_x); // the topic is in use: its sequence hands out
+  other.transport->take();
+  hs.replay_max_bytes = 150; // two message frames
+  auto r = fresh();
+  hold(true);
+  send(r, since(1, epoch));
+  for (int i = 2; i <= 5; ++i) {
+    publish(pub, i);
+    release("append " + std::to_string(i));
+  }
+  release("recover");
+  auto frames = r.transport->take();
+  REQUIRE(frames.size() == 1);
+  auto reply = json::parse(frames.front()).as_object();
+  CHECK(reply.at("recovered") == false);
+  CHECK(reply.at("offset") == 5); // the last one dropped: live from there
+  hold(false);
+  publish(pub, 6);
+  CHECK(offsets(r.transport->take()) == std::vector<std::uint64_t>{6});
+}
+
+TEST_CASE_METHOD(store_fixture, "stats show the store's totals as last reported") {
+  auto pub = fresh();
+  publish(pub, 1);
+  publish(pub, 2);
+  stats(); // asks the store
+  CHECK(stats().history_messages == 2);
+}
