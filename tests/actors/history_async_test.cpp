@@ -15,10 +15,12 @@ TEST_CASE_METHOD(store_fixture, "appends answered out of order are delivered in 
   send(sub, subscribe_x);
   CHECK(sub.transport->take().size() == 1);
   hold(true);
+  auto credits = pub.transport->consumed_count;
   publish(pub, 1, "1");
   publish(pub, 2, "2");
   publish(pub, 3, "3");
   REQUIRE(held() == 3);
+  CHECK(pub.transport->consumed_count == credits); // read credit once stored
   CHECK(sub.transport->take().empty());
   CHECK(pub.transport->take().empty()); // no ack before it is stored
   release("append 3");
@@ -28,6 +30,7 @@ TEST_CASE_METHOD(store_fixture, "appends answered out of order are delivered in 
   release("append 2");
   CHECK(offsets(sub.transport->take()) == std::vector<std::uint64_t>{2, 3});
   CHECK(pub.transport->take().size() == 3); // the three acks
+  CHECK(pub.transport->consumed_count == credits + 3);
   // Forwarded to the cluster with the store's positions.
   std::vector<std::uint64_t> sent;
   for (auto& item : forwarded)
