@@ -89,4 +89,51 @@ struct store_remove {
 /// What the store holds. [history_totals]
 struct store_totals {};
 
+// -- inspection (the requests and replies are messages) ---------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_limits& x) {
+  return f(caf::meta::type_name("history_limits"), x.size, x.ttl);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_result& x) {
+  return f(caf::meta::type_name("history_result"), x.top, x.recovered, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_totals& x) {
+  return f(caf::meta::type_name("history_totals"), x.topics, x.messages, x.bytes, x.evicted);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_append& x) {
+  return f(caf::meta::type_name("store_append"), x.topic, x.data, x.limits);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_top& x) {
+  return f(caf::meta::type_name("store_top"), x.topic, x.limits);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_recover& x) {
+  return f(caf::meta::type_name("store_recover"), x.topic, x.since, x.max, x.limits);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_read& x) {
+  return f(caf::meta::type_name("store_read"), x.topic, x.limit, x.since, x.limits);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_remove& x) {
+  return f(caf::meta::type_name("store_remove"), x.topic, x.limits);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_totals&) {
+  return f(caf::meta::type_name("store_totals"));
+}
+
 } // namespace switchboard
