@@ -28,6 +28,7 @@ namespace switchboard::net {
 class admission;
 class io_loops;
 class metrics_guard;
+class redis_shards;
 
 struct node_context {
   node_context(caf::actor_system& s, hub_internal_actor h) : sys(s), hub(std::move(h)) {
@@ -72,6 +73,8 @@ struct node_context {
   /// Set when the stop begins (node::request_stop): upgrades are refused
   /// with 503 from then on, and answers close their connection.
   std::atomic<bool> stopping{false};
+  /// The Redis store's connections (null: no --redis): /stats, /metrics.
+  std::shared_ptr<const redis_shards> redis;
   /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
   caf::actor cluster;
   /// The node's tag in its connection ids when clustered: the API answers.

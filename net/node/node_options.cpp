@@ -380,6 +380,18 @@ const std::vector<option>& table() {
     field<std::size_t>("join-leave-max-subscribers",
                        "no join/leave events on topics with more subscribers (default 1000)",
                        [](auto& c) -> auto& { return c.hub.join_leave_max_subscribers; }),
+    // Redis as the history store (docs/cluster.md, "Redis").
+    field<std::string>("redis",
+                       "host:port[,host:port...]: histories in Redis, topics sharded over the "
+                       "servers (default none: in the node's memory)",
+                       [](auto& c) -> auto& { return c.redis; }),
+    secret("redis-password", "AUTH password of the Redis servers (default none)",
+           [](auto& c) -> auto& { return c.redis_password; }),
+    field<std::string>("redis-prefix", "prefix of every Redis key (default switchboard:)",
+                       [](auto& c) -> auto& { return c.redis_prefix; }),
+    field<caf::timespan>("redis-timeout",
+                         "a Redis reply later than this: unavailable, reconnect (default 2s)",
+                         [](auto& c) -> auto& { return c.redis_timeout; }),
   };
   return options;
 }

@@ -98,12 +98,14 @@ void redis_connection::start() {
   });
 }
 
-void redis_connection::stop() {
-  asio::post(strand_, [self = shared_from_this()] {
+void redis_connection::stop(std::function<void()> stopped) {
+  asio::post(strand_, [self = shared_from_this(), stopped = std::move(stopped)] {
     self->stopped_ = true;
     self->watchdog_.cancel();
     self->backoff_timer_.cancel();
     self->drop(nullptr);
+    if (stopped)
+      stopped();
   });
 }
 
@@ -160,8 +162,12 @@ void redis_connection::connect() {
             if (self->settings_.log)
               self->settings_.log->error("redis {}: AUTH refused: {}", self->metrics_.address,
                                          r.what);
-            // Not from inside hiredis's callback: on the strand, next.
-            asio::post(self->strand_, [self] { self->drop(nullptr); });
+            // Not from inside hiredis's callback: on the strand, next (if
+            // this connection is still the one).
+            asio::post(self->strand_, [self, gen = self->generation_] {
+              if (gen == self->generation_)
+                self->drop(nullptr);
+            });
           }});
   for (auto* script : settings_.scripts)
     send({{"SCRIPT", "LOAD", script->body}, nullptr, [](redis_reply) {}});

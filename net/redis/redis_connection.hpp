@@ -85,8 +85,8 @@ public:
   void start();
 
   /// Drops the connection and stops reconnecting: pending commands are
-  /// answered unavailable. Any thread.
-  void stop();
+  /// answered unavailable. Any thread; `stopped` runs on the strand after.
+  void stop(std::function<void()> stopped = {});
 
   /// Runs `script` with `keys` and `args`; `done` is called once, on the
   /// strand. Any thread.

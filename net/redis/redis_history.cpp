@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <future>
 #include <cstdio>
 #include <optional>
 #include <random>
@@ -227,8 +228,15 @@ void redis_shards::start() {
 }
 
 void redis_shards::stop() {
-  for (auto& c : connections_)
-    c->stop();
+  std::vector<std::future<void>> stopped;
+  for (auto& c : connections_) {
+    auto done = std::make_shared<std::promise<void>>();
+    stopped.push_back(done->get_future());
+    c->stop([done] { done->set_value(); });
+  }
+  auto deadline = steady_clock::now() + seconds{1};
+  for (auto& f : stopped)
+    f.wait_until(deadline);
 }
 
 caf::actor spawn_redis_history(caf::actor_system& sys, std::shared_ptr<redis_shards> shards,

@@ -58,6 +58,9 @@ public:
   ~redis_shards();
 
   void start();
+  /// Closes every connection (their pending requests answered
+  /// unavailable); waits at most a second for the loop to do it. Not from
+  /// the loop's thread.
   void stop();
 
   std::size_t size() const noexcept {

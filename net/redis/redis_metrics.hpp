@@ -6,6 +6,8 @@
 
 #include "observe/loop_metrics.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -28,5 +30,19 @@ struct redis_metrics {
   loop_counter appends;    ///< history messages stored
   loop_histogram<redis_latency_bounds_us.size()> latency{redis_latency_bounds_us};
 };
+
+class exposition;
+class redis_shards;
+
+/// The switchboard_redis_* families and switchboard_history_appends_total:
+/// per server (label `server`, host:port as given) whether connected, its
+/// reconnects, errors and timeouts; the round-trip latency of every server
+/// together.
+void write_redis_metrics(exposition& out, const redis_shards& redis);
+
+/// The `redis` object of /stats: {"servers":[{"server":..,"connected":..,
+/// "reconnects":..,"errors":..,"timeouts":..,"appends":..}],
+/// "latency_us":{"count":..,"sum":..}}.
+boost::json::object redis_stats_json(const redis_shards& redis);
 
 } // namespace switchboard::net
