@@ -82,6 +82,14 @@ wire_fault check_item(const cluster_item& item, std::size_t max_data) {
       if (!valid_id(item.from))
         return wire_fault::id;
       return check_data(item.data, max_data);
+    case cluster_item::numbered_publish:
+      if (!valid_wire_topic(item.topic))
+        return wire_fault::topic;
+      if (!valid_id(item.from) || item.to == 0)
+        return wire_fault::id;
+      if (item.sender.empty() || !valid_sender(item.sender))
+        return wire_fault::sender;
+      return check_data(item.data, max_data);
     case cluster_item::direct:
       if (!valid_target(item.to))
         return wire_fault::id;

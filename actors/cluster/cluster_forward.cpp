@@ -75,6 +75,7 @@ void forward(cluster_pointer self, cluster_item& item) {
   auto& st = self->state;
   switch (item.kind) {
     case cluster_item::publish:
+    case cluster_item::numbered_publish:
       for (auto& kvp : st.peers)
         if (kvp.second.up && kvp.second.interest.count(item.topic) != 0)
           append(self, kvp.second, item);

@@ -38,6 +38,11 @@ struct cluster_item {
     user_send,       ///< topic = the user, data, from or sender
     user_disconnect, ///< topic = the user, code, data = the reason
     close,           ///< to (a connection), code, data = the reason
+    /// A publish on a topic with history that a shared store numbered:
+    /// topic, data, from, to = its offset, sender = its epoch. (A kind of
+    /// its own, in the fields every version has: a node that does not know
+    /// it drops it as an unknown kind, and the link stays up.)
+    numbered_publish,
   };
   kind_t kind = publish;
   std::string topic = {};

@@ -203,6 +203,8 @@ caf::result<std::uint64_t> close_user(hub_pointer self, const disconnect_user& c
 caf::result<std::uint64_t> publish_request(hub_pointer self, const publication& cmd) {
   if (auto err = publish_refusal(self->state, cmd.topic, cmd.data))
     return err;
+  if (stores_async(self->state, cmd.topic))
+    return publish_request_stored(self, cmd);
   return publish_on(self, cmd.topic, cmd.data, 0);
 }
 
@@ -217,6 +219,8 @@ caf::result<delivery_counts> broadcast_request(hub_pointer self, const broadcast
     return make_error(hub_errc::invalid_data);
   if (self->state.shutting_down)
     return make_error(hub_errc::shutting_down);
+  if (self->state.async)
+    return broadcast_stored(self, cmd);
   delivery_counts result;
   for (auto& topic : cmd.topics)
     if (result.count(topic) == 0)
@@ -344,21 +348,35 @@ std::uint64_t publish_local(hub_pointer self, const std::string& topic,
   auto t = st.topics.find(topic);
   if (t == nullptr)
     return 0;
-  if (!t->subscribers.empty()) {
+  return fan_out(self, *t, data, from, pos.offset, nullptr);
+}
+
+std::uint64_t fan_out(hub_pointer self, hub_topic& t, const std::string& data, conn_id from,
+                      std::uint64_t offset, topic_sequence* seq) {
+  if (!t.subscribers.empty()) {
     // Stamped once per publish: the I/O loops measure publish-to-write
     // latency from here (docs/operations.md).
     auto now = std::chrono::steady_clock::now();
-    auto frame = pos.offset == 0 ? protocol::message_frame(t->quoted, data, now)
-                                 : protocol::message_frame(t->quoted, pos.offset, data, now);
-    for (auto s : t->subscribers)
-      enqueue(self, *s->conn, frame);
+    auto frame = offset == 0 ? protocol::message_frame(t.quoted, data, now)
+                             : protocol::message_frame(t.quoted, offset, data, now);
+    if (seq != nullptr && !seq->waiting.empty()) {
+      // A subscription whose reply waits for the store gets it after that.
+      for (auto s : t.subscribers)
+        if (auto w = seq->waiting.find(s->conn->id); w != seq->waiting.end())
+          hold_for(self, *s->conn, w->second, offset, frame);
+        else
+          enqueue(self, *s->conn, frame);
+    } else {
+      for (auto s : t.subscribers)
+        enqueue(self, *s->conn, frame);
+    }
   }
-  auto receivers = t->subscribers.size() + t->listeners.size();
-  if (!t->listeners.empty()) {
-    auto msg = caf::make_message(topic_message{topic, data, from});
+  auto receivers = t.subscribers.size() + t.listeners.size();
+  if (!t.listeners.empty()) {
+    auto msg = caf::make_message(topic_message{*t.name, data, from});
     // A delivery may drop a listener that fell behind, which edits the
     // vector: walk a copy.
-    auto listeners = t->listeners;
+    auto listeners = t.listeners;
     for (auto a : listeners)
       deliver(self, *a, msg);
   }

@@ -20,6 +20,16 @@ void deliver_item(hub_pointer self, cluster_item& item) {
     case cluster_item::publish:
       publish_local(self, item.topic, item.data, item.from);
       break;
+    case cluster_item::numbered_publish:
+      // Numbered by the shared store on the node that published it: handed
+      // out here in the store's order. A node without that store (a
+      // misconfigured cluster) numbers it as its own.
+      if (stores_async(st, item.topic))
+        accept_numbered(self, item.topic, item.data, item.from,
+                        stream_position{item.to, item.sender});
+      else
+        publish_local(self, item.topic, item.data, item.from);
+      break;
     case cluster_item::direct:
       if (auto i = st.connections.find(item.to); i != st.connections.end())
         enqueue(self, i->second,
@@ -52,7 +62,11 @@ void attach_cluster(hub_pointer self, cluster_attach& msg) {
   st.cluster = std::move(msg.cluster);
   st.tag = msg.tag;
   st.ids.set_tag(msg.tag);
-  st.topics.on_change = [self](const std::string& topic, bool on) {
+  // (After whatever the hub itself watches: hub_history.cpp, init_history.)
+  st.topics.on_change = [self, before = std::move(st.topics.on_change)](
+                          const std::string& topic, bool on) {
+    if (before)
+      before(topic, on);
     to_cluster(self, {on ? cluster_item::interest_on : cluster_item::interest_off, topic,
                       {}, 0, 0, {}, 0});
   };

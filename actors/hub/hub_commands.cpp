@@ -26,7 +26,10 @@ void refuse(hub_pointer self, hub_connection& conn, const char* code, const char
 
 // -- each command, once allowed -----------------------------------------------------
 
-void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& cmd) {
+// Each returns false when it keeps `done` (the reader's read credit) to
+// deliver once a shared history store answered (hub_history_reads.cpp).
+bool subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& cmd,
+               caf::response_promise& done) {
   auto& st = self->state;
   // v1.1 asks only what the topic's namespace enables; nothing changes else.
   auto& opts = st.settings.options_for(cmd.topic);
@@ -36,19 +39,26 @@ void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& c
                                   cmd.recover ? "this topic has no history"
                                               : "this topic has no join/leave events",
                                   cmd.id)));
-    return;
+    return true;
   }
   topic_table::limits lim{st.settings.max_topics_per_connection, st.settings.max_topics};
   auto [result, t] = st.topics.subscribe(conn, conn.topics, cmd.topic, lim);
   switch (result) {
     case topic_table::outcome::subscribed:
-    case topic_table::outcome::already:
+    case topic_table::outcome::already: {
       // The reply (and a recovery's replay) in this same handler as the
-      // subscription: hub_history.cpp says why that leaves no gap.
-      reply_subscribed(self, conn, *t, cmd);
+      // subscription: hub_history.cpp says why that leaves no gap (and
+      // hub_history_reads.cpp how a shared store keeps that).
+      auto ran = true;
+      if (stores_async(st, cmd.topic))
+        ran = subscribe_stored(self, conn, cmd, result == topic_table::outcome::subscribed,
+                               done);
+      else
+        reply_subscribed(self, conn, *t, cmd);
       presence_joined(self, conn, *t, result == topic_table::outcome::subscribed,
                       cmd.join_leave);
-      break;
+      return ran;
+    }
     case topic_table::outcome::connection_limit:
       refuse(self, conn, "limit_exceeded",
              "this connection is subscribed to its maximum number of topics", cmd.id);
@@ -58,6 +68,7 @@ void subscribe(hub_pointer self, hub_connection& conn, const client_subscribe& c
              cmd.id);
       break;
   }
+  return true;
 }
 
 void unsubscribe(hub_pointer self, hub_connection& conn, const client_unsubscribe& cmd) {
@@ -69,15 +80,41 @@ void unsubscribe(hub_pointer self, hub_connection& conn, const client_unsubscrib
   enqueue(self, conn, share(protocol::unsubscribed(protocol::quote(cmd.topic), cmd.id)));
 }
 
-void publish(hub_pointer self, hub_connection& conn, const client_publish& cmd) {
+// Once the shared store answered: the ack, or error `unavailable` (nothing
+// was delivered), if the connection is still there; then the read credit.
+void publish_answered(hub_pointer self, conn_id id, const request_id& req, bool stored,
+                      caf::response_promise& done) {
+  auto& st = self->state;
+  if (auto i = st.connections.find(id); i != st.connections.end()) {
+    if (!stored)
+      refuse(self, i->second, "unavailable", "the history store cannot be reached", req);
+    else if (!req.empty())
+      enqueue(self, i->second, share(protocol::ack(req)));
+  }
+  done.deliver(caf::unit);
+}
+
+bool publish(hub_pointer self, hub_connection& conn, const client_publish& cmd,
+             caf::response_promise& done) {
   if (self->state.shutting_down) {
     ++self->state.stats.messages_in;
     refuse(self, conn, "shutting_down", "the node is stopping", cmd.id);
-    return;
+    return true;
+  }
+  if (stores_async(self->state, cmd.topic)) {
+    // The read credit comes back once it is stored: a slow store holds the
+    // publisher back by TCP, not by the hub's memory.
+    publish_stored(self, cmd.topic, cmd.data, conn.id,
+                   [self, id = conn.id, req = cmd.id,
+                    done = std::move(done)](caf::expected<publish_result> r) mutable {
+                     publish_answered(self, id, req, static_cast<bool>(r), done);
+                   });
+    return false;
   }
   publish_on(self, cmd.topic, cmd.data, conn.id);
   if (!cmd.id.empty())
     enqueue(self, conn, share(protocol::ack(cmd.id)));
+  return true;
 }
 
 void send_to_service(hub_pointer self, hub_connection& conn, const client_send& cmd) {
@@ -147,30 +184,34 @@ void send(hub_pointer self, hub_connection& conn, const client_send& cmd) {
     enqueue(self, conn, share(protocol::ack(cmd.id)));
 }
 
-void run(hub_pointer self, hub_connection& conn, client_command& cmd) {
+// Runs `cmd`; false when it kept `done` for later (a shared store's answer).
+bool run(hub_pointer self, hub_connection& conn, client_command& cmd,
+         caf::response_promise& done) {
   auto& st = self->state;
   // A publish is counted where it is published (or refused).
   if (!std::holds_alternative<client_publish>(cmd))
     ++st.stats.messages_in;
-  std::visit(
+  return std::visit(
     [&](auto& x) {
       using type = std::decay_t<decltype(x)>;
       if constexpr (std::is_same_v<type, client_subscribe>)
-        subscribe(self, conn, x);
+        return subscribe(self, conn, x, done);
       else if constexpr (std::is_same_v<type, client_unsubscribe>)
         unsubscribe(self, conn, x);
       else if constexpr (std::is_same_v<type, client_publish>)
-        publish(self, conn, x);
+        return publish(self, conn, x, done);
       else if constexpr (std::is_same_v<type, client_send>)
         send(self, conn, x);
       else if constexpr (std::is_same_v<type, client_history>)
-        history_command(self, conn, x);
+        return st.async != nullptr ? history_stored(self, conn, x, done)
+                                   : (history_command(self, conn, x), true);
       else if constexpr (std::is_same_v<type, client_presence>)
         presence_command(self, conn, x);
       else if constexpr (std::is_same_v<type, client_refresh>)
-        return; // never here: process() hands it to refresh()
+        return true; // never here: process() hands it to refresh()
       else
         enqueue(self, conn, std::move(x.frame));
+      return true;
     },
     cmd);
 }
@@ -228,7 +269,11 @@ void answered(hub_pointer self, conn_id id, client_command& cmd,
     auto& conn = i->second;
     conn.authorizing = false;
     if (allowed) {
-      run(self, conn, cmd);
+      if (!run(self, conn, cmd, done)) {
+        // The store's answer delivers `done` (and resumes, if it waits).
+        resume(self, id);
+        return;
+      }
     } else {
       ++st.stats.messages_in;
       refuse(self, conn, "forbidden", "not allowed on this topic", id_of(cmd));
@@ -259,8 +304,8 @@ void process(hub_pointer self, hub_connection& conn, client_command cmd,
   }
   auto q = st.settings.authorizer ? question(conn, cmd) : std::nullopt;
   if (!q) {
-    run(self, conn, cmd);
-    done.deliver(caf::unit);
+    if (run(self, conn, cmd, done))
+      done.deliver(caf::unit);
     return;
   }
   conn.authorizing = true;

@@ -31,14 +31,10 @@ namespace {
 // this only bounds how long expired messages hold memory).
 constexpr auto expiry_period = std::chrono::seconds(1);
 
-history_limits limits_of(const topic_options& opts) {
-  return {opts.history_size, opts.history_ttl};
-}
-
 // The expiry round runs while the store holds anything.
 void arm_expiry(hub_pointer self) {
   auto& st = self->state;
-  if (st.expiry_armed || st.history->totals().topics == 0)
+  if (st.expiry_armed || st.async || st.history->totals().topics == 0)
     return;
   st.expiry_armed = true;
   self->delayed_send(self, expiry_period, expire_atom::value);
@@ -49,6 +45,8 @@ void arm_expiry(hub_pointer self) {
 std::size_t replay_bytes(const std::string& quoted, const history_message& m) {
   return m.data.size() + quoted.size() + 64;
 }
+
+} // namespace
 
 std::size_t replay_bytes(const std::string& quoted, const std::vector<history_message>& ms) {
   std::size_t n = 0;
@@ -97,6 +95,8 @@ bool trim_to_room(std::vector<history_message>& ms, const std::string& quoted,
   return true;
 }
 
+namespace {
+
 void refuse_not_enabled(hub_pointer self, hub_connection& conn, const request_id& id) {
   enqueue(self, conn,
           share(protocol::error("not_enabled", "this topic has no history", id)));
@@ -115,12 +115,25 @@ void init_history(hub_pointer self) {
   st.history = std::make_unique<memory_history>(
     st.settings.history_max_bytes,
     [self](const std::string& topic) { return self->state.topics.find(topic) != nullptr; });
+  if (!st.settings.history_store)
+    return;
+  // A shared store: the hub keeps only the reorder buffers of the topics it
+  // has (hub_history_async.cpp), and forgets those it no longer has.
+  st.async = std::make_unique<async_history>();
+  st.topics.on_change = [self](const std::string& topic, bool on) {
+    auto& a = *self->state.async;
+    if (!on && a.topics.count(topic) != 0) {
+      a.unused.insert(topic);
+      history_tick_soon(self);
+    }
+  };
 }
 
 stream_position append_history(hub_pointer self, const std::string& topic,
                                const std::string& data) {
   auto& st = self->state;
-  if (st.history_off)
+  // (With a shared store only the store numbers: hub_history_async.cpp.)
+  if (st.history_off || st.async)
     return {};
   auto& opts = st.settings.options_for(topic);
   if (opts.history_size == 0)
@@ -184,13 +197,17 @@ void history_command(hub_pointer self, hub_connection& conn, const client_histor
 
 void expire_history(hub_pointer self) {
   auto& st = self->state;
+  if (st.async) {
+    history_tick(self);
+    return;
+  }
   st.expiry_armed = false;
   st.history->expire(self->clock().now());
   arm_expiry(self);
 }
 
 void add_history_stats(hub_pointer self, hub_stats& out) {
-  auto totals = self->state.history->totals();
+  auto totals = self->state.async ? stored_totals(self) : self->state.history->totals();
   out.history_topics = totals.topics;
   out.history_messages = totals.messages;
   out.history_bytes = totals.bytes;
@@ -203,6 +220,8 @@ caf::result<publish_result> publish_numbered_request(hub_pointer self,
                                                      const publish_numbered& cmd) {
   if (auto err = publish_refusal(self->state, cmd.topic, cmd.data))
     return err;
+  if (stores_async(self->state, cmd.topic))
+    return publish_numbered_stored(self, cmd);
   publish_result result;
   stream_position pos;
   result.receivers = publish_on(self, cmd.topic, cmd.data, 0, &pos);
@@ -218,6 +237,8 @@ caf::result<history_page> history_request(hub_pointer self, const query_history&
   auto& opts = st.settings.options_for(q.topic);
   if (opts.history_size == 0)
     return make_error(hub_errc::not_enabled);
+  if (st.async)
+    return history_request_stored(self, q);
   std::optional<stream_position> since;
   if (q.since)
     since = *q.since;
@@ -234,6 +255,8 @@ caf::result<stream_position> remove_history_request(hub_pointer self,
   auto& opts = st.settings.options_for(cmd.topic);
   if (opts.history_size == 0)
     return make_error(hub_errc::not_enabled);
+  if (st.async)
+    return remove_history_stored(self, cmd);
   auto pos = st.history->remove(cmd.topic, limits_of(opts), self->clock().now());
   arm_expiry(self);
   return pos;

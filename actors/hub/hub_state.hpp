@@ -7,6 +7,7 @@
 #include "cluster/cluster_messages.hpp"
 #include "commands.hpp"
 #include "hub/history.hpp"
+#include "hub/hub_history_async.hpp"
 #include "hub/hub_interface.hpp"
 #include "hub/id_source.hpp"
 #include "hub/topic_filter.hpp"
@@ -16,6 +17,7 @@
 #include "switchboard/hub.hpp"
 #include "switchboard/settings.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -134,6 +136,9 @@ struct hub_state {
   /// No topic can have history (no option sets a history-size).
   bool history_off = true;
   bool expiry_armed = false; ///< an expire_atom is on its way
+  /// With a shared store (hub_settings::history_store) instead of `history`:
+  /// the per-topic reorder buffers and what is outstanding; null without.
+  std::unique_ptr<async_history> async;
   /// Per topic with presence or join/leave (hub_presence.cpp).
   std::unordered_map<const hub_topic*, topic_presence> presence;
 
@@ -267,6 +272,12 @@ std::uint64_t publish_local(hub_pointer self, const std::string& topic,
                             const std::string& data, conn_id from,
                             stream_position* numbered = nullptr);
 
+/// Hands a message of `t` out to its subscribers and listeners (numbered
+/// when `offset` is not 0); a subscription waiting in `seq` (if given) for
+/// the store's reply holds it instead. Returns the receivers.
+std::uint64_t fan_out(hub_pointer self, hub_topic& t, const std::string& data, conn_id from,
+                      std::uint64_t offset, topic_sequence* seq);
+
 // Queries (hub_queries.cpp).
 topic_list list_topics(hub_pointer self, const query_topics& q);
 caf::result<topic_info> describe_topic(hub_pointer self, const query_topic& q);
@@ -286,11 +297,71 @@ void reply_subscribed(hub_pointer self, hub_connection& conn, const hub_topic& t
 void history_command(hub_pointer self, hub_connection& conn, const client_history& cmd);
 void expire_history(hub_pointer self);
 void add_history_stats(hub_pointer self, hub_stats& out);
+/// Bytes a replay or history reply of `ms` adds to a connection's queue.
+std::size_t replay_bytes(const std::string& quoted, const std::vector<history_message>& ms);
+/// What `conn`'s queue may still take from a replay or a history reply.
+std::size_t replay_room(hub_pointer self, const hub_connection& conn);
+/// Whether the replay of `r` fits `conn`'s replay budget.
+bool fits(hub_pointer self, const hub_connection& conn, const hub_topic& t,
+          const history_result& r);
+/// Cuts a history reply down to `room`; returns whether it cut anything.
+bool trim_to_room(std::vector<history_message>& ms, const std::string& quoted,
+                  std::size_t room, bool keep_oldest);
 caf::result<publish_result> publish_numbered_request(hub_pointer self,
                                                      const publish_numbered& cmd);
 caf::result<history_page> history_request(hub_pointer self, const query_history& q);
 caf::result<stream_position> remove_history_request(hub_pointer self,
                                                     const remove_history& cmd);
+
+// A shared, asynchronous history store (hub_history_async.cpp,
+// hub_history_reads.cpp); each applies only when hub_settings::history_store
+// is set.
+history_limits limits_of(const topic_options& opts);
+/// Whether a publish on `topic` goes to the shared store (one is set and
+/// the topic has history).
+bool stores_async(const hub_state& st, const std::string& topic);
+/// What a publish through the store tells its publisher once stored: the
+/// receivers, offset and epoch; or hub_errc::unavailable.
+using publish_done = std::function<void(caf::expected<publish_result>)>;
+/// Appends `data` to `topic`'s history in the store; once it has its
+/// offset, forwards it to the cluster with it, hands it out in offset order
+/// (accept_numbered) and calls `done`.
+void publish_stored(hub_pointer self, const std::string& topic, const std::string& data,
+                    conn_id from, publish_done done);
+/// A message the store numbered (here or on another node): handed out once
+/// every lower offset of its epoch was.
+void accept_numbered(hub_pointer self, const std::string& topic, const std::string& data,
+                     conn_id from, const stream_position& pos);
+/// A live message for a subscription waiting for the store's reply.
+void hold_for(hub_pointer self, hub_connection& conn, waiting_subscription& w,
+              std::uint64_t offset, const frame_ptr& frame);
+/// The periodic round (expire_atom): fills or skips gaps that waited
+/// hub_settings::history_gap_timeout, forgets sequences of unused topics.
+void history_tick(hub_pointer self);
+/// The store's position for `topic` (a subscribe's reply): a sequence that
+/// did not know where it stood starts there (an empty position: the
+/// subscribe failed, and a sequence no subscription waits for any more
+/// starts at its lowest held message).
+void note_position(hub_pointer self, const std::string& topic, const stream_position& top);
+/// Subscribe replies, history queries and the API's reads through the store
+/// (hub_history_reads.cpp). Each returns false when it keeps `done` (the
+/// reader's read credit) to deliver once the store answered.
+/// (`added`: a new subscription; a repeated one only gets its reply.)
+bool subscribe_stored(hub_pointer self, hub_connection& conn, const client_subscribe& cmd,
+                      bool added, caf::response_promise& done);
+bool history_stored(hub_pointer self, hub_connection& conn, const client_history& cmd,
+                    caf::response_promise& done);
+caf::result<publish_result> publish_numbered_stored(hub_pointer self,
+                                                    const publish_numbered& cmd);
+caf::result<std::uint64_t> publish_request_stored(hub_pointer self, const publication& cmd);
+caf::result<delivery_counts> broadcast_stored(hub_pointer self, const broadcast& cmd);
+caf::result<history_page> history_request_stored(hub_pointer self, const query_history& q);
+caf::result<stream_position> remove_history_stored(hub_pointer self,
+                                                   const remove_history& cmd);
+/// The store's totals as last reported (and asks for fresh ones).
+history_totals stored_totals(hub_pointer self);
+/// The periodic round runs soon (history_tick).
+void history_tick_soon(hub_pointer self);
 
 // Presence and join/leave (hub_presence.cpp).
 /// `conn` subscribed to `t` (`added`: a new subscription, not a repeat).

@@ -54,6 +54,12 @@ std::vector<std::string> hub_settings::topic_option_problems() const {
     result.push_back("recovery-max must be 1-" + std::to_string(max_recovery));
   if (replay_max_bytes < 1)
     result.push_back("the replay budget must be at least 1 byte");
+  if (history_store_timeout <= caf::timespan{0})
+    result.push_back("the history store's timeout must be positive");
+  if (history_store_max_in_flight < 1)
+    result.push_back("the history store's in-flight bound must be at least 1");
+  if (history_gap_timeout <= caf::timespan{0})
+    result.push_back("the history gap timeout must be positive");
   return result;
 }
 

@@ -127,6 +127,18 @@ struct hub_settings {
   /// answers), such as the node's Redis store; invalid: the hub keeps
   /// histories in its own memory.
   caf::actor history_store;
+  /// How long the hub waits for the store's answer to one request; past it
+  /// the request fails as `unavailable` (a publish, a subscribe, a history
+  /// query) or a gap is skipped.
+  caf::timespan history_store_timeout = std::chrono::seconds(5);
+  /// Appends the hub may have outstanding at the store at once; past it a
+  /// publish on a topic with history is refused as `unavailable` at once,
+  /// so a store that stops answering cannot grow the hub's memory.
+  std::size_t history_store_max_in_flight = 10000;
+  /// How long a numbered message may wait for a lower offset of its topic
+  /// (a message on its way from another node, or lost with it) before the
+  /// hub reads the missing ones from the store, or skips them.
+  caf::timespan history_gap_timeout = std::chrono::seconds(1);
 
   /// The options of `topic`.
   const topic_options& options_for(const std::string& topic) const;
