@@ -257,6 +257,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
       return std::move(store.error());
     p->redis = std::move(*store);
     c.hub.history_store = p->redis.actor;
+    // The store answers within --redis-timeout (and a quarter for its
+    // watchdog's tick): the hub's own bound must not cut it short.
+    c.hub.history_store_timeout = std::max(c.hub.history_store_timeout, 2 * c.redis_timeout);
   }
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
