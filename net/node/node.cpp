@@ -257,9 +257,10 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
       return std::move(store.error());
     p->redis = std::move(*store);
     c.hub.history_store = p->redis.actor;
-    // The store answers within --redis-timeout (and a quarter for its
+    // The store answers within --redis-timeout and a quarter of it (its
     // watchdog's tick): the hub's own bound must not cut it short.
-    c.hub.history_store_timeout = std::max(c.hub.history_store_timeout, 2 * c.redis_timeout);
+    c.hub.history_store_timeout =
+      std::max(c.hub.history_store_timeout, c.redis_timeout + c.redis_timeout / 2);
   }
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
