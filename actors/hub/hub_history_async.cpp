@@ -34,7 +34,9 @@ void arm_tick(hub_pointer self) {
   if (a.tick_armed || (a.gaps.empty() && a.unused.empty()))
     return;
   a.tick_armed = true;
-  self->delayed_send(self, st.settings.history_gap_timeout / 2, expire_atom::value);
+  auto period = std::max<caf::timespan>(st.settings.history_gap_timeout / 2,
+                                        std::chrono::milliseconds(1));
+  self->delayed_send(self, period, expire_atom::value);
 }
 
 hub_topic* topic_of(hub_pointer self, const std::string& topic) {
@@ -55,8 +57,13 @@ void caught_up(topic_sequence& seq) {
 void release(hub_pointer self, topic_sequence& seq, const std::string& topic) {
   auto& st = self->state;
   auto& a = *st.async;
-  if (!seq.known)
-    return; // a waiting subscription's reply says where the sequence stands
+  if (!seq.known) {
+    if (!seq.waiting.empty() || seq.held.empty())
+      return; // a waiting subscription's reply says where the sequence stands
+    // None waits any more (their answers failed): start at the lowest held.
+    seq.known = true;
+    seq.delivered = seq.held.begin()->first - 1;
+  }
   auto t = topic_of(self, topic);
   auto advanced = false;
   while (!seq.held.empty() && seq.held.begin()->first == seq.delivered + 1) {

@@ -129,8 +129,10 @@ struct hub_settings {
   caf::actor history_store;
   /// How long the hub waits for the store's answer to one request; past it
   /// the request fails as `unavailable` (a publish, a subscribe, a history
-  /// query) or a gap is skipped.
-  caf::timespan history_store_timeout = std::chrono::seconds(5);
+  /// query) or a gap is skipped. A backstop behind the store's own timeout,
+  /// and below the server API's wait for the hub (5 s), so that the API
+  /// answers the store's error, not its own timeout.
+  caf::timespan history_store_timeout = std::chrono::seconds(3);
   /// Appends the hub may have outstanding at the store at once; past it a
   /// publish on a topic with history is refused as `unavailable` at once,
   /// so a store that stops answering cannot grow the hub's memory.

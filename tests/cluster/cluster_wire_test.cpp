@@ -84,6 +84,20 @@ TEST_CASE("cluster: items are checked as a client's or an application's request"
   CHECK(check(close_item(0, 1000, "")) == wire_fault::id);
   CHECK(check({cluster_item::interest_on, "t", {}, 0, 0, {}, 0}) == wire_fault::none);
   CHECK(check({cluster_item::interest_off, "", {}, 0, 0, {}, 0}) == wire_fault::topic);
+  // A publish a shared history store numbered: offset in `to`, epoch in `sender`.
+  auto numbered = [](std::uint64_t offset, std::string epoch) {
+    return cluster_item{cluster_item::numbered_publish, "t", "1", 0, offset, std::move(epoch), 0};
+  };
+  CHECK(check(numbered(1, "e1")) == wire_fault::none);
+  CHECK(check(numbered(0, "e1")) == wire_fault::id);
+  CHECK(check(numbered(1, "")) == wire_fault::sender);
+  CHECK(check(numbered(1, std::string(257, 'e'))) == wire_fault::sender);
+  auto bad_topic = numbered(1, "e1");
+  bad_topic.topic.clear();
+  CHECK(check(bad_topic) == wire_fault::topic);
+  auto bad_data = numbered(1, "e1");
+  bad_data.data = "{";
+  CHECK(check(bad_data) == wire_fault::data);
   cluster_item unknown;
   unknown.kind = static_cast<cluster_item::kind_t>(99);
   CHECK(check(unknown) == wire_fault::kind);
