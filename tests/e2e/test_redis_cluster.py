@@ -169,6 +169,32 @@ class RedisCluster(unittest.TestCase):
 
         run_async(go(), 60)
 
+    def test_redis_restarted_empty_gives_recovered_false_with_a_new_epoch(self):
+        node = self.cluster.start(0)
+
+        async def go():
+            ws, _ = await ws_connect(node)
+            epoch = (await subscribe_history(ws, TOPIC))["epoch"]
+            await asyncio.to_thread(api_publish, node, TOPIC, "a")
+            last = (await recv_message(ws, TOPIC))["offset"]
+            await ws.close()
+            self.redis.stop()
+            self.redis.start()  # without persistence: empty
+            ws, _ = await ws_connect(node)
+            reply = None
+            for _ in range(100):  # until the node has reconnected
+                reply = await subscribe_history(ws, TOPIC, {"offset": last, "epoch": epoch})
+                if reply["type"] == "subscribed":
+                    break
+                await asyncio.sleep(0.1)
+            self.assertEqual(reply["type"], "subscribed", reply)
+            self.assertFalse(reply["recovered"], reply)
+            self.assertNotEqual(reply["epoch"], epoch)
+            self.assertEqual(reply["offset"], 0)
+            await ws.close()
+
+        run_async(go(), 60)
+
 
 if __name__ == "__main__":
     unittest.main()
