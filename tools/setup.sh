@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2 libssl-dev zlib1g-dev)
+          libspdlog-dev catch2 libssl-dev zlib1g-dev
+          # hiredis: the Redis history store's client (--redis); the node runs on libhiredis0.14
+          libhiredis-dev pkg-config)
 if [[ "${1:-}" == "--tests" ]]; then
   # python3-jwt and python3-cryptography: tokens and keys of tests/e2e/test_auth.py,
   # certificates of tests/e2e/test_tls.py and test_cluster_tls.py (openssl:
@@ -15,6 +17,8 @@ if [[ "${1:-}" == "--tests" ]]; then
              python3-cryptography)
   # testssl.sh: tests/e2e/test_testssl.py scans a TLS node (docs/security.md, TLS).
   packages+=(testssl.sh)
+  # redis-server: the Redis history store's tests start their own (tests/net/redis_server.hpp).
+  packages+=(redis-server redis-tools)
   # A real Prometheus server scrapes a TLS cluster and evaluates the alert
   # rules of docs/operations.md (tests/e2e/test_prometheus.py).
   packages+=(prometheus)

@@ -111,7 +111,8 @@ void http_session::serve_stats(const http_request& req) {
   }
   serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
     auto tls = tls_of(c);
-    return std::make_pair(stats_json(s, r, tls ? &*tls : nullptr), "application/json");
+    return std::make_pair(stats_json(s, r, tls ? &*tls : nullptr, c.redis.get()),
+                          "application/json");
   });
 }
 
@@ -144,7 +145,8 @@ void http_session::serve_metrics(const http_request& req) {
     serve_numbers(req, [](const hub_stats& s, const rejection_counts& r, const node_context& c) {
       auto tls = tls_of(c);
       return std::make_pair(
-        metrics_page(s, r, c.loops->metrics(), nullptr, true, tls ? &*tls : nullptr),
+        metrics_page(s, r, c.loops->metrics(), nullptr, true, tls ? &*tls : nullptr,
+                     c.redis.get()),
         metrics_content_type);
     });
     return;
@@ -161,7 +163,8 @@ void http_session::serve_metrics(const http_request& req) {
                                                const node_context& c) {
         auto tls = tls_of(c);
         return std::make_pair(
-          metrics_page(s, r, c.loops->metrics(), peers.get(), names, tls ? &*tls : nullptr),
+          metrics_page(s, r, c.loops->metrics(), peers.get(), names, tls ? &*tls : nullptr,
+                     c.redis.get()),
           metrics_content_type);
       });
     });

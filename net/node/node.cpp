@@ -10,6 +10,7 @@
 #include "node/listener.hpp"
 #include "node/node_context.hpp"
 #include "node/node_lifetime.hpp"
+#include "redis/redis_store.hpp"
 #include "auth/console_auth.hpp"
 #include "auth/origin.hpp"
 #include "tls/tls_context.hpp"
@@ -96,6 +97,8 @@ struct node::impl {
     // reaches nothing of it from now on.
     if (stopper)
       stopper->disarm();
+    if (redis.actor)
+      caf::anon_send_exit(redis.actor, caf::exit_reason::user_shutdown);
   }
 
   /// glibc keeps what connections freed in its arenas, so after a spike of
@@ -122,6 +125,9 @@ struct node::impl {
   net::io_loops loops;
   hub_internal_actor internal_hub;
   hub_actor hub; ///< the public interface of internal_hub
+  /// The Redis history store (none without --redis); its connections live
+  /// on the first loop.
+  net::redis_store redis;
   /// The watcher and the lifetime actor; hub_down is ready once the hub
   /// terminated, with its exit reason.
   net::node_watch watched;
@@ -245,6 +251,17 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   }
   // The welcome tells clients what the writers do.
   c.hub.ping_interval = c.connection.ping_interval;
+  if (!c.redis.empty()) {
+    auto store = net::start_redis_store(sys, ioc, c);
+    if (!store)
+      return std::move(store.error());
+    p->redis = std::move(*store);
+    c.hub.history_store = p->redis.actor;
+    // The store answers within --redis-timeout and a quarter of it (its
+    // watchdog's tick): the hub's own bound must not cut it short.
+    c.hub.history_store_timeout =
+      std::max(c.hub.history_store_timeout, c.redis_timeout + c.redis_timeout / 2);
+  }
   p->internal_hub = spawn_hub(sys, c.hub);
   p->hub = p->internal_hub;
   p->ctx = std::make_shared<net::node_context>(sys, p->internal_hub);
@@ -255,6 +272,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_co
   p->ctx->authenticator = c.authenticator;
   p->ctx->authenticate_timeout = c.authenticate_timeout;
   p->ctx->loops = &p->loops;
+  p->ctx->redis = p->redis.shards;
   p->ctx->admission = std::make_shared<net::admission>(ioc, c.admission);
   p->ctx->settings = std::make_shared<const connection_settings>(c.connection);
   p->ctx->max_message_size = c.max_message_size;
@@ -457,6 +475,8 @@ void node::stop(stop_mode mode) {
   p.watched.lifetime_done.wait_until(after_hub);
   // A listener kept open for the drain period (/readyz) closes now.
   p.listener->stop();
+  // Nothing asks the Redis store any more: its connections close.
+  p.redis.stop();
   // 2. The sessions finish their closes (at most close-timeout each) on
   // loops that still run.
   auto& ctx = *p.ctx;

@@ -1,6 +1,7 @@
 #include "switchboard/node.hpp"
 
 #include "auth/origin.hpp"
+#include "redis/redis_servers.hpp"
 #include "tls/tls_context.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -38,6 +39,26 @@ bool valid_cluster_address(const std::string& address) {
     return false;
   auto port = std::stoul(digits);
   return port >= 1 && port <= 65535;
+}
+
+void redis_problems(const node_config& c, std::vector<std::string>& result) {
+  using namespace std::chrono_literals;
+  if (!c.redis.empty() && !net::redis_servers_of(c.redis))
+    result.push_back("redis: '" + c.redis + "' is not host:port[,host:port...]");
+  if (c.redis_timeout < 10ms)
+    result.emplace_back("redis-timeout must be at least 10ms");
+  if (c.redis.empty() && !c.redis_password.empty())
+    result.emplace_back("redis-password needs redis");
+  // In memory, a topic's history is one node's: peers would number the
+  // same topic each on their own and positions would mean nothing on
+  // another node (docs/cluster.md, "Redis"). An application may give the
+  // hub a shared store of its own instead.
+  auto history = c.hub.topic_defaults.history_size > 0
+                 || std::any_of(c.hub.namespaces.begin(), c.hub.namespaces.end(),
+                                [](auto& ns) { return ns.second.history_size > 0; });
+  if (c.cluster && history && c.redis.empty() && !c.hub.history_store)
+    result.emplace_back("a cluster keeps history in Redis: give --redis=HOST:PORT (or turn "
+                        "history off: history-size 0 everywhere)");
 }
 
 } // namespace
@@ -128,6 +149,7 @@ std::vector<std::string> node_config::problems() const {
          "cluster-host: peers cannot reach a node announced as " + bound
            + ": give the address they dial (--cluster-host)");
   }
+  redis_problems(*this, result);
   return result;
 }
 

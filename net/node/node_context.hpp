@@ -28,6 +28,7 @@ namespace switchboard::net {
 class admission;
 class io_loops;
 class metrics_guard;
+class redis_shards;
 
 struct node_context {
   node_context(caf::actor_system& s, hub_internal_actor h) : sys(s), hub(std::move(h)) {
@@ -78,6 +79,8 @@ struct node_context {
   /// then closes it at once, so a new process on the port takes every new
   /// client while this one drains.
   bool reuse_port = false;
+  /// The Redis store's connections (null: no --redis): /stats, /metrics.
+  std::shared_ptr<const redis_shards> redis;
   /// The node's cluster actor (null: not clustered): /stats?scope=cluster.
   caf::actor cluster;
   /// The node's tag in its connection ids when clustered: the API answers.

@@ -389,6 +389,18 @@ const std::vector<option>& table() {
                 "bind the port with SO_REUSEPORT, so a new process can take it over while "
                 "this one drains (default off)",
                 [](auto& c) -> auto& { return c.reuse_port; }),
+    // Redis as the history store (docs/cluster.md, "Redis").
+    field<std::string>("redis",
+                       "host:port[,host:port...]: histories in Redis, topics sharded over the "
+                       "servers (default none: in the node's memory)",
+                       [](auto& c) -> auto& { return c.redis; }),
+    secret("redis-password", "AUTH password of the Redis servers (default none)",
+           [](auto& c) -> auto& { return c.redis_password; }),
+    field<std::string>("redis-prefix", "prefix of every Redis key (default switchboard:)",
+                       [](auto& c) -> auto& { return c.redis_prefix; }),
+    field<caf::timespan>("redis-timeout",
+                         "a Redis reply later than this: unavailable, reconnect (default 2s)",
+                         [](auto& c) -> auto& { return c.redis_timeout; }),
   };
   return options;
 }

@@ -3,6 +3,7 @@
 #include "observe/cluster_metrics.hpp"
 #include "observe/exposition.hpp"
 #include "observe/process_metrics.hpp"
+#include "redis/redis_history.hpp"
 
 #include "switchboard/version.hpp"
 
@@ -59,7 +60,7 @@ void gauge(exposition& out, std::string_view name, std::string_view help,
 std::string metrics_page(const hub_stats& hub, const rejection_counts& rejections,
                          const std::vector<const loop_metrics*>& loops,
                          const cluster_info* cluster, bool cluster_names,
-                         const tls_snapshot* tls) {
+                         const tls_snapshot* tls, const redis_shards* redis) {
   exposition out;
   out.family("switchboard_info", "gauge", "The node's version (the value is always 1).");
   out.sample("switchboard_info", {{"version", switchboard::version}}, std::uint64_t{1});
@@ -174,6 +175,9 @@ std::string metrics_page(const hub_stats& hub, const rejection_counts& rejection
   // -- TLS (net/tls/tls_metrics.hpp)
   if (tls)
     write_tls_metrics(out, *tls);
+  // -- Redis (net/redis/redis_metrics.hpp)
+  if (redis)
+    write_redis_metrics(out, *redis);
   return out.text();
 }
 

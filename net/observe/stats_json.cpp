@@ -1,5 +1,7 @@
 #include "observe/stats_json.hpp"
 
+#include "redis/redis_history.hpp"
+
 #include <boost/json.hpp>
 
 namespace switchboard::net {
@@ -15,7 +17,7 @@ merge_rejections(const rejection_counts& node,
 }
 
 std::string stats_json(const hub_stats& hub, const rejection_counts& rejections,
-                       const tls_snapshot* tls) {
+                       const tls_snapshot* tls, const redis_shards* redis) {
   boost::json::object disconnects;
   for (auto reason : all_exit_codes)
     disconnects[to_string(reason)] = 0;
@@ -51,6 +53,8 @@ std::string stats_json(const hub_stats& hub, const rejection_counts& rejections,
   obj["join_leave"] = std::move(join_leave);
   if (tls)
     obj["tls"] = tls_stats_json(*tls);
+  if (redis)
+    obj["redis"] = redis_stats_json(*redis);
   return boost::json::serialize(obj) + "\n";
 }
 

@@ -151,6 +151,18 @@ struct node_config {
   /// every new client goes to the new process. Every process sharing the
   /// port must set it (and run as the same user).
   bool reuse_port = false;
+  /// Redis as the history store (docs/cluster.md, "Redis"): `host:port` of
+  /// each server, comma separated; topics are sharded over them by FNV-1a
+  /// (64 bits) of their name modulo their number, so every node of a
+  /// cluster lists them in one order. Empty: histories live in the hub's
+  /// memory, which only one node sees; a clustered node with history
+  /// refuses to start without it.
+  std::string redis;
+  std::string redis_password; ///< AUTH on each connection (empty: none)
+  std::string redis_prefix = "switchboard:"; ///< of every key the node writes
+  /// A reply later than this drops the connection; requests are answered
+  /// `unavailable` meanwhile.
+  caf::timespan redis_timeout = std::chrono::seconds{2};
 
   /// One per core, at most 16 (docs/benchmarks.md).
   static std::size_t default_io_threads() noexcept;
