@@ -29,6 +29,7 @@ node& fixture::start(planet& p, std::string name, std::uint16_t port,
   n->address = name + ":" + std::to_string(port);
   hub_settings hs;
   hs.logger = log;
+  hs.topic_defaults = topic_defaults;
   n->hub = p.sys.spawn(switchboard::hub, hs);
   cluster_settings cs;
   cs.seeds = std::move(seeds);

@@ -115,6 +115,9 @@ public:
 
   std::shared_ptr<spdlog::logger> log;
 
+  /// The topic options of the hubs start() spawns from now on.
+  topic_options topic_defaults;
+
 private:
   std::shared_ptr<std::ostringstream> log_stream_;
   std::vector<std::unique_ptr<node>> nodes_;
