@@ -56,13 +56,14 @@ struct mesh {
 
 // Earth, mars and jupiter with presence and join/leave on every topic.
 mesh three_nodes(fixture& f) {
-  f.topic_defaults.presence = true;
-  f.topic_defaults.join_leave = true;
+  topic_options topics;
+  topics.presence = true;
+  topics.join_leave = true;
   mesh m;
-  m.a = &f.start(f.earth, "earth", 8000);
-  m.b = &f.start(f.mars, "mars", 8001, {"earth:8000"});
+  m.a = &f.start(f.earth, "earth", 8000, {}, 10000, {}, topics);
+  m.b = &f.start(f.mars, "mars", 8001, {"earth:8000"}, 10000, {}, topics);
   auto [a_mars, mars_a] = f.open_route(*m.a, f.mars);
-  m.c = &f.start(f.jupiter, "jupiter", 8002, {"earth:8000"});
+  m.c = &f.start(f.jupiter, "jupiter", 8002, {"earth:8000"}, 10000, {}, topics);
   auto [a_jupiter, jupiter_a] = f.open_route(*m.a, f.jupiter);
   f.open_route(*m.b, f.jupiter);
   f.settle();
