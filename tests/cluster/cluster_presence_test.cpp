@@ -214,3 +214,23 @@ TEST_CASE_METHOD(fixture, "cluster presence: a lost node's members leave and are
   CHECK(log_text().find("cluster: members of address=earth:8000 gone: 2 leave(s)")
         != std::string::npos);
 }
+
+TEST_CASE_METHOD(fixture, "cluster presence: only members and the node's own hub may ask") {
+  auto m = three_nodes(*this);
+  subscriber(*this, *m.b, "bob");
+  // An actor that is no member asks for mars's part, or for a fan-out.
+  caf::error refused;
+  auto part = mars.self->request(m.b->cluster, std::chrono::seconds(1),
+                                 cluster_presence_atom::value, std::string{"room"}, false);
+  settle(); // (the answer is waiting when receive looks)
+  part.receive([&](presence_part&) { FAIL("a stranger got mars's subscribers"); },
+             [&](caf::error& err) { refused = err; });
+  CHECK(refused == caf::sec::unexpected_message);
+  refused = caf::error{};
+  auto parts = mars.self->request(m.b->cluster, std::chrono::seconds(1),
+                                  cluster_presence_query{"room", false});
+  settle();
+  parts.receive([&](cluster_presence_parts&) { FAIL("a stranger started a fan-out"); },
+             [&](caf::error& err) { refused = err; });
+  CHECK(refused == caf::sec::unexpected_message);
+}
