@@ -118,6 +118,15 @@ std::string with_id(std::string frame, const request_id& id) {
   return frame;
 }
 
+// A presence answer in a cluster says how many nodes it covers and whether
+// one did not answer (not clustered: nothing, the single-node shape).
+void append_nodes(std::string& out, std::uint64_t nodes, bool partial) {
+  if (nodes == 0)
+    return;
+  out += R"(,"nodes":)" + std::to_string(nodes);
+  out += partial ? R"(,"partial":true)" : R"(,"partial":false)";
+}
+
 void append_position(std::string& out, const stream_position& top) {
   out += R"(,"offset":)";
   out += std::to_string(top.offset);
@@ -237,6 +246,7 @@ std::string presence(std::string_view quoted_topic, const presence_info& info,
     frame += '}';
   }
   frame += info.truncated ? R"(],"truncated":true)" : R"(],"truncated":false)";
+  append_nodes(frame, info.nodes, info.partial);
   return with_id(std::move(frame), id);
 }
 
@@ -245,6 +255,7 @@ std::string presence_stats(std::string_view quoted_topic, const presence_counts&
   auto frame = head("presence_stats", quoted_topic);
   frame += R"(,"clients":)" + std::to_string(counts.clients);
   frame += R"(,"users":)" + std::to_string(counts.users);
+  append_nodes(frame, counts.nodes, counts.partial);
   return with_id(std::move(frame), id);
 }
 

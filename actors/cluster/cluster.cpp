@@ -288,6 +288,7 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
   // A new incarnation, a new handle or a rejoin: nothing of the old link
   // applies any more.
   auto fresh = p.up;
+  members_lost(self, p);
   reset_link(p);
   adopt(self, p, msg.sender);
   if (fresh)
@@ -311,6 +312,10 @@ void on_hello(cluster_pointer self, cluster_hello& msg) {
     // Our hello went out before this one came: a topic that got its first
     // subscriber since is in neither, and the peer would never forward it.
     send_interest(self, p);
+  // Our members of the topics it watches are news to it: announced as joins
+  // (after our hello: a full batch goes out at once).
+  for (auto& topic : p.interest)
+    sync_members(self, p, topic, true);
   learn_members(self, p);
 }
 
@@ -328,6 +333,7 @@ void on_down(cluster_pointer self, const caf::down_msg& dm) {
   ++st.membership;
   st.log->info("cluster: peer down address={} reason={}", p.address,
                log_value(describe_error(dm.reason)));
+  members_lost(self, p);
   reset_link(p);
   p.handle = nullptr;
   p.dialed = nullptr;
@@ -368,6 +374,7 @@ void rejoin(cluster_pointer self, cluster_peer& p) {
   // A new epoch tells the peer to reset its view of us, as a restart would.
   ++st.epoch;
   ++st.membership;
+  members_lost(self, p);
   reset_link(p);
   say_hello(self, p);
 }
@@ -409,6 +416,10 @@ caf::behavior running(cluster_pointer self) {
     [self](query_cluster) { return query(self); },
     [self](query_peers) { return peers_now(self); },
     [self](cluster_report_atom) { return report(self); },
+    [self](const cluster_presence_query& q) { return gather_presence(self, q); },
+    [self](cluster_presence_atom, std::string& topic, bool stats) {
+      return presence_part_of(self, topic, stats);
+    },
   };
 }
 

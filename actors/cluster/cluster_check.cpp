@@ -102,6 +102,15 @@ wire_fault check_item(const cluster_item& item, std::size_t max_data) {
       if (!protocol::valid_user(item.topic))
         return wire_fault::user;
       return valid_close(item.code, item.data) ? wire_fault::none : wire_fault::close;
+    case cluster_item::member_join:
+    case cluster_item::member_leave:
+    case cluster_item::member_sync:
+      if (!valid_wire_topic(item.topic))
+        return wire_fault::topic;
+      if (!valid_target(item.from))
+        return wire_fault::id;
+      return item.sender.empty() || protocol::valid_user(item.sender) ? wire_fault::none
+                                                                      : wire_fault::user;
     case cluster_item::close:
       if (!valid_target(item.to))
         return wire_fault::id;

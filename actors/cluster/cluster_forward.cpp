@@ -47,7 +47,10 @@ void append(cluster_pointer self, cluster_peer& p, const cluster_item& item) {
   auto& st = self->state;
   p.out.push_back(item);
   p.out_bytes += item.topic.size() + item.data.size() + item.sender.size() + 32;
-  if (item.kind != cluster_item::interest_on && item.kind != cluster_item::interest_off)
+  // (A snapshot of members is bounded by this node's own subscribers, and
+  // is sent when a peer's interest begins, as interest is: not counted.)
+  if (item.kind != cluster_item::interest_on && item.kind != cluster_item::interest_off
+      && item.kind != cluster_item::member_sync)
     ++p.out_messages;
   if (p.out.size() >= cluster_batch_items || p.out_bytes >= cluster_batch_bytes) {
     flush(self, p);
@@ -82,11 +85,19 @@ void forward(cluster_pointer self, cluster_item& item) {
       return;
     case cluster_item::interest_on:
     case cluster_item::interest_off:
-      if (item.kind == cluster_item::interest_on)
+      if (item.kind == cluster_item::interest_on) {
         st.interest.insert(item.topic);
-      else
+      } else {
         st.interest.erase(item.topic);
+        forget_members(self, item.topic);
+      }
       break;
+    case cluster_item::member_join:
+    case cluster_item::member_leave:
+      forward_member(self, item);
+      return;
+    case cluster_item::member_sync:
+      return; // only cluster actors make snapshots
     case cluster_item::direct:
     case cluster_item::close: {
       // The id names the node (its tag): only that one, if we know it
@@ -110,6 +121,10 @@ void forward(cluster_pointer self, cluster_item& item) {
   for (auto& kvp : st.peers)
     if (kvp.second.up)
       append(self, kvp.second, item);
+}
+
+void queue_for(cluster_pointer self, cluster_peer& p, const cluster_item& item) {
+  append(self, p, item);
 }
 
 void send_interest(cluster_pointer self, cluster_peer& p) {
@@ -147,9 +162,16 @@ void on_batch(cluster_pointer self, cluster_batch& batch) {
     switch (item.kind) {
       case cluster_item::interest_on:
         p->interest.insert(item.topic);
+        sync_members(self, *p, item.topic, false);
         break;
       case cluster_item::interest_off:
         p->interest.erase(item.topic);
+        break;
+      case cluster_item::member_join:
+      case cluster_item::member_leave:
+      case cluster_item::member_sync:
+        if (take_member(self, *p, item))
+          delivery.items.push_back(std::move(item));
         break;
       default:
         ++p->received;

@@ -14,6 +14,10 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<query_peers>("switchboard::query_peers");
   cfg.add_message_type<peer_info>("switchboard::peer_info");
   cfg.add_message_type<cluster_info>("switchboard::cluster_info");
+  cfg.add_message_type<presence_part>("switchboard::presence_part");
+  cfg.add_message_type<presence_part_query>("switchboard::presence_part_query");
+  cfg.add_message_type<cluster_presence_query>("switchboard::cluster_presence_query");
+  cfg.add_message_type<cluster_presence_parts>("switchboard::cluster_presence_parts");
 }
 
 } // namespace switchboard

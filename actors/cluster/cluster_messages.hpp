@@ -43,6 +43,16 @@ struct cluster_item {
     /// its own, in the fields every version has: a node that does not know
     /// it drops it as an unknown kind, and the link stays up.)
     numbered_publish,
+    /// Presence across the cluster (cluster_presence.cpp): from = the
+    /// connection, sender = its user (empty: anonymous), on a topic with
+    /// join/leave. A join or leave happened on the sending node.
+    member_join,
+    member_leave,
+    /// A member the sending node has (a snapshot, sent when the receiver's
+    /// interest in the topic begins): recorded by the receiver, and
+    /// announced to its watchers as a join only when code is 1 (a snapshot
+    /// after a hello: members the receiver had not known).
+    member_sync,
   };
   kind_t kind = publish;
   std::string topic = {};
@@ -53,8 +63,43 @@ struct cluster_item {
   std::uint16_t code = 0;
 };
 
+// -- presence across the cluster ---------------------------------------------------
+
+/// One node's part of a presence query: its subscribers of the topic (a
+/// list, for `presence`) or their count and distinct users (for
+/// `presence_stats`: distinct across nodes needs the names).
+struct presence_part {
+  std::vector<presence_client> clients = {};
+  bool truncated = false;
+  std::uint64_t count = 0;
+  std::vector<std::string> users = {};
+};
+
+/// To a hub: its own part of a presence query, never asking other nodes
+/// (a cluster actor asks it for a peer). Reply: presence_part; not_enabled,
+/// invalid_topic.
+struct presence_part_query {
+  std::string topic = {};
+  bool stats = false;
+};
+
+/// From a hub to its cluster actor: the parts of every member that answers
+/// in time. Reply: cluster_presence_parts.
+struct cluster_presence_query {
+  std::string topic = {};
+  bool stats = false;
+};
+
+/// The parts of the members that answered, and how many were asked.
+struct cluster_presence_parts {
+  std::vector<presence_part> parts = {};
+  std::uint64_t asked = 0;
+};
+
 /// What the hub sees of its cluster actor.
-using cluster_inbox_actor = caf::typed_actor<caf::reacts_to<cluster_item>>;
+using cluster_inbox_actor =
+  caf::typed_actor<caf::reacts_to<cluster_item>,
+                   caf::replies_to<cluster_presence_query>::with<cluster_presence_parts>>;
 
 /// The hub learns its cluster actor and the node's tag.
 struct cluster_attach {
@@ -102,6 +147,9 @@ using cluster_flush_atom = caf::atom_constant<caf::atom("cl_flush")>;
 using cluster_resume_atom = caf::atom_constant<caf::atom("cl_resume")>;
 using cluster_redial_atom = caf::atom_constant<caf::atom("cl_redial")>;
 using cluster_report_atom = caf::atom_constant<caf::atom("cl_report")>;
+/// (cluster_presence_atom, topic, stats) to a peer's cluster actor: its
+/// node's presence_part.
+using cluster_presence_atom = caf::atom_constant<caf::atom("cl_presnc")>;
 /// (cluster_start_atom, address, caf::io::middleman_actor): the node
 /// published the cluster actor at address; dial peers through that
 /// middleman actor (plain or TLS: the node chose, docs/cluster.md).
@@ -142,6 +190,26 @@ typename Inspector::result_type inspect(Inspector& f, cluster_ack& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_report& x) {
   return f(caf::meta::type_name("cluster_report"), x.stats, x.topics);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, presence_part& x) {
+  return f(caf::meta::type_name("presence_part"), x.clients, x.truncated, x.count, x.users);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, presence_part_query& x) {
+  return f(caf::meta::type_name("presence_part_query"), x.topic, x.stats);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_presence_query& x) {
+  return f(caf::meta::type_name("cluster_presence_query"), x.topic, x.stats);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_presence_parts& x) {
+  return f(caf::meta::type_name("cluster_presence_parts"), x.parts, x.asked);
 }
 
 /// Registers every type above and those of cluster.hpp (add_message_types

@@ -28,6 +28,10 @@ namespace switchboard {
 
 // -- state ----------------------------------------------------------------------------
 
+/// Members of topics with join/leave: topic -> connection id -> user.
+using member_record =
+  std::unordered_map<std::string, std::unordered_map<conn_id, std::string>>;
+
 struct cluster_peer {
   std::string address;
   caf::actor handle;   ///< null until a dial or a hello gave one
@@ -68,6 +72,12 @@ struct cluster_peer {
   /// A failed dial was logged as a warning since it was last up: the next
   /// ones are debug lines, not a warning at every redial.
   bool dial_warned = false;
+  /// The members it announced (joins and snapshots, minus leaves) on
+  /// topics this node is interested in, by topic and connection id: when
+  /// it is lost, this node's watchers get a leave for each
+  /// (cluster_presence.cpp). At most cluster_members_per_peer.
+  member_record announced;
+  std::size_t announced_count = 0;
 };
 
 /// The last fan-out of query_cluster (cluster_query.cpp): the numbers of the
@@ -113,6 +123,13 @@ struct cluster_state {
   /// drops in between counted into the next.
   caf::actor_clock::time_point drop_logged_at{};
   std::uint64_t drops_unlogged = 0;
+  /// This node's own members of topics with join/leave (from its hub's
+  /// member_join and member_leave): the snapshot a peer gets when its
+  /// interest in a topic begins.
+  member_record local_members;
+  /// Joins from peers not recorded (a peer past cluster_members_per_peer):
+  /// no leave will be sent for them if that peer is lost.
+  std::uint64_t members_unrecorded = 0;
   static inline const char* name = "switchboard.cluster";
 };
 
@@ -139,6 +156,13 @@ constexpr caf::timespan cluster_query_reuse = std::chrono::seconds(1);
 // Batches per peer are cut at this many items or bytes.
 constexpr std::size_t cluster_batch_items = 512;
 constexpr std::size_t cluster_batch_bytes = 256 * 1024;
+
+/// The most members of other nodes recorded per peer (for the leave
+/// events sent when it is lost).
+constexpr std::size_t cluster_members_per_peer = 100000;
+
+/// How long a presence query waits for the members' parts.
+constexpr caf::timespan cluster_presence_timeout = std::chrono::seconds(1);
 
 /// An item from the hub: queued for the peers that need it.
 void forward(cluster_pointer self, cluster_item& item);
@@ -174,5 +198,30 @@ cluster_info peers_now(cluster_pointer self);
 
 /// This node's part of a query.
 caf::result<cluster_report> report(cluster_pointer self);
+
+/// Queues `item` for `p` (cluster_forward.cpp).
+void queue_for(cluster_pointer self, cluster_peer& p, const cluster_item& item);
+
+// Presence across the cluster (cluster_presence.cpp).
+/// The reply to the hub's cluster_presence_query: asks every member.
+caf::result<cluster_presence_parts> gather_presence(cluster_pointer self,
+                                                    const cluster_presence_query& q);
+/// The reply to a peer's cluster_presence_atom: this node's part.
+caf::result<presence_part> presence_part_of(cluster_pointer self, std::string& topic,
+                                            bool stats);
+/// A member_join or member_leave from our hub: recorded, and queued for
+/// the peers interested in its topic.
+void forward_member(cluster_pointer self, const cluster_item& item);
+/// A member item from `p`: recorded; true when the hub must see it.
+bool take_member(cluster_pointer self, cluster_peer& p, cluster_item& item);
+/// `p`'s interest in `topic` began: it gets our members of it as
+/// member_sync items (`announce`: after a hello, as joins).
+void sync_members(cluster_pointer self, cluster_peer& p, const std::string& topic,
+                  bool announce);
+/// Our interest in `topic` ended: what peers announced on it is forgotten.
+void forget_members(cluster_pointer self, const std::string& topic);
+/// `p` is lost (or its link reset): our hub gets a leave for every member
+/// it announced, and they are forgotten.
+void members_lost(cluster_pointer self, cluster_peer& p);
 
 } // namespace switchboard

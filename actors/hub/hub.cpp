@@ -466,6 +466,7 @@ hub_internal_actor::behavior_type hub(hub_pointer self, hub_settings settings) {
     [self](cluster_attach& msg) { attach_cluster(self, msg); },
     [self](cluster_delivery& msg) { on_cluster_delivery(self, msg); },
     [self](cluster_resume_atom) { resume_held(self); },
+    [self](presence_part_query& q) { return presence_part_request(self, q); },
   };
 }
 

@@ -47,6 +47,10 @@ void deliver_item(hub_pointer self, cluster_item& item) {
       if (auto i = st.connections.find(item.to); i != st.connections.end())
         farewell_connection(self, i->second, item.code, item.data);
       break;
+    case cluster_item::member_join:
+    case cluster_item::member_leave:
+      presence_remote(self, item);
+      break;
     default:
       // Interest is the cluster actor's business; anything else is no item
       // this version knows. (The cluster actor checked every item against

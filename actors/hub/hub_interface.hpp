@@ -55,7 +55,10 @@ using hub_internal_actor = hub_actor::extend<
   /// The node is clustered (hub_cluster.cpp): this cluster actor takes what
   /// must reach other nodes, and hands over what arrived from them.
   caf::reacts_to<cluster_attach>, caf::reacts_to<cluster_delivery>,
-  caf::reacts_to<cluster_resume_atom>>;
+  caf::reacts_to<cluster_resume_atom>,
+  /// This node's part of a presence query from another node (its cluster
+  /// actor asks; hub_presence.cpp).
+  caf::replies_to<presence_part_query>::with<presence_part>>;
 
 /// Spawns a hub with `settings` (hub.cpp).
 hub_internal_actor spawn_hub(caf::actor_system& sys, hub_settings settings);

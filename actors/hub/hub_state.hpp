@@ -397,6 +397,22 @@ void presence_command(hub_pointer self, hub_connection& conn, const client_prese
 caf::result<presence_info> presence_request(hub_pointer self, const query_presence& q);
 caf::result<presence_counts> presence_stats_request(hub_pointer self,
                                                     const query_presence_stats& q);
+/// This node's subscribers of `topic` (at most max_presence_listed).
+presence_info presence_list(hub_state& st, const std::string& topic);
+/// This node's counts for `topic`; `users` (if given) gets the distinct users.
+presence_counts presence_count(hub_state& st, const std::string& topic,
+                               std::vector<std::string>* users = nullptr);
+/// A member_join or member_leave from another node: told to the watchers.
+void presence_remote(hub_pointer self, const cluster_item& item);
+/// This node's part of a presence query from another node.
+caf::result<presence_part> presence_part_request(hub_pointer self,
+                                                 const presence_part_query& q);
+// Presence in a cluster (hub_presence_cluster.cpp): this node's answer
+// merged with the parts of the members that answered in time.
+void presence_across(hub_pointer self, hub_connection& conn, const client_presence& cmd);
+caf::result<presence_info> presence_list_across(hub_pointer self, const std::string& topic);
+caf::result<presence_counts> presence_count_across(hub_pointer self,
+                                                   const std::string& topic);
 
 // Client commands (hub_commands.cpp). The connection of the current
 // message's sender (null: none), found before a response promise takes the

@@ -464,6 +464,10 @@ struct presence_info {
   std::string topic = {};
   std::vector<presence_client> clients = {};
   bool truncated = false; ///< more are subscribed than listed
+  /// In a cluster: the nodes whose subscribers are in the answer (0: not
+  /// clustered), and whether a member did not answer in time.
+  std::uint64_t nodes = 0;
+  bool partial = false;
 };
 
 /// How many are subscribed to `topic`. Reply: presence_counts;
@@ -477,6 +481,9 @@ struct presence_counts {
   std::string topic = {};
   std::uint64_t clients = 0; ///< subscribed connections
   std::uint64_t users = 0;   ///< distinct authenticated users among them
+  /// In a cluster: as in presence_info.
+  std::uint64_t nodes = 0;
+  bool partial = false;
 };
 
 // -- statistics ---------------------------------------------------------------------
@@ -709,7 +716,8 @@ typename Inspector::result_type inspect(Inspector& f, presence_client& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, presence_info& x) {
-  return f(caf::meta::type_name("presence_info"), x.topic, x.clients, x.truncated);
+  return f(caf::meta::type_name("presence_info"), x.topic, x.clients, x.truncated,
+           x.nodes, x.partial);
 }
 
 template <class Inspector>
@@ -719,7 +727,8 @@ typename Inspector::result_type inspect(Inspector& f, query_presence_stats& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, presence_counts& x) {
-  return f(caf::meta::type_name("presence_counts"), x.topic, x.clients, x.users);
+  return f(caf::meta::type_name("presence_counts"), x.topic, x.clients, x.users,
+           x.nodes, x.partial);
 }
 
 // -- registration ------------------------------------------------------------------------

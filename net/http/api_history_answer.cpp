@@ -24,6 +24,16 @@ std::string topic_head(const std::string& topic) {
   return out;
 }
 
+// In a cluster: the nodes the answer covers and whether one did not
+// answer in time (not clustered: the single-node shape).
+std::string& with_nodes(std::string& out, std::uint64_t nodes, bool partial) {
+  if (nodes != 0) {
+    member(out, "nodes", std::to_string(nodes));
+    member(out, "partial", partial ? "true" : "false");
+  }
+  return out;
+}
+
 } // namespace
 
 std::string publish_body(const publish_result& r) {
@@ -71,14 +81,14 @@ std::string presence_body(const presence_info& info) {
   }
   member(out, "clients", clients + "]");
   member(out, "truncated", info.truncated ? "true" : "false");
-  return out + "}";
+  return with_nodes(out, info.nodes, info.partial) + "}";
 }
 
 std::string presence_stats_body(const presence_counts& counts) {
   auto out = topic_head(counts.topic);
   member(out, "clients", std::to_string(counts.clients));
   member(out, "users", std::to_string(counts.users));
-  return out + "}";
+  return with_nodes(out, counts.nodes, counts.partial) + "}";
 }
 
 } // namespace switchboard::net

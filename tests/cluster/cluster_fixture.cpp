@@ -22,13 +22,14 @@ fixture::~fixture() {
 
 node& fixture::start(planet& p, std::string name, std::uint16_t port,
                      std::vector<std::string> seeds, std::size_t backlog,
-                     caf::io::middleman_actor dialer) {
+                     caf::io::middleman_actor dialer, topic_options topics) {
   auto n = std::make_unique<node>();
   n->where = &p;
   n->port = port;
   n->address = name + ":" + std::to_string(port);
   hub_settings hs;
   hs.logger = log;
+  hs.topic_defaults = std::move(topics);
   n->hub = p.sys.spawn(switchboard::hub, hs);
   cluster_settings cs;
   cs.seeds = std::move(seeds);

@@ -82,10 +82,11 @@ public:
 
   /// Spawns a hub and a cluster actor on `p`, publishes the cluster actor
   /// on `port` (address "NAME:port") and starts it with `seeds`; it dials
-  /// through `dialer` (null: `p`'s middleman actor).
+  /// through `dialer` (null: `p`'s middleman actor). Its hub has `topics`
+  /// as the topic options of every topic.
   node& start(planet& p, std::string name, std::uint16_t port,
               std::vector<std::string> seeds = {}, std::size_t backlog = 10000,
-              caf::io::middleman_actor dialer = {});
+              caf::io::middleman_actor dialer = {}, topic_options topics = {});
 
   /// Lets planet `client_side` connect to `server` (one connection).
   std::pair<caf::io::connection_handle, caf::io::connection_handle>
