@@ -23,7 +23,7 @@ set(SWITCHBOARD_DEB_RUNTIME_DEPENDS adduser)
 # every consumer too: its -dev package goes here, next to its find_dependency
 # and its -l flag in those two files.
 set(SWITCHBOARD_DEB_DEV_DEPENDS libcaf-dev libboost1.81-dev libboost-json1.81-dev
-  libspdlog-dev libfmt-dev "libssl-dev (>= 3)" zlib1g-dev)
+  libspdlog-dev libfmt-dev "libssl-dev (>= 3)" zlib1g-dev libhiredis-dev pkg-config)
 
 set(switchboard_pkg_src ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
 set(switchboard_pkg_out ${CMAKE_CURRENT_BINARY_DIR}/packaging)
