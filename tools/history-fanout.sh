@@ -24,7 +24,7 @@ RPORT=
 if [[ -n "${REDIS:-}" ]]; then
   RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no > /dev/null &
-  echo $! > "$DIR/redis.pid"
+  echo $! > "$DIR/redis-server.pid"
   for _ in $(seq 100); do redis-cli -p "$RPORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
 fi
 
@@ -34,7 +34,7 @@ start_node() {
   setsid "$BUILD/app/switchboard" --port=0 --client-rate=0 --config-file="$DIR/hist.ini" \
     "$@" --log-level=warn > "$DIR/$name.out" 2>&1 &
   echo $! > "$DIR/$name.pid"
-  for _ in $(seq 100); do grep -q listening "$DIR/$name.out" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs listening "$DIR/$name.out" && break; sleep 0.1; done
   sed -n 's#.*127.0.0.1:\([0-9]*\)/ws#\1#p' "$DIR/$name.out" > "$DIR/$name.port"
 }
 
@@ -49,13 +49,13 @@ bench() {
 }
 
 if [[ "${REDIS:-}" == compare ]]; then
-  start_node memory
-  start_node redis --redis="127.0.0.1:$RPORT"
+  start_node mnode
+  start_node rnode --redis="127.0.0.1:$RPORT"
   TCK=$(getconf CLK_TCK)
-  RPID=$(cat "$DIR/redis.pid")
+  RPID=$(cat "$DIR/redis-server.pid")
   for _ in $(seq "$REPS"); do
-    for variant in plain:memory:bench-fanout memory:memory:hist:bench-fanout \
-                   redis:redis:hist:bench-fanout; do
+    for variant in plain:mnode:bench-fanout memory:mnode:hist:bench-fanout \
+                   redis:rnode:hist:bench-fanout; do
       IFS=: read -r name node topic <<< "$variant"
       NPID=$(cat "$DIR/$node.pid")
       n0=$(cpu_ticks "$NPID") r0=$(cpu_ticks "$RPID")

@@ -10,10 +10,19 @@ node this script starts on loopback with a namespace `hist` (history-size, TTL 1
            has its reply (recovered:true) and all BEHIND replayed messages; the node's CPU
            meanwhile; the publish-to-receive latency of a probe in a process of its own
            (one publish every 10 ms on another topic) before and during the storm.
+  restart  the same storm across a node restart, the history in a redis-server the script
+           starts (--redis): CLIENTS clients subscribe to one history topic and receive
+           BEHIND/2 messages live, the node is killed (SIGKILL) and started again on the same
+           port, BEHIND messages are published through the new node, then all clients
+           reconnect at once with `since` (their last offset): time until every client has
+           recovered:true and exactly the BEHIND missed offsets, in order; the node's and
+           Redis's CPU meanwhile.
 
   tools/history_bench.py --switchboard build/app/switchboard --mode memory \\
       [--topics 10000 --per 100 --size 64]
   tools/history_bench.py --switchboard build/app/switchboard --mode storm \\
+      [--clients 1000 --behind 100 --reps 3]
+  tools/history_bench.py --switchboard build/app/switchboard --mode restart \\
       [--clients 1000 --behind 100 --reps 3]
 
 Prints one JSON object per run. Everything is bounded: the node is started with --port=0 on
@@ -27,6 +36,9 @@ import asyncio
 import base64
 import json
 import os
+import re
+import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -39,12 +51,12 @@ import websockets
 TOPIC = "hist:storm"
 
 
-def start_node(binary, history_size, extra):
+def start_node(binary, history_size, extra, port=0):
     conf = tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False)
     conf.write(f"[namespaces]\nhist={{history-size={history_size}, history-ttl=1h}}\n")
     conf.close()
     proc = subprocess.Popen(
-        [binary, "--port=0", f"--config-file={conf.name}", "--client-rate=0",
+        [binary, f"--port={port}", f"--config-file={conf.name}", "--client-rate=0",
          "--max-connections-per-address=100000", "--handshake-burst=100000",
          "--handshake-rate=100000", "--log-level=warn", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -236,11 +248,116 @@ def storm(args):
         proc.kill()
         proc.wait()
 
+OFFSET = re.compile(rb'"offset":(\d+)')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis():
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                c.sendall(b"PING\r\n")
+                if c.recv(16).startswith(b"+PONG"):
+                    return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("redis-server did not answer PING within 10 s")
+
+
+async def subscribe(port):
+    c = RawClient()
+    await c.open(port)
+    c.send(json.dumps({"type": "subscribe", "topic": TOPIC}))
+    return c, json.loads(await c.frame())
+
+
+async def read_live(c, reply, live):
+    """Reads `live` live messages in order; returns the client's position after them."""
+    last = reply["offset"]
+    for _ in range(live):
+        n = int(OFFSET.search(await c.frame()).group(1))
+        if n != last + 1:
+            raise AssertionError(f"live offset {n} after {last}")
+        last = n
+    return {"offset": last, "epoch": reply["epoch"]}
+
+
+async def recover_exact(port, since, behind, done_at):
+    """Reconnects with `since`; checks recovered:true and exactly the next `behind` offsets."""
+    c = RawClient()
+    await c.open(port)
+    c.send(json.dumps({"type": "subscribe", "topic": TOPIC, "since": since}))
+    reply = json.loads(await c.frame())
+    if not reply.get("recovered") or reply["epoch"] != since["epoch"]:
+        raise AssertionError(f"not recovered: {reply} for {since}")
+    got = [int(OFFSET.search(await c.frame()).group(1)) for _ in range(behind)]
+    if got != list(range(since["offset"] + 1, since["offset"] + behind + 1)):
+        raise AssertionError(f"replay {got[:3]}..{got[-3:]} after {since}")
+    done_at.append(time.monotonic())
+    c.close()
+
+
+async def restart_once(node, port, redis_pid, args):
+    """One storm across a restart; `node` is a one-element list holding the node's Popen."""
+    url = f"ws://127.0.0.1:{port}/ws"
+    live = args.behind // 2
+    subs = await asyncio.gather(*(subscribe(port) for _ in range(args.clients)))
+    await publish_all(url, [TOPIC], live, args.size, 60)
+    clients = [(c, await read_live(c, reply, live)) for c, reply in subs]
+    positions = {json.dumps(since) for _, since in clients}
+    node[0].send_signal(signal.SIGKILL)
+    node[0].wait()
+    for c, _ in clients:
+        c.close()
+    t_kill = time.monotonic()
+    node[0], _ = start_node(args.switchboard, 1000, args.node_args, port)
+    restart_s = time.monotonic() - t_kill
+    await publish_all(url, [TOPIC], args.behind, args.size, 60)
+    cpu0, rcpu0, t0 = cpu_seconds(node[0].pid), cpu_seconds(redis_pid), time.monotonic()
+    done_at = []
+    await asyncio.gather(*(recover_exact(port, since, args.behind, done_at)
+                           for _, since in clients))
+    took = time.monotonic() - t0
+    done = sorted(d - t0 for d in done_at)
+    return {"mode": "restart", "clients": args.clients, "behind": args.behind,
+            "live_before_kill": live, "distinct_positions": len(positions),
+            "node_restart_s": round(restart_s, 3), "recovered_true": len(done_at),
+            "all_recovered_s": round(took, 3), "median_client_s": round(done[len(done) // 2], 3),
+            "node_cpu_s": round(cpu_seconds(node[0].pid) - cpu0, 3),
+            "redis_cpu_s": round(cpu_seconds(redis_pid) - rcpu0, 3)}
+
+
+def restart(args):
+    redis, rport = start_redis()
+    args.node_args = [f"--redis=127.0.0.1:{rport}"]
+    port = free_port()
+    node = [start_node(args.switchboard, 1000, args.node_args, port)[0]]
+    try:
+        return [asyncio.run(asyncio.wait_for(restart_once(node, port, redis.pid, args),
+                                             args.timeout)) for _ in range(args.reps)]
+    finally:
+        node[0].kill()
+        node[0].wait()
+        redis.kill()
+        redis.wait()
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--switchboard", default="build/app/switchboard")
-    p.add_argument("--mode", choices=["memory", "storm", "probe"], required=True)
+    p.add_argument("--mode", choices=["memory", "storm", "restart", "probe"], required=True)
     p.add_argument("--url", default="")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--probe-seconds", type=float, default=6)
@@ -257,7 +374,7 @@ def main():
     elif args.mode == "memory":
         print(json.dumps(memory(args)))
     else:
-        for r in storm(args):
+        for r in (storm if args.mode == "storm" else restart)(args):
             print(json.dumps(r))
     sys.stdout.flush()
 
