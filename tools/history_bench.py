@@ -59,7 +59,8 @@ def start_node(binary, history_size, extra, port=0):
     proc = subprocess.Popen(
         [binary, f"--port={port}", f"--config-file={conf.name}", "--client-rate=0",
          "--max-connections-per-address=100000", "--handshake-burst=100000",
-         "--handshake-rate=100000", "--log-level=warn", *extra],
+         "--handshake-rate=100000", "--max-pending-connections-per-address=100000",
+         "--log-level=warn", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     line = proc.stdout.readline().decode().strip()
     os.unlink(conf.name)
