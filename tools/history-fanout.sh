@@ -18,7 +18,7 @@ set -euo pipefail
 REPS=${1:-3} SUBS=${2:-10} MESSAGES=${3:-200000}
 BUILD=${BUILD:-build}
 DIR=$(mktemp -d)
-trap 'kill $(cat "$DIR"/*pid 2>/dev/null) 2>/dev/null || true; rm -rf "$DIR"' EXIT
+trap 'kill $(cat "$DIR"/*pid 2>/dev/null) 2>/dev/null || true; wait; rm -rf "$DIR"' EXIT
 printf '[namespaces]\nhist={history-size=100, history-ttl=5min}\n' > "$DIR/hist.ini"
 RPORT=
 if [[ -n "${REDIS:-}" ]]; then
