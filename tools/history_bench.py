@@ -399,8 +399,13 @@ def main():
     elif args.mode == "memory":
         print(json.dumps(memory(args)))
     else:
-        for r in (storm if args.mode == "storm" else restart)(args):
+        results = (storm if args.mode == "storm" else restart)(args)
+        for r in results:
             print(json.dumps(r))
+        sys.stdout.flush()
+        # restart: exit 1 unless every client recovered with every missed message
+        if any(r.get("exact_replays", args.clients) != args.clients for r in results):
+            sys.exit(1)
     sys.stdout.flush()
 
 
