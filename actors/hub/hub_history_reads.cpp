@@ -103,9 +103,12 @@ void subscribed(hub_pointer self, hub_connection& conn, const client_subscribe& 
 void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cmd,
                         bool added, history_result* r, caf::response_promise& done) {
   auto& st = self->state;
-  auto w = unwait(st, cmd.topic, id);
+  // The store's position first, while this subscription still waits: what
+  // the topic held for lack of a position (a node that knew none yet) then
+  // goes into its buffer, behind its reply, not to the client in front of it.
   if (r != nullptr)
     note_position(self, cmd.topic, r->top);
+  auto w = unwait(st, cmd.topic, id);
   auto i = st.connections.find(id);
   if (i != st.connections.end()) {
     auto& conn = i->second;
