@@ -320,39 +320,33 @@ void redis_connection::watch() {
 // -- hiredis's event hooks ------------------------------------------------------------------
 
 void redis_connection::wait_read() {
-  if (!want_read_ || reading_ || !socket_)
-    return;
-  reading_ = true;
-  socket_->async_wait(asio::posix::stream_descriptor::wait_read,
-                      [self = shared_from_this(), gen = generation_](boost::system::error_code ec) {
-                        if (gen != self->generation_)
-                          return;
-                        self->reading_ = false;
-                        if (ec)
-                          return;
-                        if (self->want_read_)
-                          redisAsyncHandleRead(self->ac_);
-                        if (gen == self->generation_)
-                          self->wait_read();
-                      });
+  wait(asio::posix::stream_descriptor::wait_read, want_read_, reading_, redisAsyncHandleRead);
 }
 
 void redis_connection::wait_write() {
-  if (!want_write_ || writing_ || !socket_)
+  wait(asio::posix::stream_descriptor::wait_write, want_write_, writing_,
+       redisAsyncHandleWrite);
+}
+
+// One readiness wait at a time per direction, while hiredis wants it; a
+// wait of a context freed meanwhile (another generation) does nothing.
+void redis_connection::wait(asio::posix::stream_descriptor::wait_type type, bool& wanted,
+                            bool& waiting, void (*handle)(redisAsyncContext*)) {
+  if (!wanted || waiting || !socket_)
     return;
-  writing_ = true;
-  socket_->async_wait(asio::posix::stream_descriptor::wait_write,
-                      [self = shared_from_this(), gen = generation_](boost::system::error_code ec) {
-                        if (gen != self->generation_)
-                          return;
-                        self->writing_ = false;
-                        if (ec)
-                          return;
-                        if (self->want_write_)
-                          redisAsyncHandleWrite(self->ac_);
-                        if (gen == self->generation_)
-                          self->wait_write();
-                      });
+  waiting = true;
+  socket_->async_wait(type, [self = shared_from_this(), gen = generation_, type, &wanted,
+                             &waiting, handle](boost::system::error_code ec) {
+    if (gen != self->generation_)
+      return;
+    waiting = false;
+    if (ec)
+      return;
+    if (wanted)
+      handle(self->ac_);
+    if (gen == self->generation_)
+      self->wait(type, wanted, waiting, handle);
+  });
 }
 
 void redis_connection::reply_cb(redisAsyncContext* ac, void* reply, void* privdata) {

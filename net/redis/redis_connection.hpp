@@ -112,6 +112,8 @@ private:
   void watch();
   void wait_read();
   void wait_write();
+  void wait(boost::asio::posix::stream_descriptor::wait_type type, bool& wanted, bool& waiting,
+            void (*handle)(redisAsyncContext*));
 
   static void reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
   static void connect_cb(const redisAsyncContext* ac, int status);
