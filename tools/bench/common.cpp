@@ -105,8 +105,9 @@ std::string FailureLog::json() const {
 std::string sample_json(const Sample& s) {
   return fmt::format(
       "{{\"t\":{:.1f},\"rss_kb\":{},\"fds\":{},\"server_conns\":{},\"client_fds\":{},\"silent\":{},"
-      "\"deliveries\":{},\"cycles\":{}}}",
-      s.t, s.rss_kb, s.fds, s.server_conns, s.client_fds, s.silent, s.deliveries, s.cycles);
+      "\"deliveries\":{},\"cycles\":{},\"hub_mailbox\":{},\"history_messages\":{},\"history_bytes\":{}}}",
+      s.t, s.rss_kb, s.fds, s.server_conns, s.client_fds, s.silent, s.deliveries, s.cycles, s.hub_mailbox,
+      s.history_messages, s.history_bytes);
 }
 
 bool Common::load(Args& args, double default_timeout, JsonLine& out, std::string& err) {

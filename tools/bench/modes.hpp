@@ -49,6 +49,8 @@ struct Sample {
   long long rss_kb, fds, server_conns;
   size_t client_fds, silent;
   uint64_t deliveries, cycles;
+  // From /metrics (switchboard_hub_mailbox_messages) and /stats' "history"; -1 = unknown.
+  long long hub_mailbox = -1, history_messages = -1, history_bytes = -1;
 };
 std::string sample_json(const Sample& s);
 
