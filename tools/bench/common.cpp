@@ -110,6 +110,19 @@ std::string sample_json(const Sample& s) {
       s.history_messages, s.history_bytes);
 }
 
+Sample server_sample(int pid, const std::string& stats_url, const std::string& metrics_url) {
+  std::string stats = stats_url.empty() ? std::string() : http_get_body(stats_url, 500);
+  Sample r{0, proc_rss_kb(pid), proc_fd_count(pid), json_number_after(stats, "\"connections\""), 0, 0, 0, 0};
+  auto h = stats.find("\"history\"");
+  if (h != std::string::npos) {
+    r.history_messages = json_number_after(stats, "\"messages\"", h);
+    r.history_bytes = json_number_after(stats, "\"bytes\"", h);
+  }
+  if (!metrics_url.empty())
+    r.hub_mailbox = prometheus_value(http_get_body(metrics_url, 500), "switchboard_hub_mailbox_messages");
+  return r;
+}
+
 bool Common::load(Args& args, double default_timeout, JsonLine& out, std::string& err) {
   url = args.str("url", "ws://127.0.0.1:8080/ws");
   if (!parse_ws_url(url, ep, err)) return false;

@@ -10,13 +10,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
 
 #include "modes.hpp"
+#include "soak_stream.hpp"
 
 namespace bench {
 namespace {
@@ -44,9 +44,7 @@ struct Soak final : Handler {
     bool stable = false, open = false, warm = false, broken = false, any = false;
     uint64_t count = 0, hi = 0;
     uint64_t retry_at = 0;  // reconnect wanted at (0 = not waiting)
-    uint64_t offset = 0, replay_top = 0;  // last offset this slot saw; recovery replays up to
-    bool offset_known = false;
-    std::string epoch;
+    StreamPos pos;  // in the topic's history, kept across the slot's reconnects
   };
   std::vector<Slot> slots;
   std::deque<size_t> churn_order;  // open churn slots, oldest first
@@ -61,7 +59,7 @@ struct Soak final : Handler {
   uint64_t live_dropped = 0, churn_dropped = 0, clean_ok = 0, clean_noreply = 0;
   uint64_t silent_dropped = 0, silent_timeout = 0, silent_drop_min = ~uint64_t{0}, silent_drop_max = 0;
   uint64_t deliveries = 0, reordered = 0, sent = 0;
-  uint64_t recovered = 0, not_recovered = 0, replayed = 0, offset_gaps = 0, joins = 0, leaves = 0, errors = 0;
+  StreamCounters stream;
   uint64_t t0 = 0;
   Histogram hist;
   std::string buf;
@@ -93,11 +91,7 @@ struct Soak final : Handler {
     Slot& s = slots[c.user];
     s.open = true;
     ++open_now;
-    std::string sub = "{\"type\":\"subscribe\",\"topic\":\"" + topic(c.user % topics) + "\"";
-    if (join_leave) sub += ",\"join_leave\":true";
-    if (recover && s.offset_known && !s.epoch.empty())
-      sub += fmt::format(",\"since\":{{\"offset\":{},\"epoch\":\"{}\"}}", s.offset, s.epoch);
-    loop.send_text(c, sub + "}");
+    loop.send_text(c, soak_subscribe(topic(c.user % topics), join_leave, recover, s.pos));
     if (!s.stable) churn_order.push_back(c.user);
   }
 
@@ -159,66 +153,16 @@ struct Soak final : Handler {
     return (ns.empty() ? "soak-" : ns + ":soak-") + std::to_string(t);
   }
 
-  static bool has(const char* p, size_t n, std::string_view what) {
-    return memmem(p, n, what.data(), what.size()) != nullptr;
-  }
-
-  static uint64_t number(const char* p, size_t n, std::string_view key) {
-    const char* k = static_cast<const char*>(memmem(p, n, key.data(), key.size()));
-    if (!k) return 0;
-    const char* q = k + key.size();
-    uint64_t v = 0;
-    while (q < p + n && *q >= '0' && *q <= '9') v = v * 10 + static_cast<uint64_t>(*q++ - '0');
-    return v;
-  }
-
-  // Frames other than data: subscribed (offset, epoch, recovery), join/leave, errors.
-  void on_control(Slot& s, const char* p, size_t n) {
-    if (has(p, n, "\"type\":\"subscribed\"")) {
-      auto e = json_member(p, n, "\"epoch\"");
-      if (!e.empty()) s.epoch.assign(e.data(), e.size());
-      uint64_t top = number(p, n, "\"offset\":");
-      if (has(p, n, "\"recovered\":true")) {
-        ++recovered;
-        s.replay_top = top;
-      } else {
-        if (has(p, n, "\"recovered\":false")) ++not_recovered;
-        s.offset = top;  // live messages go on after TOP
-        s.offset_known = !s.epoch.empty();
-      }
-    } else if (has(p, n, "\"type\":\"join\"")) {
-      ++joins;
-    } else if (has(p, n, "\"type\":\"leave\"")) {
-      ++leaves;
-    } else if (has(p, n, "\"type\":\"error\"")) {
-      if (++errors <= 5) fmt::print(stderr, "soak: server error frame: {}\n", std::string_view(p, std::min<size_t>(n, 200)));
-    }
-  }
-
-  // On a topic with history every message has an offset: a slot (across its reconnects,
-  // when --recover) must see them without a gap.
-  bool track_offset(Slot& s, const char* p, size_t n) {
-    uint64_t off = number(p, n, "\"offset\":");
-    if (off == 0) return false;
-    if (s.offset_known && off != s.offset + 1) ++offset_gaps;
-    s.offset = off;
-    s.offset_known = true;
-    return off <= s.replay_top;  // a replayed message, not a live one
-  }
-
   void on_text(Conn& c, const char* p, size_t n, uint64_t rx) override {
     if (c.user == kPub || (c.user & kDetached)) return;
     uint64_t seq = 0, ts = 0;
     char kind = parse_data(p, n, seq, ts);
     Slot& s = slots[c.user];
     if (kind == 0) {
-      on_control(s, p, n);
+      stream.on_control(s.pos, p, n);
       return;
     }
-    if (track_offset(s, p, n)) {
-      ++replayed;
-      return;
-    }
+    if (stream.on_message(s.pos, p, n)) return;  // a recovery's replay: not a live delivery
     if (kind == 'S') {
       ++deliveries;
       hist.record(rx > ts ? rx - ts : 0);
@@ -291,16 +235,12 @@ struct Soak final : Handler {
   }
 
   Sample sample(uint64_t since) {
-    std::string stats = stats_url.empty() ? std::string() : http_get_body(stats_url, 500);
-    Sample r{secs(now_ns() - since), proc_rss_kb(common.pid), proc_fd_count(common.pid),
-             json_number_after(stats, "\"connections\""), loop.live(), silent_since.size(), deliveries, cycles};
-    auto h = stats.find("\"history\"");
-    if (h != std::string::npos) {
-      r.history_messages = json_number_after(stats, "\"messages\"", h);
-      r.history_bytes = json_number_after(stats, "\"bytes\"", h);
-    }
-    if (!metrics_url.empty())
-      r.hub_mailbox = prometheus_value(http_get_body(metrics_url, 500), "switchboard_hub_mailbox_messages");
+    Sample r = server_sample(common.pid, stats_url, metrics_url);
+    r.t = secs(now_ns() - since);
+    r.client_fds = loop.live();
+    r.silent = silent_since.size();
+    r.deliveries = deliveries;
+    r.cycles = cycles;
     return r;
   }
 
@@ -435,7 +375,7 @@ struct Soak final : Handler {
                    "soak: t={:.0f}s rss={}kB fds={} server_conns={} open={} silent={} cycles={} deliveries={} "
                    "stable_dropped={} mailbox={} history={} gaps={}\n",
                    s.t, s.rss_kb, s.fds, s.server_conns, open_now, s.silent, s.cycles, s.deliveries, live_dropped,
-                   s.hub_mailbox, s.history_messages, offset_gaps);
+                   s.hub_mailbox, s.history_messages, stream.offset_gaps);
         next_sample = now + from_secs(sample_every);
       }
       if (!retry.empty()) {  // reconnect slots that failed or were dropped, after 1 s
@@ -510,15 +450,9 @@ struct Soak final : Handler {
         .add("publisher_lost", pub_lost)
         .add("sent", sent)
         .add("deliveries", deliveries)
-        .add("reordered", reordered)
-        .add("recovered", recovered)
-        .add("not_recovered", not_recovered)
-        .add("replayed", replayed)
-        .add("offset_gaps", offset_gaps)
-        .add("joins_seen", joins)
-        .add("leaves_seen", leaves)
-        .add("error_frames", errors)
-        .latency("lat", hist)
+        .add("reordered", reordered);
+    stream.add_json(out);
+    out.latency("lat", hist)
         .add("pings_answered", loop.pings)
         .add("tool_cpu_pct_measure", cpu_pct)
         .add("server_cpu_pct_measure", srv_cpu)
@@ -530,7 +464,8 @@ struct Soak final : Handler {
         .add("settle_s", settle_s)
         .add("rss_growth_during_soak_kb", growth)
         .raw("samples", arr);
-    bool ok = !timed_out && live_dropped == 0 && lost == 0 && !pub_lost && warm_ok;
+    bool ok = !timed_out && live_dropped == 0 && lost == 0 && !pub_lost && warm_ok && stream.offset_gaps == 0 &&
+              stream.errors == 0;
     out.add("ok", ok);
     common.finish(out, timed_out);
     return ok ? 0 : 1;
