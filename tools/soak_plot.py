@@ -6,8 +6,8 @@ Usage: tools/soak_plot.py RESULT.json OUT.png [--title TEXT]
 RESULT.json is the one JSON object the soak prints on stdout. Four panels share
 the time axis: the node's RSS; its open fds and /stats connections; the hub's
 mailbox (from /metrics, sampled); connection lifetimes completed and messages
-held in history. The state after the load and the settle time is drawn as a
-marker at the right. Needs matplotlib (Debian: python3-matplotlib).
+held in history. The state before the load is a hollow marker at t = 0, the
+state after the load and the settle time a filled one at the right. Needs matplotlib (Debian: python3-matplotlib).
 """
 import argparse
 import json
@@ -34,13 +34,16 @@ def series(samples, key, scale=1.0):
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def after(result, samples, ax, key, scale=1.0, **style):
-    """Mark the value after the load and the settle time, if the run has one."""
-    fin = result.get("final") or {}
-    if fin.get(key, -1) < 0:
-        return
-    t = samples[-1]["t"] / 60.0 + max(result.get("settle_s", 0), 0.5) / 60.0
-    ax.plot([t], [fin[key] * scale], marker="o", linestyle="none", **style)
+def marks(result, samples, ax, key, scale=1.0, **style):
+    """Mark the value before the load (t = 0, hollow) and after the load and the settle
+    time (filled, at the right), where the run has them."""
+    before = (result.get("baseline") or {}).get(key, -1)
+    if before >= 0:
+        ax.plot([0], [before * scale], marker="o", fillstyle="none", linestyle="none", **style)
+    fin = (result.get("final") or {}).get(key, -1)
+    if fin >= 0:
+        t = samples[-1]["t"] / 60.0 + max(result.get("settle_s", 0), 0.5) / 60.0
+        ax.plot([t], [fin * scale], marker="o", linestyle="none", **style)
 
 
 def plot(result, samples, out, title):
@@ -48,15 +51,15 @@ def plot(result, samples, out, title):
     rss, conns, mailbox, life = axes
 
     rss.plot(*series(samples, "rss_kb", 1 / 1024), color="tab:blue", label="RSS")
-    after(result, samples, rss, "rss_kb", 1 / 1024, color="tab:blue", label="after the load")
+    marks(result, samples, rss, "rss_kb", 1 / 1024, color="tab:blue")
     rss.set_ylabel("node RSS (MB)")
     rss.set_ylim(bottom=0)
     rss.legend(loc="lower right")
 
     conns.plot(*series(samples, "fds"), color="tab:orange", label="node fds")
     conns.plot(*series(samples, "server_conns"), color="tab:green", label="connections (/stats)")
-    after(result, samples, conns, "fds", color="tab:orange")
-    after(result, samples, conns, "server_conns", color="tab:green")
+    marks(result, samples, conns, "fds", color="tab:orange")
+    marks(result, samples, conns, "server_conns", color="tab:green")
     conns.set_ylabel("count")
     conns.set_ylim(bottom=0)
     conns.legend(loc="lower right")
