@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
-#include <string_view>
 #include <unordered_map>
 
 #include "modes.hpp"
