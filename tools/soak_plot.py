@@ -52,7 +52,7 @@ def plot(result, samples, out, title):
 
     rss.plot(*series(samples, "rss_kb", 1 / 1024), color="tab:blue", label="RSS")
     marks(result, samples, rss, "rss_kb", 1 / 1024, color="tab:blue")
-    rss.set_ylabel("node RSS (MB)")
+    rss.set_ylabel("node RSS (MiB)")
     rss.set_ylim(bottom=0)
     rss.legend(loc="lower right")
 
