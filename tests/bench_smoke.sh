@@ -4,8 +4,11 @@
 # Starts `SERVER --port=0`, reads its first stdout line
 # "switchboard listening on ws://127.0.0.1:PORT/ws", runs a tiny fanout (5 subscribers x 200
 # messages), a tiny idle run (20 connections) and two tiny topic-churn runs (0.3 s baseline,
-# 0.3 s churn; the second with --churn-disconnect), checks that the JSON lines report no loss
-# (and, for topic-churn, probes in both phases, churn replies and no drop), then stops the server. Everything stays on 127.0.0.1 and every step is time-bounded.
+# 0.3 s churn; the second with --churn-disconnect) and a 3 s soak on a namespace with history
+# and join/leave (--churn-rate, --recover), checks that the JSON lines report no loss
+# (and, for topic-churn, probes in both phases, churn replies and no drop; for the soak,
+# recoveries, join events, no offset gap and a sampled hub mailbox), then stops the server.
+# Everything stays on 127.0.0.1 and every step is time-bounded.
 set -u
 
 bench=${1:?usage: bench_smoke.sh BENCH SERVER}
@@ -33,8 +36,8 @@ fail_setup() {
   exit 1
 }
 
-# check NAME JSON FIELD=VALUE|FIELD>0...: every "field":value must appear in the JSON line;
-# FIELD>0: the field is a positive integer.
+# check NAME JSON FIELD=VALUE|FIELD>0|FIELD>=0...: every "field":value must appear in the JSON
+# line; FIELD>0: the field is a positive integer; FIELD>=0: it is a number, not -1 (unknown).
 check() {
   local name=$1 json=$2 bad=""
   shift 2
@@ -42,6 +45,11 @@ check() {
     bad="no JSON line"
   else
     for kv in "$@"; do
+      if [[ $kv == *'>=0' ]]; then
+        local g=${kv%'>=0'}
+        grep -Eq "\"$g\":[0-9]+[,}]" <<<"$json" || bad="$bad $kv"
+        continue
+      fi
       if [[ $kv == *'>0' ]]; then
         local f=${kv%'>0'}
         grep -Eq "\"$f\":[1-9][0-9]*[,}]" <<<"$json" || bad="$bad $kv"
@@ -65,8 +73,11 @@ check() {
 [ -x "$bench" ] || fail_setup "bench binary '$bench' not executable"
 [ -x "$server" ] || fail_setup "server binary '$server' not executable"
 
-# The publisher floods on purpose: no command rate limit.
-"$server" --port=0 --client-rate=0 >"$tmp/server.out" 2>"$tmp/server.err" </dev/null &
+# The publisher floods on purpose: no command rate limit. The soak's topics live in namespace
+# "smoke" (history, presence, join/leave).
+printf '[namespaces]\nsmoke = {history-size = 50, history-ttl = 60s, presence = true, join-leave = true}\n' \
+  >"$tmp/server.conf"
+"$server" --port=0 --client-rate=0 --config-file="$tmp/server.conf" >"$tmp/server.out" 2>"$tmp/server.err" </dev/null &
 pid=$!
 
 # Wait (at most 10 s) for the complete first line.
@@ -103,6 +114,12 @@ out=$(timeout 45 "$bench" --mode=topic-churn --url="$url" --churn-topics=64 --ch
   --duration=0.3 --probe-interval=5 --timeout=30 2>"$tmp/topic-churn-disconnect.err" | tail -n 1)
 check topic-churn-disconnect "$out" 'mode="topic-churn"' 'base_rtt_count>0' 'churn_rtt_count>0' \
   'reconnects>0' dropped=0 probes_lost=0 ok=true
+
+out=$(timeout 45 "$bench" --mode=soak --url="$url" --conns=40 --topics=4 --duration=3 --rate=50 --churn-rate=40 \
+  --mix=50:50:0 --namespace=smoke --join-leave --recover --stats-url="http://127.0.0.1:$port/stats" --pid="$pid" \
+  --sample-every=1 --settle=5 --timeout=40 2>"$tmp/soak.err" | tail -n 1)
+check soak "$out" 'mode="soak"' 'cycles>0' 'recovered>0' 'joins_seen>0' 'hub_mailbox>=0' 'history_messages>0' \
+  live_dropped=0 stable_lost=0 offset_gaps=0 error_frames=0 ok=true
 
 if kill -0 "$pid" 2>/dev/null; then
   echo "PASS server-alive"

@@ -52,6 +52,9 @@ soak:    --conns=1000 --topics=20 --duration=60 --rate=100 (publishes/s over all
          --churn-per-min=20 (% of conns per minute) --stable=0.5 (fraction never churned)
          --mix=40:40:20 (clean:rst:silent) --silent-max=90 (s before a silent conn is closed
          by us) --sample-every=5 --stats-url=http://127.0.0.1:PORT/stats --settle=30 --size=64
+         --churn-rate=N (lifetimes/s, instead of --churn-per-min) --namespace=NS (topics NS:soak-i)
+         --join-leave (ask for join/leave) --recover (resubscribe with since) --metrics-url=
+         (default: stats-url's /metrics; samples the hub's mailbox)
 topic-churn: (needs a server that answers every subscribe/unsubscribe, like switchboard)
          --churners=1 --churn-topics=128 (each churner: subscribe all, unsubscribe all, repeat)
          --window=64 (unanswered commands per churner) --churn-disconnect (close and reconnect

@@ -105,8 +105,22 @@ std::string FailureLog::json() const {
 std::string sample_json(const Sample& s) {
   return fmt::format(
       "{{\"t\":{:.1f},\"rss_kb\":{},\"fds\":{},\"server_conns\":{},\"client_fds\":{},\"silent\":{},"
-      "\"deliveries\":{},\"cycles\":{}}}",
-      s.t, s.rss_kb, s.fds, s.server_conns, s.client_fds, s.silent, s.deliveries, s.cycles);
+      "\"deliveries\":{},\"cycles\":{},\"hub_mailbox\":{},\"history_messages\":{},\"history_bytes\":{}}}",
+      s.t, s.rss_kb, s.fds, s.server_conns, s.client_fds, s.silent, s.deliveries, s.cycles, s.hub_mailbox,
+      s.history_messages, s.history_bytes);
+}
+
+Sample server_sample(int pid, const std::string& stats_url, const std::string& metrics_url) {
+  std::string stats = stats_url.empty() ? std::string() : http_get_body(stats_url, 500);
+  Sample r{0, proc_rss_kb(pid), proc_fd_count(pid), json_number_after(stats, "\"connections\""), 0, 0, 0, 0};
+  auto h = stats.find("\"history\"");
+  if (h != std::string::npos) {
+    r.history_messages = json_number_after(stats, "\"messages\"", h);
+    r.history_bytes = json_number_after(stats, "\"bytes\"", h);
+  }
+  if (!metrics_url.empty())
+    r.hub_mailbox = prometheus_value(http_get_body(metrics_url, 500), "switchboard_hub_mailbox_messages");
+  return r;
 }
 
 bool Common::load(Args& args, double default_timeout, JsonLine& out, std::string& err) {

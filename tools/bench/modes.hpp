@@ -49,8 +49,13 @@ struct Sample {
   long long rss_kb, fds, server_conns;
   size_t client_fds, silent;
   uint64_t deliveries, cycles;
+  // From /metrics (switchboard_hub_mailbox_messages) and /stats' "history"; -1 = unknown.
+  long long hub_mailbox = -1, history_messages = -1, history_bytes = -1;
 };
 std::string sample_json(const Sample& s);
+// The server's part of a Sample: /proc of pid, connections and history from stats_url, the
+// hub's mailbox from metrics_url (empty URL or pid 0: -1).
+Sample server_sample(int pid, const std::string& stats_url, const std::string& metrics_url);
 
 // Counts failed connection attempts by reason (connect_failed / handshake_failed / ...), and
 // logs the first few to stderr.

@@ -3,7 +3,10 @@
 // "silent": stop reading and never answer pings until the server's heartbeat drops it) and
 // opens a replacement. Samples server RSS / fds / /stats connections every few seconds,
 // tracks whether any stable connection was dropped or missed a message, and at the end
-// lets the server settle and compares baseline with final.
+// lets the server settle and compares baseline with final. With --namespace the topics live
+// in a namespace of the node (history, presence, join/leave there), --join-leave asks for
+// join/leave events and --recover resubscribes a churned slot with `since` its last offset,
+// so the hub's history and presence state churn with the connections.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <unordered_map>
 
 #include "modes.hpp"
+#include "soak_stream.hpp"
 
 namespace bench {
 namespace {
@@ -24,11 +28,13 @@ struct Soak final : Handler {
   Loop loop;
   Common common;
   size_t k = 0, topics = 0, size = 0, n_stable = 0;
-  double rate = 0, churn_per_min = 0;
+  double rate = 0, churn_per_min = 0, churn_per_s = 0;
+  std::string ns;  // topics are "NS:soak-i" when set, else "soak-i"
+  bool join_leave = false, recover = false;
   int weights[3] = {40, 40, 20};
   long credits[3] = {0, 0, 0};
   uint64_t silent_max_ns = 0;
-  std::string stats_url;
+  std::string stats_url, metrics_url;
   std::vector<in_addr> srcs;
   size_t src_next = 0;
 
@@ -37,6 +43,7 @@ struct Soak final : Handler {
     bool stable = false, open = false, warm = false, broken = false, any = false;
     uint64_t count = 0, hi = 0;
     uint64_t retry_at = 0;  // reconnect wanted at (0 = not waiting)
+    StreamPos pos;  // in the topic's history, kept across the slot's reconnects
   };
   std::vector<Slot> slots;
   std::deque<size_t> churn_order;  // open churn slots, oldest first
@@ -51,6 +58,7 @@ struct Soak final : Handler {
   uint64_t live_dropped = 0, churn_dropped = 0, clean_ok = 0, clean_noreply = 0;
   uint64_t silent_dropped = 0, silent_timeout = 0, silent_drop_min = ~uint64_t{0}, silent_drop_max = 0;
   uint64_t deliveries = 0, reordered = 0, sent = 0;
+  StreamCounters stream;
   uint64_t t0 = 0;
   Histogram hist;
   std::string buf;
@@ -82,7 +90,7 @@ struct Soak final : Handler {
     Slot& s = slots[c.user];
     s.open = true;
     ++open_now;
-    loop.send_text(c, make_subscribe("soak-" + std::to_string(c.user % topics)));
+    loop.send_text(c, soak_subscribe(topic(c.user % topics), join_leave, recover, s.pos));
     if (!s.stable) churn_order.push_back(c.user);
   }
 
@@ -140,11 +148,20 @@ struct Soak final : Handler {
     }
   }
 
+  std::string topic(size_t t) const {
+    return (ns.empty() ? "soak-" : ns + ":soak-") + std::to_string(t);
+  }
+
   void on_text(Conn& c, const char* p, size_t n, uint64_t rx) override {
     if (c.user == kPub || (c.user & kDetached)) return;
     uint64_t seq = 0, ts = 0;
     char kind = parse_data(p, n, seq, ts);
     Slot& s = slots[c.user];
+    if (kind == 0) {
+      stream.on_control(s.pos, p, n);
+      return;
+    }
+    if (stream.on_message(s.pos, p, n)) return;  // a recovery's replay: not a live delivery
     if (kind == 'S') {
       ++deliveries;
       hist.record(rx > ts ? rx - ts : 0);
@@ -167,7 +184,15 @@ struct Soak final : Handler {
     return best;
   }
 
-  void churn_one() {
+  // Churn at the wanted rate, catching up (in bounded bursts) when the loop was late.
+  void churn_due() {
+    if (!measuring || churn_per_s <= 0 || n_stable >= k) return;
+    auto due = static_cast<uint64_t>(secs(now_ns() - t0) * churn_per_s);
+    for (int burst = 0; cycles < due && burst < 64; ++burst)
+      if (!churn_one()) break;
+  }
+
+  bool churn_one() {
     while (!churn_order.empty()) {
       size_t i = churn_order.front();
       churn_order.pop_front();
@@ -190,8 +215,9 @@ struct Soak final : Handler {
         loop.go_silent(*c, silent_max_ns);
       }
       start_conn(i);
-      return;
+      return true;
     }
+    return false;
   }
 
   void publish_due() {
@@ -200,7 +226,7 @@ struct Soak final : Handler {
     uint64_t due = static_cast<uint64_t>(secs(now - t0) * rate) + 1;
     while (sent < due) {
       size_t t = sent % topics;
-      make_publish(buf, "soak-" + std::to_string(t), 'S', sent, now, size);
+      make_publish(buf, topic(t), 'S', sent, now, size);
       loop.send_text(*pub, buf);
       ++published[t];
       ++sent;
@@ -208,9 +234,13 @@ struct Soak final : Handler {
   }
 
   Sample sample(uint64_t since) {
-    return Sample{secs(now_ns() - since), proc_rss_kb(common.pid), proc_fd_count(common.pid),
-                  stats_url.empty() ? -1 : http_stats_connections(stats_url, 500), loop.live(),
-                  silent_since.size(), deliveries, cycles};
+    Sample r = server_sample(common.pid, stats_url, metrics_url);
+    r.t = secs(now_ns() - since);
+    r.client_fds = loop.live();
+    r.silent = silent_since.size();
+    r.deliveries = deliveries;
+    r.cycles = cycles;
+    return r;
   }
 
   uint64_t stable_lost() const {
@@ -237,11 +267,19 @@ struct Soak final : Handler {
     topics = std::max<size_t>(1, static_cast<size_t>(args.num("topics", 20)));
     rate = args.real("rate", 100);
     churn_per_min = args.real("churn-per-min", 20);
+    double churn_rate = args.real("churn-rate", 0);  // lifetimes per second; wins over churn-per-min
+    ns = args.str("namespace", "");
+    join_leave = args.has("join-leave");
+    args.str("join-leave", "");  // flags: read, so that they count as known
+    recover = args.has("recover");
+    args.str("recover", "");
     double stable_frac = args.real("stable", 0.5);
     std::string mix = args.str("mix", "40:40:20");
     silent_max_ns = from_secs(args.real("silent-max", 90));
     double sample_every = args.real("sample-every", 5);
     stats_url = args.str("stats-url", "");
+    auto st = stats_url.rfind("/stats");
+    metrics_url = args.str("metrics-url", st == std::string::npos ? "" : stats_url.substr(0, st) + "/metrics");
     size = static_cast<size_t>(args.num("size", 64));
     size_t concurrency = static_cast<size_t>(args.num("concurrency", 200));
     srcs = source_addrs(k * 2, args.num("src-addrs", -1));  // churn leaves TIME_WAITs behind
@@ -249,13 +287,17 @@ struct Soak final : Handler {
     loop.coalesce_ns = from_secs(common.coalesce_us / 1e6);
     if (!args.check_unused("soak")) return 2;
     if (std::sscanf(mix.c_str(), "%d:%d:%d", &weights[0], &weights[1], &weights[2]) != 3 || weights[0] < 0 ||
-        weights[1] < 0 || weights[2] < 0 || weights[0] + weights[1] + weights[2] == 0 || k == 0 || rate <= 0) {
-      fmt::print(stderr, "soak: need --conns>0, --rate>0 and --mix=clean:rst:silent weights\n");
+        weights[1] < 0 || weights[2] < 0 || weights[0] + weights[1] + weights[2] == 0 || k == 0 || rate <= 0 ||
+        churn_rate < 0) {
+      fmt::print(stderr, "soak: need --conns>0, --rate>0, --churn-rate>=0 and --mix=clean:rst:silent weights\n");
       return 2;
     }
     n_stable = static_cast<size_t>(static_cast<double>(k) * std::clamp(stable_frac, 0.0, 1.0));
     out.add("conns", k).add("topics", topics).add("duration_s", duration).add("rate", rate);
-    out.add("churn_per_min_pct", churn_per_min).add("stable", n_stable).add("mix", mix);
+    churn_per_s = churn_rate > 0 ? churn_rate : churn_per_min / 100.0 * static_cast<double>(k) / 60.0;
+    out.add("churn_per_min_pct", churn_rate > 0 ? 0.0 : churn_per_min).add("churn_per_s", churn_per_s);
+    out.add("stable", n_stable).add("mix", mix).add("namespace", ns).add("join_leave", join_leave);
+    out.add("recover", recover).add("metrics_url", metrics_url);
     out.add("silent_max_s", secs(silent_max_ns)).add("stats_url", stats_url).add("src_addrs", srcs.size());
     slots.resize(k);
     published.assign(topics, 0);
@@ -291,7 +333,7 @@ struct Soak final : Handler {
       if (common.expired(now) || now - tw > 15'000'000'000ull) break;
       if (now - last_w > gap) {
         for (size_t t = 0; t < topics; ++t) {
-          make_publish(buf, "soak-" + std::to_string(t), 'W', wseq, now, size);
+          make_publish(buf, topic(t), 'W', wseq, now, size);
           loop.send_text(*pub, buf);
         }
         ++wseq;
@@ -315,8 +357,8 @@ struct Soak final : Handler {
     t0 = now_ns();
     Timer* tick = loop.add_timer(static_cast<uint64_t>(1e9 / rate), [this] { publish_due(); });
     Timer* churn = nullptr;
-    double churn_per_s = churn_per_min / 100.0 * static_cast<double>(k) / 60.0;
-    if (churn_per_s > 0 && n_stable < k) churn = loop.add_timer(static_cast<uint64_t>(1e9 / churn_per_s), [this] { churn_one(); });
+    if (churn_per_s > 0 && n_stable < k)
+      churn = loop.add_timer(std::max<uint64_t>(1'000'000, static_cast<uint64_t>(1e9 / churn_per_s)), [this] { churn_due(); });
     uint64_t next_sample = t0 + from_secs(sample_every);
     while (!timed_out) {
       uint64_t now = now_ns();
@@ -330,8 +372,9 @@ struct Soak final : Handler {
         const Sample& s = samples.back();
         fmt::print(stderr,
                    "soak: t={:.0f}s rss={}kB fds={} server_conns={} open={} silent={} cycles={} deliveries={} "
-                   "stable_dropped={}\n",
-                   s.t, s.rss_kb, s.fds, s.server_conns, open_now, s.silent, s.cycles, s.deliveries, live_dropped);
+                   "stable_dropped={} mailbox={} history={} gaps={}\n",
+                   s.t, s.rss_kb, s.fds, s.server_conns, open_now, s.silent, s.cycles, s.deliveries, live_dropped,
+                   s.hub_mailbox, s.history_messages, stream.offset_gaps);
         next_sample = now + from_secs(sample_every);
       }
       if (!retry.empty()) {  // reconnect slots that failed or were dropped, after 1 s
@@ -345,6 +388,7 @@ struct Soak final : Handler {
       }
       loop.poll(10);
       publish_due();
+      churn_due();
     }
     loop.remove_timer(tick);
     if (churn) loop.remove_timer(churn);
@@ -405,8 +449,9 @@ struct Soak final : Handler {
         .add("publisher_lost", pub_lost)
         .add("sent", sent)
         .add("deliveries", deliveries)
-        .add("reordered", reordered)
-        .latency("lat", hist)
+        .add("reordered", reordered);
+    stream.add_json(out);
+    out.latency("lat", hist)
         .add("pings_answered", loop.pings)
         .add("tool_cpu_pct_measure", cpu_pct)
         .add("server_cpu_pct_measure", srv_cpu)
@@ -418,7 +463,8 @@ struct Soak final : Handler {
         .add("settle_s", settle_s)
         .add("rss_growth_during_soak_kb", growth)
         .raw("samples", arr);
-    bool ok = !timed_out && live_dropped == 0 && lost == 0 && !pub_lost && warm_ok;
+    bool ok = !timed_out && live_dropped == 0 && lost == 0 && !pub_lost && warm_ok && stream.offset_gaps == 0 &&
+              stream.errors == 0;
     out.add("ok", ok);
     common.finish(out, timed_out);
     return ok ? 0 : 1;

@@ -193,9 +193,9 @@ bool machine_jiffies(unsigned long long& busy, unsigned long long& total) {
   return true;
 }
 
-long long http_stats_connections(const std::string& url, int timeout_ms) {
+std::string http_get_body(const std::string& url, int timeout_ms) {
   // http://HOST:PORT/path, HOST must be loopback.
-  if (url.rfind("http://", 0) != 0) return -1;
+  if (url.rfind("http://", 0) != 0) return {};
   std::string rest = url.substr(7);
   auto slash = rest.find('/');
   std::string hostport = slash == std::string::npos ? rest : rest.substr(0, slash);
@@ -207,11 +207,11 @@ long long http_stats_connections(const std::string& url, int timeout_ms) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) return -1;
-  if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) return -1;  // loopback only
+  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) return {};
+  if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) return {};  // loopback only
 
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) return {};
   uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   auto wait_for = [&](short ev) {
     uint64_t n = now_ns();
@@ -219,7 +219,7 @@ long long http_stats_connections(const std::string& url, int timeout_ms) {
     pollfd p{fd, ev, 0};
     return poll(&p, 1, static_cast<int>((deadline - n) / 1000000ull) + 1) == 1;
   };
-  long long result = -1;
+  std::string result;
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + hostport + "\r\nConnection: close\r\n\r\n";
   std::string resp;
   size_t off = 0;
@@ -257,17 +257,37 @@ long long http_stats_connections(const std::string& url, int timeout_ms) {
     }
   }
   {
-    auto body = resp.find("\r\n\r\n");
-    auto k = resp.find("\"connections\"", body == std::string::npos ? 0 : body);
-    if (k != std::string::npos) {
-      size_t p = k + 13;
-      while (p < resp.size() && (resp[p] == ' ' || resp[p] == ':' || resp[p] == '\t')) ++p;
-      if (p < resp.size() && resp[p] >= '0' && resp[p] <= '9') result = std::atoll(resp.c_str() + p);
-    }
+    auto b = resp.find("\r\n\r\n");
+    if (b != std::string::npos && resp.compare(0, 12, "HTTP/1.1 200") == 0) result = resp.substr(b + 4);
   }
 done:
   close(fd);
   return result;
+}
+
+long long json_number_after(const std::string& body, std::string_view key, size_t from) {
+  auto k = body.find(key, from);
+  if (k == std::string::npos) return -1;
+  size_t p = k + key.size();
+  while (p < body.size() && (body[p] == ' ' || body[p] == ':' || body[p] == '\t')) ++p;
+  if (p < body.size() && body[p] >= '0' && body[p] <= '9') return std::atoll(body.c_str() + p);
+  return -1;
+}
+
+long long http_stats_connections(const std::string& url, int timeout_ms) {
+  return json_number_after(http_get_body(url, timeout_ms), "\"connections\"");
+}
+
+long long prometheus_value(const std::string& text, std::string_view name) {
+  size_t at = 0;
+  while ((at = text.find(name, at)) != std::string::npos) {
+    size_t end = at + name.size();
+    bool line_start = at == 0 || text[at - 1] == '\n';
+    at = end;
+    if (!line_start || end >= text.size() || text[end] != ' ') continue;  // a longer name, or # HELP
+    return std::atoll(text.c_str() + end + 1);
+  }
+  return -1;
 }
 
 double self_cpu_seconds(double* user, double* sys) {

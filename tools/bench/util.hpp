@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bench {
@@ -66,9 +67,15 @@ long long proc_fd_count(int pid);    // entries of /proc/PID/fd, -1 if unknown
 double proc_cpu_seconds(int pid);    // utime+stime of /proc/PID/stat, -1 if unknown
 // Whole machine from /proc/stat: busy and total jiffies summed over all cores.
 bool machine_jiffies(unsigned long long& busy, unsigned long long& total);
-// GET an http://127.x.x.x:PORT/path URL (loopback only), return the integer value of
-// the top-level-ish "connections" field, or -1. Bounded by timeout_ms.
+// GET an http://127.x.x.x:PORT/path URL (loopback only), return the body of a 200
+// answer, or "" (failure, other status). Bounded by timeout_ms.
+std::string http_get_body(const std::string& url, int timeout_ms);
+// The integer after the first `key` (a quoted JSON key) at or after `from`, or -1.
+long long json_number_after(const std::string& body, std::string_view key, size_t from = 0);
+// GET a /stats URL, return the integer value of the top-level-ish "connections" field, or -1.
 long long http_stats_connections(const std::string& url, int timeout_ms);
+// The value of the unlabelled Prometheus sample `name` in a /metrics page, or -1.
+long long prometheus_value(const std::string& text, std::string_view name);
 
 // getrusage(RUSAGE_SELF) user+sys seconds.
 double self_cpu_seconds(double* user = nullptr, double* sys = nullptr);
