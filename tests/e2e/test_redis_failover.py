@@ -46,8 +46,10 @@ class Follower:
         self.test.assertEqual(reply["type"], "subscribed", f"{self.name}: {reply}")
         if since is None:
             self.epoch, self.last = reply["epoch"], reply["offset"]
-        else:
+        else:  # exact, in the same epoch: every test here expects that
             self.recoveries.append(reply)
+            self.test.assertTrue(reply["recovered"], f"{self.name}: {reply}")
+            self.test.assertEqual(reply["epoch"], self.epoch, f"{self.name}: {reply}")
         self.ws = ws
 
     async def next(self, timeout=10.0):
@@ -76,7 +78,7 @@ class Follower:
 
     def check(self, acked):
         """Every offset once, in order, from the first message on; every
-        acknowledged publish among them, none twice; every recovery exact."""
+        acknowledged publish among them, none twice."""
         name = self.name
         offsets = [o for o, _ in self.got]
         self.test.assertEqual(offsets, list(range(offsets[0], offsets[0] + len(offsets))), name)
@@ -84,9 +86,6 @@ class Follower:
         self.test.assertEqual(len(numbers), len(set(numbers)), f"{name}: a publish twice")
         missing = sorted(set(acked) - set(numbers))
         self.test.assertEqual(missing, [], f"{name}: acknowledged publishes missing")
-        for reply in self.recoveries:
-            self.test.assertTrue(reply["recovered"], f"{name}: {reply}")
-            self.test.assertEqual(reply["epoch"], self.epoch, f"{name}: {reply}")
 
 
 class Publisher:
@@ -121,8 +120,9 @@ class Publisher:
                 inflight.add(n)
                 await send_json(ws, {"type": "publish", "topic": TOPIC, "data": {"n": n},
                                      "id": n})
-                if pace is not None:
-                    await pace(n)
+                # (A send does not always yield: let the readers and a
+                # cancellation in.)
+                await (asyncio.sleep(0) if pace is None else pace(n))
                 continue
             self._reply(await recv_json(ws, 20 * SLACK), inflight)
 
@@ -187,9 +187,8 @@ class RedisFailover(unittest.TestCase):
         async def connect_c():
             return (await ws_connect(c))[0]
 
-        async def pace(n):
-            if n % 20 == 19:  # publishes go on for a second or two
-                await asyncio.sleep(0.01)
+        async def pace(n):  # publishes go on for a second or two
+            await asyncio.sleep(0.01 if n % 20 == 19 else 0)
 
         async def go():
             sub = Follower(self, "client of A")
@@ -286,11 +285,18 @@ class RedisFailover(unittest.TestCase):
                     await until_reached(other, f.ws, TOPIC, 10)
                 followers.append(f)
             publishing = asyncio.ensure_future(pub.run(publisher_connect))
-            reading = [asyncio.ensure_future(f.read_until_end(reconnect, 45)) for f in followers]
-            await roll(followers)
-            pub.stop.set()
-            await asyncio.wait_for(publishing, 30 * SLACK)
-            await asyncio.wait_for(asyncio.gather(*reading), 60 * SLACK)
+
+            async def rolling():
+                await roll(followers)
+                pub.stop.set()
+                await asyncio.wait_for(publishing, 30 * SLACK)
+
+            # The first failure, a follower's too, ends the test.
+            try:
+                await asyncio.gather(rolling(),
+                                     *(f.read_until_end(reconnect, 45) for f in followers))
+            finally:
+                publishing.cancel()
             return followers
 
         followers = run_async(go(), 50 * SLACK)
