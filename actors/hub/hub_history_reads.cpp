@@ -104,8 +104,6 @@ void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cm
                         bool added, history_result* r, caf::response_promise& done) {
   auto& st = self->state;
   auto w = unwait(st, cmd.topic, id);
-  if (r != nullptr)
-    note_position(self, cmd.topic, r->top);
   auto i = st.connections.find(id);
   if (i != st.connections.end()) {
     auto& conn = i->second;
@@ -121,8 +119,11 @@ void subscribe_answered(hub_pointer self, conn_id id, const client_subscribe& cm
       refuse_unavailable(self, conn, cmd.id); // (it stays subscribed, as it was)
     }
   }
-  if (r == nullptr)
-    note_position(self, cmd.topic, {}); // a sequence that waited for it goes on
+  // Only behind the reply and the replay: the store's position may release
+  // live messages the sequence held for it, and this subscription no longer
+  // waits for them (nobody else may have had the topic here). A failed
+  // answer lets a sequence that waited for it go on.
+  note_position(self, cmd.topic, r != nullptr ? r->top : stream_position{});
   resume_after_store(self, id, done);
 }
 

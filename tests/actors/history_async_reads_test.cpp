@@ -128,3 +128,26 @@ TEST_CASE_METHOD(store_fixture, "stats show the store's totals as last reported"
   stats(); // asks the store
   CHECK(stats().history_messages == 2);
 }
+
+TEST_CASE_METHOD(store_fixture, "a recovery where nobody else has the topic: reply and replay before live messages") {
+  // Numbered elsewhere: this node has no sequence for the topic yet.
+  auto& mem = store_state().mem;
+  for (int i = 1; i <= 5; ++i)
+    mem.append("chat:x", std::to_string(i), chat_limits, {});
+  auto epoch = mem.top("chat:x", chat_limits, {}).epoch;
+  auto r = fresh();
+  hold(true);
+  send(r, since(1, epoch)); // the store's answer: up to 5
+  // Forwarded by the publishing node while the answer is on its way.
+  for (std::uint64_t offset : {6, 7}) {
+    mem.append("chat:x", std::to_string(offset), chat_limits, {});
+    remote(offset, epoch);
+  }
+  release("recover");
+  auto frames = r.transport->take();
+  REQUIRE(!frames.empty());
+  CHECK(json::parse(frames.front()).as_object().at("type") == "subscribed");
+  auto got = look(frames);
+  CHECK(got.recovered);
+  CHECK(got.offsets == std::vector<std::uint64_t>{2, 3, 4, 5, 6, 7});
+}

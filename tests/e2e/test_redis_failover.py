@@ -35,6 +35,7 @@ class Follower:
         self.got = []         # (offset, data) of every message, in arrival order
         self.recoveries = []  # the `subscribed` replies to a `since`
         self.closes = []      # close codes of the connections it lost
+        self.marks = []       # (len(got), since, reply) at each recovery, to explain a failure
 
     async def connect(self, node):
         await self.attach((await ws_connect(node))[0])
@@ -48,6 +49,7 @@ class Follower:
             self.epoch, self.last = reply["epoch"], reply["offset"]
         else:  # exact, in the same epoch: every test here expects that
             self.recoveries.append(reply)
+            self.marks.append((len(self.got), since["offset"], reply))
             self.test.assertTrue(reply["recovered"], f"{self.name}: {reply}")
             self.test.assertEqual(reply["epoch"], self.epoch, f"{self.name}: {reply}")
         self.ws = ws
@@ -81,7 +83,11 @@ class Follower:
         acknowledged publish among them, none twice."""
         name = self.name
         offsets = [o for o, _ in self.got]
-        self.test.assertEqual(offsets, list(range(offsets[0], offsets[0] + len(offsets))), name)
+        for i in range(1, len(offsets)):
+            if offsets[i] != offsets[i - 1] + 1:
+                self.test.fail(f"{name}: offset {offsets[i]} after {offsets[i - 1]} "
+                               f"(message {i}; around: {self.got[max(0, i - 3):i + 3]}); "
+                               f"recoveries (message index, since, reply): {self.marks}")
         numbers = [d["n"] for _, d in self.got if isinstance(d, dict) and "n" in d]
         self.test.assertEqual(len(numbers), len(set(numbers)), f"{name}: a publish twice")
         missing = sorted(set(acked) - set(numbers))
