@@ -102,6 +102,7 @@ class Publisher:
     def __init__(self, test, window=100):
         self.test, self.window = test, window
         self.acked, self.errors = [], []
+        self.refused = []  # by a node that is stopping (shutting_down): not stored
         self.n = 0
         self.stop = asyncio.Event()
 
@@ -138,6 +139,8 @@ class Publisher:
         inflight.discard(reply["id"])
         if reply["type"] == "ack":
             self.acked.append(reply["id"])
+        elif reply.get("code") == "shutting_down":
+            self.refused.append(reply["id"])
         else:
             self.errors.append(reply)
 
@@ -314,6 +317,7 @@ class RedisFailover(unittest.TestCase):
             for offset, data in f.got:  # the same numbering everywhere
                 self.assertEqual(mapping.setdefault(offset, data), data, f.name)
         print(f"rolling restart: {len(pub.acked)} publishes acknowledged, "
+              f"{len(pub.refused)} refused by a stopping node, "
               f"recoveries per client {[len(f.recoveries) for f in followers]}")
 
     def test_a_restarted_node_keeps_the_epoch(self):
