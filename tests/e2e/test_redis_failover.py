@@ -217,7 +217,7 @@ class RedisFailover(unittest.TestCase):
             await sub.connect(b)
             self.assertGreaterEqual(sub.recoveries[-1]["offset"], since + 200)
             pub.stop.set()
-            await asyncio.wait_for(publishing, 30 * SLACK)
+            await asyncio.wait_for(publishing, 10 * SLACK)
 
             async def no_reconnect(_):
                 raise AssertionError("B closed the recovered client")
@@ -298,7 +298,7 @@ class RedisFailover(unittest.TestCase):
             async def rolling():
                 await roll(followers)
                 pub.stop.set()
-                await asyncio.wait_for(publishing, 30 * SLACK)
+                await asyncio.wait_for(publishing, 10 * SLACK)
 
             # The first failure, a follower's too, ends the test.
             try:
