@@ -23,7 +23,7 @@ jobs=$(nproc)
 step() { printf '\n--- asan: %s\n' "$*"; }
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2 libssl-dev zlib1g-dev python3-websockets
+          libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev pkg-config redis-server python3-websockets
           python3-prometheus-client python3-jwt python3-cryptography procps curl)
 missing=()
 for p in "${packages[@]}"; do

@@ -18,7 +18,8 @@ jobs=$(nproc)
 step() { printf '\n--- fuzz: %s\n' "$*"; }
 
 packages=(clang-14 libclang-rt-14-dev cmake ninja-build libcaf-dev libboost1.81-dev
-          libboost-json1.81-dev libfmt-dev libspdlog-dev catch2 libssl-dev zlib1g-dev)
+          libboost-json1.81-dev libfmt-dev libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev
+          pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

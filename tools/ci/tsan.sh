@@ -28,7 +28,7 @@ step() { printf '\n--- tsan: %s\n' "$*"; }
 # -- packages ---------------------------------------------------------------------
 
 packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2 libssl-dev zlib1g-dev python3-websockets python3-prometheus-client
+          libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev pkg-config python3-websockets python3-prometheus-client
           python3-jwt python3-cryptography procps curl)
 missing=()
 for p in "${packages[@]}"; do
