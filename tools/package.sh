@@ -118,8 +118,11 @@ else
 fi
 
 step "the installed node as user switchboard with $conf"
-timeout 60 setpriv --reuid=switchboard --regid=switchboard --init-groups --inh-caps=-all \
-  /usr/bin/python3 "$src/tools/package_check.py" -- \
+# Only the node runs as the package's user (setpriv execs it, so the signals
+# reach it): the checker stays root, because the checkout it is read from
+# may be private to root (a CI job's directory).
+timeout 60 /usr/bin/python3 "$src/tools/package_check.py" -- \
+  setpriv --reuid=switchboard --regid=switchboard --init-groups --inh-caps=-all \
   /usr/bin/switchboard --config-file="$conf" --port=0
 
 step "the consumer project against the installed -dev package (no prefix)"
