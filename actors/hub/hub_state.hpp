@@ -105,6 +105,18 @@ struct topic_presence {
   std::unordered_set<hub_connection*> watchers;
 };
 
+/// A stop spreading its closes over a drain period (hub_stop.cpp): the
+/// connections open when it began, in the order they go, and how many of
+/// them were told. (At namespace scope: clang cannot construct a nested
+/// class with member initializers inside std::optional while the enclosing
+/// class is incomplete.)
+struct hub_draining {
+  drain_schedule schedule;
+  caf::actor_clock::time_point began{};
+  std::vector<conn_id> order;
+  std::size_t told = 0;
+};
+
 struct hub_state {
   hub_settings settings;
   std::unordered_map<conn_id, hub_connection> connections;
@@ -124,16 +136,8 @@ struct hub_state {
   /// What every connection is told when the node stops (hub_stop.cpp):
   /// 1001 unless the stop is a restart (1012).
   farewell stop_farewell{exit_code::shutdown, 0, {}};
-  /// A stop spreading its closes over a drain period (hub_stop.cpp): the
-  /// connections open when it began, in the order they go, and how many
-  /// of them were told.
-  struct draining_state {
-    drain_schedule schedule;
-    caf::actor_clock::time_point began{};
-    std::vector<conn_id> order;
-    std::size_t told = 0;
-  };
-  std::optional<draining_state> draining;
+  /// A stop spreading its closes over a drain period (hub_stop.cpp).
+  std::optional<hub_draining> draining;
   hub_stats stats;
   /// The node's cluster actor (null: not clustered) and the node's tag in
   /// connection ids.
