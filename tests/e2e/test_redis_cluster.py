@@ -35,18 +35,23 @@ async def subscribe_history(ws, topic, since=None, timeout=5.0):
 
 @unittest.skipIf(shutil.which("redis-server") is None,
                  "redis-server missing (tools/setup.sh --tests installs it)")
+def start_redis_cluster(test, history_size, extra=()):
+    """One Redis and three nodes (not started) with history in the namespace
+    "h" only (other topics have none), both cleaned up after `test`."""
+    test.redis = RedisServer()
+    test.addCleanup(test.redis.stop)
+    fd, path = tempfile.mkstemp(prefix="test-redis-", suffix=".ini")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"[namespaces]\nh={{history-size={history_size}, history-ttl=10min}}\n")
+    test.addCleanup(os.remove, path)
+    test.cluster = Cluster(extra=(f"--config-file={path}", f"--redis={test.redis.address}",
+                                  "--redis-timeout=500ms", *extra))
+    test.addCleanup(test.cluster.close)
+
+
 class RedisCluster(unittest.TestCase):
     def setUp(self):
-        self.redis = RedisServer()
-        self.addCleanup(self.redis.stop)
-        # History in the namespace "h" only: other topics have none.
-        fd, path = tempfile.mkstemp(prefix="test-redis-", suffix=".ini")
-        with os.fdopen(fd, "w") as f:
-            f.write("[namespaces]\nh={history-size=10000, history-ttl=10min}\n")
-        self.addCleanup(os.remove, path)
-        self.cluster = Cluster(extra=(f"--config-file={path}", f"--redis={self.redis.address}",
-                                      "--redis-timeout=500ms", "--recovery-max=10000"))
-        self.addCleanup(self.cluster.close)
+        start_redis_cluster(self, 10000, ("--recovery-max=10000",))
 
     def start_all(self):
         nodes = [self.cluster.start(i) for i in range(3)]

@@ -9,19 +9,16 @@ client checks that it saw every offset exactly once, in order, and every
 acknowledged publish."""
 
 import asyncio
-import os
 import shutil
 import signal
-import tempfile
 import time
 import unittest
 
 import websockets
 
 from harness import SLACK, async_wait_until, recv_json, run_async, send_json, wait_until, ws_connect
-from test_cluster import Cluster, api_publish, peers_up, recv_message, until_reached
-from test_redis import RedisServer
-from test_redis_cluster import TOPIC, subscribe_history
+from test_cluster import api_publish, peers_up, recv_message, until_reached
+from test_redis_cluster import TOPIC, start_redis_cluster, subscribe_history
 
 
 class Follower:
@@ -157,19 +154,10 @@ class Publisher:
                  "redis-server missing (tools/setup.sh --tests installs it)")
 class RedisFailover(unittest.TestCase):
     def setUp(self):
-        self.redis = RedisServer()
-        self.addCleanup(self.redis.stop)
-        fd, path = tempfile.mkstemp(prefix="test-redis-failover-", suffix=".ini")
-        with os.fdopen(fd, "w") as f:
-            f.write("[namespaces]\nh={history-size=100000, history-ttl=10min}\n")
-        self.addCleanup(os.remove, path)
         # A send queue and buffer that Python readers behind a full-speed
         # publisher do not overflow, and room for the replays.
-        self.cluster = Cluster(extra=(f"--config-file={path}", f"--redis={self.redis.address}",
-                                      "--redis-timeout=500ms", "--recovery-max=100000",
-                                      "--send-queue=100000", "--send-buffer=67108864",
-                                      "--shutdown-timeout=1s"))
-        self.addCleanup(self.cluster.close)
+        start_redis_cluster(self, 100000, ("--recovery-max=100000", "--send-queue=100000",
+                                           "--send-buffer=67108864", "--shutdown-timeout=1s"))
 
     def wait_peers(self, node, n=2):
         wait_until(lambda: len(peers_up(node)) == n, 10 * SLACK, interval=0.05,
