@@ -97,8 +97,13 @@ struct node::impl {
     // reaches nothing of it from now on.
     if (stopper)
       stopper->disarm();
-    if (redis.actor)
-      caf::anon_send_exit(redis.actor, caf::exit_reason::user_shutdown);
+    // A start that failed half-way (stop() did this otherwise): the Redis
+    // connections must go before the loops, which go last, and the store
+    // actor holds them until it ends. No loop runs here.
+    if (!redis.end_actor(std::chrono::seconds{1}))
+      loops.leak();
+    if (ctx)
+      ctx->redis.reset();
   }
 
   /// glibc keeps what connections freed in its arenas, so after a spike of
@@ -475,8 +480,9 @@ void node::stop(stop_mode mode) {
   p.watched.lifetime_done.wait_until(after_hub);
   // A listener kept open for the drain period (/readyz) closes now.
   p.listener->stop();
-  // Nothing asks the Redis store any more: its connections close.
-  p.redis.stop();
+  // Nothing asks the Redis store any more: its connections close and its
+  // actor ends.
+  auto redis_ended = p.redis.stop();
   // 2. The sessions finish their closes (at most close-timeout each) on
   // loops that still run.
   auto& ctx = *p.ctx;
@@ -493,12 +499,22 @@ void node::stop(stop_mode mode) {
   p.trim_timer.reset();
   p.stopper->disarm();
   p.listener.reset();
-  if (!released) {
-    // An actor still holds a session (not one of ours: ours are down). Its
-    // socket must not outlive its loop, so the loops stay.
-    ctx.log->error("{} session reference(s) still held by actors after stop; keeping the "
-                   "I/O loops alive",
-                   ctx.actor_refs.load());
+  // The Redis connections' strands and timers must not outlive the loop
+  // either: with the store actor ended and no loop running (nothing reads
+  // ctx.redis), these are the last shares outside the loop's own handlers.
+  ctx.redis.reset();
+  p.redis.shards.reset();
+  if (!released || !redis_ended) {
+    // An actor still holds a session (not one of ours: ours are down) or
+    // the Redis connections. A socket must not outlive its loop, so the
+    // loops stay.
+    if (!released)
+      ctx.log->error("{} session reference(s) still held by actors after stop; keeping the "
+                     "I/O loops alive",
+                     ctx.actor_refs.load());
+    else
+      ctx.log->error("the Redis store actor did not end within a second of stop; keeping the "
+                     "I/O loops alive");
     p.loops.leak();
     return;
   }

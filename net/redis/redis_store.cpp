@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <caf/all.hpp>
 
+#include <future>
+
 namespace switchboard::net {
 
 caf::expected<redis_store> start_redis_store(caf::actor_system& sys,
@@ -35,11 +37,27 @@ caf::expected<redis_store> start_redis_store(caf::actor_system& sys,
   return store;
 }
 
-void redis_store::stop() {
+bool redis_store::stop() {
   if (!shards)
-    return;
+    return true;
   shards->stop();
+  return end_actor(std::chrono::seconds{1});
+}
+
+bool redis_store::end_actor(caf::timespan wait) {
+  if (!actor)
+    return true;
+  // A stateful actor destroys its state (and with it its share of the
+  // connections) before it runs what is attached to it.
+  auto ended = std::make_shared<std::promise<void>>();
+  auto future = ended->get_future();
+  caf::actor_cast<caf::abstract_actor*>(actor)->attach_functor(
+    [ended] { ended->set_value(); });
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  if (future.wait_for(wait) != std::future_status::ready)
+    return false;
+  actor = nullptr;
+  return true;
 }
 
 } // namespace switchboard::net

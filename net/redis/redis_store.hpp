@@ -19,8 +19,16 @@ struct redis_store {
 
   /// Closes the connections (pending requests answered unavailable; waits
   /// at most a second for the loop, which must still run and must not be
-  /// this thread) and ends the actor.
-  void stop();
+  /// this thread), then ends the actor and waits at most a second for its
+  /// end. True when the actor ended: from then on `shards` (and the copies
+  /// the caller made) are all that hold the connections, and dropping them
+  /// before the loop's io_context goes is what keeps the connections'
+  /// strand and timers from outliving it.
+  bool stop();
+
+  /// Ends the actor and waits at most `wait` for its end (what stop() does
+  /// after closing the connections): for a node whose loop never ran.
+  bool end_actor(caf::timespan wait);
 };
 
 /// Resolves the servers of `cfg.redis` (once, here: hiredis would resolve

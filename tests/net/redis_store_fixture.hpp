@@ -6,6 +6,7 @@
 // answer.
 
 #include "redis/redis_history.hpp"
+#include "redis/redis_store.hpp"
 #include "redis_server.hpp"
 #include "switchboard/history_store.hpp"
 
@@ -13,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <caf/all.hpp>
+#include <catch2/catch.hpp>
 
 #include <future>
 #include <optional>
@@ -46,15 +48,17 @@ struct redis_store_fixture {
     store = spawn_redis_history(sys, shards, settings, nullptr);
   }
 
+  // The node's order (redis_store::stop): the connections close, the
+  // actor ends (and with it its share of them), and the connections go
+  // before the io_context they were made on.
   ~redis_store_fixture() {
-    if (shards) {
-      shards->stop();
-      caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
-    }
-    // stop() ran once a handler posted after it runs.
+    redis_store owned{std::move(shards), std::move(store)};
+    CHECK(owned.stop());
+    // What stop() cancelled has run once a handler posted after it runs.
     std::promise<void> flushed;
     boost::asio::post(ioc, [&] { flushed.set_value(); });
     flushed.get_future().wait_for(5s);
+    owned.shards.reset();
     work.reset();
     ioc.stop();
     loop.join();

@@ -28,8 +28,8 @@ step() { printf '\n--- tsan: %s\n' "$*"; }
 # -- packages ---------------------------------------------------------------------
 
 packages=(g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libfmt-dev
-          libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev pkg-config python3-websockets python3-prometheus-client
-          python3-jwt python3-cryptography procps curl)
+          libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev pkg-config redis-server python3-websockets
+          python3-prometheus-client python3-jwt python3-cryptography procps curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -183,11 +183,6 @@ else
     # closing note). The Redis path's thread hand-offs run here through
     # test_redis and test_redis_cluster.
     [[ $m == test_redis_failover.py ]] && continue
-    # KNOWN DEFECT, open in issue 18: with --redis, the node's Redis
-    # connections (their Asio strands) are destroyed after node::stop has
-    # destroyed the io_contexts, a use-after-free at exit that TSan reports.
-    # Left out until that is fixed; remove these lines with the fix.
-    [[ $m == test_redis.py || $m == test_redis_cluster.py ]] && continue
     selection+=("${m%.py}")
   done
 fi
