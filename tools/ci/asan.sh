@@ -8,8 +8,8 @@
 #      node: RFC 6455 close paths, hardening (floods, fds), liveness (slow
 #      consumers, heartbeats), TLS, compression, stop, and the slow reader
 #      (a client that stalls while pings and frames pile up behind a write),
-#      and the Redis store (a node's connections to Redis, made, lost, and
-#      closed at its stop).
+#      and the Redis store, alone and in a cluster (a node's connections to
+#      Redis, made, lost, and closed at its stop).
 # Any ASan, LeakSanitizer or UBSan report fails the job; every report goes
 # to <build>/asan-logs and is printed.
 #
@@ -91,7 +91,7 @@ if [[ -n ${ASAN_E2E:-} ]]; then
   read -r -a selection <<<"$ASAN_E2E"
 else
   selection=(test_rfc6455 test_hardening test_liveness test_tls test_compression test_shutdown
-             test_slow_reader test_redis)
+             test_slow_reader test_redis test_redis_cluster)
 fi
 step "e2e against the ASan+UBSan node: ${selection[*]}"
 # (Hardening opens many connections; ASan's shadow memory and quarantine

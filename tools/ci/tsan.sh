@@ -176,13 +176,6 @@ else
     m=${m##*/}
     # testssl's scan checks the TLS policy (OpenSSL's side), not threads.
     [[ $m == test_testssl.py ]] && continue
-    # The Redis failover tests (a rolling restart and kill -9 under a
-    # full-speed publisher) check end-to-end recovery, in the Release suite;
-    # under TSan's slowdown the rolling restart failed and a later case hung
-    # until the step's timeout (2026-12-07, not yet understood: see the
-    # closing note). The Redis path's thread hand-offs run here through
-    # test_redis and test_redis_cluster.
-    [[ $m == test_redis_failover.py ]] && continue
     selection+=("${m%.py}")
   done
 fi
