@@ -20,7 +20,7 @@ namespace {
 
 // The parts of node::stop() that have no timeout of their own (their sum and
 // the two timeouts make the bound docs/architecture.md states: shutdown-timeout
-// + close-timeout + 5 s).
+// + close-timeout + 5 s, and 2 s more for redis_store::stop with --redis).
 /// The hub quits once every writer has flushed (at most shutdown-timeout):
 /// this much longer, and it is killed.
 constexpr auto hub_grace = 1s;

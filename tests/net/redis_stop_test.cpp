@@ -45,7 +45,8 @@ node_config redis_node(const redis_server& server) {
 
 } // namespace
 
-TEST_CASE("redis store stop ends the actor and with it the actor's share of the connections", "[redis]") {
+TEST_CASE("redis store stop ends the actor and with it the actor's share of the connections",
+          "[redis]") {
   redis_server server;
   redis_store_fixture f;
   f.open({&server});
