@@ -53,15 +53,19 @@ namespace network = caf::io::network;
 using caf::io::network::native_socket;
 using caf::io::network::rw_state;
 
-// Where failed sessions are told: at most a line a second, the rest
-// counted into the next line.
+// Where failed sessions are told: at most a line a second in each
+// direction, the rest counted into that direction's next line. One budget
+// for both would let this node's own failing dials (a member with a wrong
+// certificate, dialed again and again) hide every stranger that tries to
+// join it, and the other way round.
 struct tls_log {
   std::shared_ptr<spdlog::logger> log;
-  log_throttle throttle{1};
+  log_throttle accepted_throttle{1}; ///< sessions a peer dialed
+  log_throttle dialed_throttle{1};   ///< sessions this node dialed
 
   // After a failed call: says why, if OpenSSL says something, and empties the queue for the
   // next call on this thread.
-  void failed(native_socket fd, const char* what) {
+  void failed(native_socket fd, bool accepted, const char* what) {
     auto code = ERR_peek_last_error();
     ERR_clear_error();
     std::uint64_t held_back = 0;
@@ -69,7 +73,8 @@ struct tls_log {
     // duplicate connection dropped): its peer's "unexpected eof" is no
     // failure either.
     if (code == 0 || ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING
-        || !throttle.allow(log_throttle::clock::now(), held_back))
+        || !(accepted ? accepted_throttle : dialed_throttle)
+              .allow(log_throttle::clock::now(), held_back))
       return;
     char reason[256];
     ERR_error_string_n(code, reason, sizeof reason);
@@ -91,7 +96,7 @@ caf::openssl::session_ptr make_session(caf::actor_system& sys, native_socket fd,
   try {
     auto session = caf::openssl::make_session(sys, fd, accepted);
     if (!session)
-      log.failed(fd, accepted ? "accept" : "connect");
+      log.failed(fd, accepted, accepted ? "accept" : "connect");
     return session;
   } catch (const std::exception& e) {
     log.log->error("cluster: no TLS session for a connection error={}", log_value(e.what()));
@@ -104,8 +109,8 @@ caf::openssl::session_ptr make_session(caf::actor_system& sys, native_socket fd,
 // each call and failures logged.
 class tls_policy {
 public:
-  tls_policy(caf::openssl::session_ptr session, tls_log_ptr log)
-    : session_(std::move(session)), log_(std::move(log)) {
+  tls_policy(caf::openssl::session_ptr session, tls_log_ptr log, bool accepted)
+    : session_(std::move(session)), log_(std::move(log)), accepted_(accepted) {
   }
 
   rw_state read_some(size_t& result, native_socket fd, void* buf, size_t len) {
@@ -125,20 +130,21 @@ public:
 private:
   rw_state checked(rw_state state, native_socket fd) {
     if (state == rw_state::failure)
-      log_->failed(fd, "handshake or connection");
+      log_->failed(fd, accepted_, "handshake or connection");
     return state;
   }
 
   caf::openssl::session_ptr session_;
   tls_log_ptr log_;
+  bool accepted_;
 };
 
 class scribe_impl : public caf::io::scribe {
 public:
   scribe_impl(network::default_multiplexer& mpx, native_socket fd,
-              caf::openssl::session_ptr session, tls_log_ptr log)
+              caf::openssl::session_ptr session, tls_log_ptr log, bool accepted)
     : scribe(network::conn_hdl_from_socket(fd)),
-      stream_(mpx, fd, std::move(session), std::move(log)) {
+      stream_(mpx, fd, std::move(session), std::move(log), accepted) {
   }
 
   void configure_read(caf::io::receive_policy::config config) override {
@@ -214,7 +220,7 @@ public:
     auto session = make_session(parent()->system(), fd, true, *log_);
     if (!session)
       return false;
-    auto scribe = caf::make_counted<scribe_impl>(mpx, fd, std::move(session), log_);
+    auto scribe = caf::make_counted<scribe_impl>(mpx, fd, std::move(session), log_, true);
     guard.release(); // the scribe owns the socket now
     auto hdl = scribe->hdl();
     parent()->add_scribe(std::move(scribe));
@@ -247,7 +253,7 @@ protected:
       network::close_socket(*fd);
       return caf::sec::cannot_connect_to_node;
     }
-    return caf::make_counted<scribe_impl>(mpx(), *fd, std::move(session), log_);
+    return caf::make_counted<scribe_impl>(mpx(), *fd, std::move(session), log_, false);
   }
 
   caf::expected<caf::io::doorman_ptr> open(std::uint16_t port, const char* addr,
@@ -278,7 +284,7 @@ private:
       if (state == rw_state::indeterminate)
         return true;
       if (state == rw_state::failure) {
-        log_->failed(fd, "connect");
+        log_->failed(fd, false, "connect");
         return false;
       }
       auto left = deadline - std::chrono::steady_clock::now();
