@@ -11,8 +11,9 @@ switchboard/peer.
                    [--out results.jsonl] [--tls]
 
 --tls runs switchboard over TLS (wss://) with a self-signed certificate made with the openssl
-CLI (the bench verifies it); the peers are skipped. Run once without and once with --tls for
-the cost of TLS (docs/benchmarks.md, "TLS fan-out cost").
+CLI (the bench verifies it), and uws with its TLS mode (run.sh --tls CERT KEY PORT: uWebSockets'
+SSLApp) on the same certificate; gorilla and nodews, which have no TLS mode, are skipped. Run
+once without and once with --tls for the cost of TLS (docs/benchmarks.md, "TLS fan-out cost").
 
 Peers live in shared/peers/ (found above the repository, or --peers-dir); each is started by
 its run.sh, which builds or installs it once into a cache. A peer whose prerequisites are
@@ -228,7 +229,11 @@ def server_specs(args):
         if why:
             log(f"skipping {name}: {why}")
             continue
-        specs.append((name, lambda port, run=run: ["bash", run, str(port)], False))
+        if TLS_CA:  # only uws is left with --tls (main)
+            specs.append((name, lambda port, run=run: ["bash", run, "--tls", TLS_CA, TLS_KEY, str(port)],
+                          False))
+        else:
+            specs.append((name, lambda port, run=run: ["bash", run, str(port)], False))
     return specs
 
 
@@ -278,8 +283,9 @@ def scenario_runs(args):
     return out
 
 
-# --tls: the certificate the bench trusts (make_tls_certificate).
+# --tls: the certificate the bench trusts and its key (make_tls_certificate).
 TLS_CA = None
+TLS_KEY = None
 
 
 def make_tls_certificate(directory):
@@ -341,14 +347,15 @@ def main():
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--out", default="", help="append every raw JSON result to this file")
     ap.add_argument("--tls", action="store_true",
-                    help="switchboard over wss:// with a self-signed certificate (peers skipped)")
+                    help="switchboard and uws over wss:// with a self-signed certificate "
+                         "(gorilla and nodews skipped)")
     args = ap.parse_args()
     args.sb_flags = shlex.split(args.sb_flags)
     if args.tls:
-        global TLS_CA
+        global TLS_CA, TLS_KEY
         tls_dir = tempfile.mkdtemp(prefix="cmp-tls-")
-        TLS_CA, key = make_tls_certificate(tls_dir)
-        args.sb_flags += [f"--tls-cert={TLS_CA}", f"--tls-key={key}"]
+        TLS_CA, TLS_KEY = make_tls_certificate(tls_dir)
+        args.sb_flags += [f"--tls-cert={TLS_CA}", f"--tls-key={TLS_KEY}"]
     wanted = args.servers if args.peers is None else "switchboard," + args.peers
     args.servers = []
     for name in (n.strip() for n in wanted.split(",")):
@@ -358,8 +365,8 @@ def main():
             args.servers.append(name)
     if args.tls:
         for name in args.servers[:]:
-            if name != "switchboard":
-                log(f"skipping {name}: --tls runs switchboard only")
+            if name not in ("switchboard", "uws"):
+                log(f"skipping {name}: it has no TLS mode")
                 args.servers.remove(name)
 
     if not (os.path.isfile(args.bench) and os.access(args.bench, os.X_OK)):
