@@ -33,8 +33,6 @@ async def subscribe_history(ws, topic, since=None, timeout=5.0):
             return reply
 
 
-@unittest.skipIf(shutil.which("redis-server") is None,
-                 "redis-server missing (tools/setup.sh --tests installs it)")
 def start_redis_cluster(test, history_size, extra=()):
     """One Redis and three nodes (not started) with history in the namespace
     "h" only (other topics have none), both cleaned up after `test`."""
@@ -49,6 +47,8 @@ def start_redis_cluster(test, history_size, extra=()):
     test.addCleanup(test.cluster.close)
 
 
+@unittest.skipIf(shutil.which("redis-server") is None,
+                 "redis-server missing (tools/setup.sh --tests installs it)")
 class RedisCluster(unittest.TestCase):
     def setUp(self):
         start_redis_cluster(self, 10000, ("--recovery-max=10000",))
