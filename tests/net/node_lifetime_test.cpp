@@ -2,6 +2,7 @@
 // linked both ways) and the server-side actors the hub ends when it stops,
 // so that the application's actor system shuts down.
 
+#include "quiet_config.hpp"
 #include "switchboard/node.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,14 +16,9 @@
 using namespace switchboard;
 using namespace std::chrono_literals;
 
-namespace {
+using switchboard::testing::quiet_config;
 
-struct quiet_config : caf::actor_system_config {
-  quiet_config() {
-    switchboard::add_error_category(*this);
-    set("logger.verbosity", caf::atom("quiet"));
-  }
-};
+namespace {
 
 std::unique_ptr<node> start(caf::actor_system& sys) {
   node_config nc;

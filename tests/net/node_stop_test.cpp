@@ -5,6 +5,7 @@
 // stop takes with a client that never answers the close.
 
 #include "http_client.hpp"
+#include "quiet_config.hpp"
 
 #include "switchboard/node.hpp"
 
@@ -34,6 +35,8 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using steady = std::chrono::steady_clock;
 
+using switchboard::testing::quiet_config;
+
 namespace {
 
 const std::string api_key = "stop-test-key-0123456789";
@@ -51,13 +54,6 @@ stalling_authenticator(authenticator_actor::pointer self,
     return held->back();
   }};
 }
-
-struct quiet_config : caf::actor_system_config {
-  quiet_config() {
-    switchboard::add_error_category(*this);
-    set("logger.verbosity", caf::atom("quiet"));
-  }
-};
 
 std::unique_ptr<node> start(caf::actor_system& sys, const node_config& nc) {
   auto started = node::start(sys, nc);

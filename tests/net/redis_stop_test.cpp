@@ -5,6 +5,7 @@
 // exit and at a test fixture's end).
 
 #include "http_client.hpp"
+#include "quiet_config.hpp"
 #include "redis_store_fixture.hpp"
 
 #include "switchboard/node.hpp"
@@ -20,16 +21,11 @@ using namespace switchboard::net::testing;
 using switchboard::testing::http_client;
 namespace http = boost::beast::http;
 
+using switchboard::testing::quiet_config;
+
 namespace {
 
 const std::string api_key = "redis-stop-key-0123456789";
-
-struct quiet_config : caf::actor_system_config {
-  quiet_config() {
-    switchboard::add_error_category(*this);
-    set("logger.verbosity", caf::atom("quiet"));
-  }
-};
 
 node_config redis_node(const redis_server& server) {
   node_config nc;
