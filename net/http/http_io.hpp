@@ -38,7 +38,7 @@ public:
 
   /// The TCP stream under it (Beast's timeouts).
   http_stream& tcp() noexcept {
-    return tls_ ? tls_->tcp : *plain_;
+    return tls_ ? tls_->tcp() : *plain_;
   }
 
   executor_type get_executor() noexcept {
@@ -60,20 +60,19 @@ public:
   /// The server's side of the TLS handshake (TLS only).
   template <class Handler>
   void async_handshake(Handler&& handler) {
-    tls_->ssl.async_handshake(boost::asio::ssl::stream_base::server,
-                              std::forward<Handler>(handler));
+    tls_->async_handshake(std::forward<Handler>(handler));
   }
 
   /// Our close_notify (TLS only); the peer's is not waited for.
   template <class Handler>
   void async_shutdown(Handler&& handler) {
-    tls_->ssl.async_shutdown(std::forward<Handler>(handler));
+    tls_->async_shutdown(std::forward<Handler>(handler));
   }
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
     if (tls_)
-      tls_->ssl.async_read_some(buffers, std::forward<Handler>(handler));
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
     else
       plain_->async_read_some(buffers, std::forward<Handler>(handler));
   }
@@ -81,7 +80,7 @@ public:
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     if (tls_)
-      tls_->ssl.async_write_some(buffers, std::forward<Handler>(handler));
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
     else
       plain_->async_write_some(buffers, std::forward<Handler>(handler));
   }

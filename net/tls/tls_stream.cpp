@@ -1,8 +1,11 @@
 #include "tls/tls_stream.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 
-#include <algorithm>
+#include <array>
+#include <cassert>
 #include <cstring>
 
 namespace switchboard::net {
@@ -10,100 +13,198 @@ namespace switchboard::net {
 namespace asio = boost::asio;
 using error_code = boost::system::error_code;
 
-tls_stream::tls_stream(std::unique_ptr<tls_channel> channel) : channel_(std::move(channel)) {
+namespace {
+
+/// A TLS record's plaintext at most.
+constexpr std::size_t record_size = 16 * 1024;
+
+/// Small frames are copied together here so that one record carries many
+/// (OpenSSL has no gathering write). One per thread: a write stages and
+/// seals within one call.
+struct staging {
+  std::array<unsigned char, record_size> bytes;
+  std::size_t used = 0;
+};
+
+staging& thread_staging() {
+  thread_local staging s;
+  return s;
 }
+
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+} // namespace
+
+tls_stream::tls_stream(std::unique_ptr<tls_channel> channel)
+  : ctx_(channel->context()), engine_(channel->release_engine()),
+    socket_(channel->release_socket()) {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  engine_->read_from(socket_.native_handle());
+}
+
+// -- reading ------------------------------------------------------------------------
 
 void tls_stream::async_wait(asio::socket_base::wait_type,
                             std::function<void(error_code)> handler) {
-  if (shutting_down_) {
-    parked_ = std::move(handler);
-    return;
-  }
-  if (head_ < filled_ || read_error_) {
+  if (read_error_ || engine_->has_input()) {
     asio::post(get_executor(), [h = std::move(handler)] { h({}); });
     return;
   }
-  if (buf_.empty())
-    buf_.resize(read_size);
-  reading_ = true;
   // The handler holds the session, and with it this stream.
-  channel_->ssl.async_read_some(
-    asio::buffer(buf_), [this, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-      reading_ = false;
-      head_ = 0;
-      filled_ = n;
-      if (ec == asio::error::operation_aborted) {
-        if (closed_ || !shutdown_wanted_) {
-          h(ec);
-          return;
-        }
-        // Cancelled for our close_notify (shutdown): no error of the peer's.
-      } else if (ec) {
-        // A peer that closed the TCP connection without its close_notify is
-        // gone all the same.
-        read_error_ = ec == asio::ssl::error::stream_truncated ? error_code{asio::error::eof} : ec;
-      }
-      if (shutdown_wanted_ && !shutdown_started_) {
-        // Our close_notify goes out first (the peer's may have come in just
-        // now); the wait goes on until that is done.
-        parked_ = std::move(h);
-        start_shutdown();
-        return;
-      }
-      h({});
-    });
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [this, h = std::move(handler)](error_code ec) {
+                       if (!ec)
+                         engine_->socket_readable();
+                       h(ec);
+                     });
 }
 
 std::size_t tls_stream::read_some(asio::mutable_buffer buf, error_code& ec) {
   ec = {};
-  if (head_ < filled_) {
-    auto n = std::min(buf.size(), filled_ - head_);
-    std::memcpy(buf.data(), buf_.data() + head_, n);
-    head_ += n;
-    return n;
+  if (read_error_) {
+    ec = read_error_;
+    return 0;
   }
-  ec = read_error_ ? read_error_ : error_code{asio::error::would_block};
+  std::size_t got = 0;
+  error_code failure;
+  auto s = engine_->read(buf.data(), buf.size(), got, failure);
+  // OpenSSL may have answered something (a TLS 1.3 key update) meanwhile.
+  if (engine_->output_size() > 0 && !write_waiting_)
+    pump(false);
+  switch (s) {
+    case tls_engine::status::done:
+      return got;
+    case tls_engine::status::want_read:
+      ec = asio::error::would_block;
+      return 0;
+    case tls_engine::status::failed:
+      break;
+  }
+  // A peer that closed the TCP connection without its close_notify is gone
+  // all the same.
+  read_error_ = failure == asio::ssl::error::stream_truncated ? error_code{asio::error::eof}
+                                                             : failure;
+  ec = read_error_;
   return 0;
 }
 
-void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec) {
-  if (what != asio::socket_base::shutdown_send) {
-    channel_->tcp.socket().shutdown(what, ec);
-    return;
-  }
-  if (shutdown_wanted_)
-    return;
-  shutdown_wanted_ = true;
-  // One read at a time on a TLS stream, and the shutdown reads too (the
-  // peer's close_notify): a read in flight is cancelled first (nothing is
-  // being written now), and the shutdown starts when it is done.
-  if (reading_) {
-    error_code ignored;
-    channel_->tcp.socket().cancel(ignored);
-  } else {
-    start_shutdown();
+// -- writing ------------------------------------------------------------------------
+
+void tls_stream::stage(const void* data, std::size_t size, error_code& ec) {
+  auto& s = thread_staging();
+  auto* p = static_cast<const unsigned char*>(data);
+  while (size > 0) {
+    if (s.used == 0 && size >= record_size) {
+      // Whole records straight from the caller's bytes.
+      auto whole = size - size % record_size;
+      if (!engine_->write(p, whole, ec))
+        return;
+      p += whole;
+      size -= whole;
+      continue;
+    }
+    auto n = std::min(size, record_size - s.used);
+    std::memcpy(s.bytes.data() + s.used, p, n);
+    s.used += n;
+    p += n;
+    size -= n;
+    if (s.used == record_size) {
+      s.used = 0;
+      if (!engine_->write(s.bytes.data(), record_size, ec))
+        return;
+    }
   }
 }
 
-void tls_stream::start_shutdown() {
-  shutdown_started_ = true;
-  shutting_down_ = true;
-  channel_->ssl.async_shutdown([this, keep = owner_.lock()](error_code) {
-    shutting_down_ = false;
-    // Whatever the peer did, reading is over; the session's close timeout
-    // bounds all of it.
-    if (!read_error_)
-      read_error_ = asio::error::eof;
+void tls_stream::seal(error_code& ec) {
+  auto& s = thread_staging();
+  auto n = std::exchange(s.used, 0);
+  if (n > 0)
+    engine_->write(s.bytes.data(), n, ec);
+}
+
+void tls_stream::start_write(error_code ec, std::size_t total, write_handler handler) {
+  if (ec) {
+    thread_staging().used = 0; // a failed stage leaves nothing for the next write
+    write_error_ = ec;
+    asio::post(get_executor(), [h = std::move(handler), ec] { h(ec, 0); });
+    return;
+  }
+  assert(!handler_ && "one write at a time");
+  handler_ = std::move(handler);
+  handler_size_ = total;
+  if (!write_waiting_)
+    pump(true);
+}
+
+void tls_stream::pump(bool initiating) {
+  while (engine_->output_size() > 0) {
+    error_code ec;
+    auto n = socket_.write_some(asio::buffer(engine_->output_data(), engine_->output_size()), ec);
+    if (would_block(ec)) {
+      write_waiting_ = true;
+      socket_.async_wait(asio::socket_base::wait_write,
+                         [this, keep = owner_.lock()](error_code failed) {
+                           write_waiting_ = false;
+                           if (failed)
+                             fail_write(failed, false);
+                           else
+                             pump(false);
+                         });
+      return;
+    }
+    if (ec) {
+      fail_write(ec, initiating);
+      return;
+    }
+    engine_->consume_output(n);
+  }
+  if (std::exchange(fin_wanted_, false)) {
     error_code ignored;
-    channel_->tcp.socket().shutdown(asio::socket_base::shutdown_send, ignored);
-    if (parked_)
-      std::exchange(parked_, nullptr)({});
-  });
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  }
+  if (!handler_)
+    return;
+  auto h = std::exchange(handler_, nullptr);
+  if (initiating)
+    asio::post(get_executor(), [h = std::move(h), n = handler_size_] { h({}, n); });
+  else
+    h({}, handler_size_);
+}
+
+void tls_stream::fail_write(error_code ec, bool initiating) {
+  write_error_ = ec;
+  if (!handler_)
+    return;
+  auto h = std::exchange(handler_, nullptr);
+  if (initiating)
+    asio::post(get_executor(), [h = std::move(h), ec] { h(ec, 0); });
+  else
+    h(ec, 0);
+}
+
+// -- closing ------------------------------------------------------------------------
+
+void tls_stream::shutdown(asio::socket_base::shutdown_type what, error_code& ec) {
+  if (what != asio::socket_base::shutdown_send) {
+    socket_.shutdown(what, ec);
+    return;
+  }
+  if (std::exchange(shutdown_sent_, true))
+    return;
+  engine_->shutdown();
+  fin_wanted_ = true;
+  if (!write_waiting_)
+    pump(false);
 }
 
 void tls_stream::close(error_code& ec) {
-  closed_ = true;
-  channel_->tcp.socket().close(ec);
+  // The descriptor may be reused at once: OpenSSL must not read it again.
+  engine_->read_from(-1);
+  socket_.close(ec);
 }
 
 } // namespace switchboard::net

@@ -6,6 +6,8 @@
 #include "switchboard/node.hpp"
 #include "tls/tls_context.hpp"
 
+#include "tls_support.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -38,28 +40,10 @@ namespace {
 
 // -- PEM files made for the test -----------------------------------------------------
 
-using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using x509_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-pkey_ptr ec_key() {
-  return {EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), &EVP_PKEY_free};
-}
-
-/// A self-signed certificate for 127.0.0.1 with `serial`.
-x509_ptr self_signed(EVP_PKEY* key, long serial) {
-  x509_ptr cert{X509_new(), &X509_free};
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
-  X509_set_pubkey(cert.get(), key);
-  auto* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  REQUIRE(X509_sign(cert.get(), key, EVP_sha256()) > 0);
-  return cert;
-}
+using tls_support::ec_key;
+using tls_support::pkey_ptr;
+using tls_support::self_signed;
+using tls_support::x509_ptr;
 
 /// Files in a directory of their own, removed at the end.
 struct pem_dir {
@@ -78,6 +62,7 @@ struct pem_dir {
     return files.back();
   }
   std::string write_cert(const std::string& name, X509* cert) {
+    REQUIRE(cert != nullptr); // self_signed gives null if signing failed
     auto f = file(name);
     auto* fp = std::fopen(f.c_str(), "w");
     REQUIRE(fp);
