@@ -43,25 +43,6 @@ caf::error publish_refusal(const hub_state& st, std::string_view topic, std::str
 
 namespace {
 
-// Hands the connection's batch through its writer's outbound handle: the
-// writer's policy takes it or refuses it (then the writer cuts the client
-// off, and the batch is dropped). While a delivery from another node is
-// handed out, a congested socket gets nothing more: its frames are held
-// back (hub_holding.cpp) and everybody else goes on.
-void send_pending(hub_pointer self, hub_connection& conn) {
-  if (conn.holding) {
-    hold_more(self, conn);
-    return;
-  }
-  if (self->state.remote_delivery && conn.out.congested() && !conn.out.refused()) {
-    hold(self, conn);
-    return;
-  }
-  auto bytes = std::exchange(conn.pending_bytes, 0);
-  conn.out.send(std::exchange(conn.pending, {}), bytes);
-}
-
-
 // -- connections ------------------------------------------------------------------
 
 // A user id in a log line: quoted (it comes from a token or an application),
@@ -297,34 +278,7 @@ std::uint64_t farewell_user(hub_pointer self, const std::string& user, std::uint
   return n;
 }
 
-// -- delivery -----------------------------------------------------------------------------
-
-void drain(hub_pointer self) {
-  for (auto conn : self->state.dirty) {
-    conn->dirty = false;
-    if (!conn->pending.empty())
-      send_pending(self, *conn);
-  }
-  self->state.dirty.clear();
-}
-
-// Frames for one connection are collected until the hub has worked through
-// what is in its mailbox, then go out as one batch per writer (drain). This
-// keeps the per-delivery cost at a vector push instead of a CAF message.
-void enqueue(hub_pointer self, hub_connection& conn, frame_ptr frame) {
-  auto& st = self->state;
-  if (!conn.dirty) {
-    conn.dirty = true;
-    st.dirty.push_back(&conn);
-    if (st.dirty.size() == 1)
-      self->send(self, drain_atom::value);
-  }
-  conn.pending_bytes += frame->size();
-  conn.pending.push_back(std::move(frame));
-  ++st.stats.messages_out;
-  if (conn.pending.size() >= max_batch)
-    send_pending(self, conn);
-}
+// -- delivery (hub_delivery.cpp: drain, enqueue) ---------------------------------
 
 std::uint64_t publish_on(hub_pointer self, const std::string& topic,
                          const std::string& data, conn_id from,

@@ -131,6 +131,9 @@ struct hub_state {
   std::vector<hub_app_actor*> observers;
   /// Connections that got frames since the last drain.
   std::vector<hub_connection*> dirty;
+  /// When drain() last ran (hub_settings::delivery_coalesce): long ago at
+  /// first, so that the first delivery goes at once.
+  caf::actor_clock::time_point last_drain = caf::actor_clock::time_point::min();
   id_source ids;
   bool shutting_down = false;
   /// What every connection is told when the node stops (hub_stop.cpp):
@@ -146,7 +149,7 @@ struct hub_state {
   /// Connections whose frames are held back for a congested socket.
   std::vector<hub_connection*> holding;
   /// A delivery from another node is being handed out: a socket it
-  /// congests holds its next frames back (hub.cpp, send_pending).
+  /// congests holds its next frames back (hub_delivery.cpp, send_pending).
   bool remote_delivery = false;
   bool resume_due = false; ///< a cluster_resume_atom is on its way
   /// Topic histories (hub_history.cpp); every publish on a topic with

@@ -73,6 +73,14 @@ struct hub_settings {
   std::size_t max_topics = 1'000'000;
   /// Whether clients may send direct messages to other clients.
   bool client_send = true;
+  /// While the hub is busy (it handed frames out within the last ten
+  /// windows), a delivery's frames wait this long, and whatever comes
+  /// meanwhile goes out with them, one write per connection; after a quiet
+  /// spell a delivery goes out at once. 0: every batch goes out as soon as
+  /// the hub's mailbox is worked through (the default here, so that a
+  /// deterministic test needs no clock; the node's default is 1 ms,
+  /// node_config).
+  caf::timespan delivery_coalesce{0};
   /// Deliveries a server-side actor (listener, service, observer) may have
   /// unhandled in its mailbox; one more and it is dropped (slow_listener).
   std::size_t actor_backlog = 1024;

@@ -88,6 +88,9 @@ std::vector<std::string> node_config::problems() const {
   need(c.client_rate_grace >= 0s, "client-rate-grace must not be negative");
   need(hub.max_topics_per_connection >= 1, "max-topics-per-connection must be at least 1");
   need(hub.max_topics >= 1, "max-topics must be at least 1");
+  // Longer would be a delay of every busy delivery, not a batching of them.
+  need(hub.delivery_coalesce >= 0s && hub.delivery_coalesce <= 100ms,
+       "delivery-coalesce must be between 0s and 100ms");
   need(handshake_timeout >= 10ms, "handshake-timeout must be at least 10ms");
   need(close_timeout >= 10ms, "close-timeout must be at least 10ms");
   need(io_threads >= 1, "io-threads must be at least 1");

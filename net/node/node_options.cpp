@@ -229,6 +229,11 @@ const std::vector<option>& table() {
     field<caf::timespan>("shutdown-timeout",
                          "on a stop, flush queues for at most this long (default 5s)",
                          [](auto& c) -> auto& { return c.connection.shutdown_timeout; }),
+    field<caf::timespan>("delivery-coalesce",
+                         "while the hub is busy, a delivery waits this long and goes out with "
+                         "what comes meanwhile, one write per connection; 0s: at once "
+                         "(default 1ms)",
+                         [](auto& c) -> auto& { return c.hub.delivery_coalesce; }),
     field<std::size_t>("io-threads",
                        "I/O threads, each an event loop (default one per core, at most 16)",
                        [](auto& c) -> auto& { return c.io_threads; }),

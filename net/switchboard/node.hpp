@@ -35,11 +35,21 @@
 
 namespace switchboard {
 
+/// A hub's settings as a node starts with them: the hub's defaults, and
+/// deliveries coalesced for 1 ms.
+inline hub_settings node_hub_settings() {
+  hub_settings s;
+  s.delivery_coalesce = std::chrono::milliseconds(1);
+  return s;
+}
+
 struct node_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 picks a free port
   connection_settings connection;
-  hub_settings hub;
+  /// The hub's settings, with deliveries coalesced for 1 ms
+  /// (hub_settings::delivery_coalesce, --delivery-coalesce).
+  hub_settings hub = node_hub_settings();
   std::size_t max_message_size = 64 * 1024; ///< bytes per inbound message
   caf::timespan handshake_timeout = std::chrono::seconds(10);
   /// How long a server-initiated close waits for the client's close frame

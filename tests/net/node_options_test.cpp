@@ -97,6 +97,30 @@ TEST_CASE("node options: values the options cannot represent are problems, named
   CHECK(problems[2] == "cluster-seeds and cluster-host need cluster-port");
 }
 
+TEST_CASE("node options: delivery-coalesce is 1ms unless set, 0s turns it off, past 100ms "
+          "is a problem") {
+  auto from = [](std::vector<std::string> args) {
+    app_config cfg;
+    parse(cfg, std::move(args));
+    std::vector<std::string> problems;
+    auto n = switchboard::node_config_from(cfg, problems);
+    CHECK(problems.empty());
+    return n;
+  };
+  CHECK(from({}).hub.delivery_coalesce == 1ms);
+  auto off = from({"--switchboard.delivery-coalesce=0s"});
+  CHECK(off.hub.delivery_coalesce == 0s);
+  CHECK(off.problems().empty());
+  auto most = from({"--switchboard.delivery-coalesce=100ms"});
+  CHECK(most.problems().empty());
+  auto longer = from({"--switchboard.delivery-coalesce=200ms"});
+  CHECK(longer.problems()
+        == std::vector<std::string>{"delivery-coalesce must be between 0s and 100ms"});
+  longer.hub.delivery_coalesce = -1ms;
+  CHECK(longer.problems()
+        == std::vector<std::string>{"delivery-coalesce must be between 0s and 100ms"});
+}
+
 TEST_CASE("node options: a cluster loads the middleman with its heartbeat settings") {
   app_config plain;
   parse(plain, {});
