@@ -187,8 +187,8 @@ TEST_CASE("tls_engine: handshake, then data both ways, ciphertext only through o
 }
 
 TEST_CASE("tls_engine: after the HTTP side, read_from gives the staged buffer back") {
-  // Regression (e12f110): the staged buffer stayed with every WebSocket
-  // connection for its whole life.
+  // Regression (found while the layer was written): the staged buffer
+  // stayed with every WebSocket connection for its whole life.
   tls_pair t;
   t.handshake();
   t.stage(t.client_record("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"));
