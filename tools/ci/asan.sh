@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # AddressSanitizer + UBSan job (Debian bookworm, as root, non-interactive).
 #
-# One build (SWITCHBOARD_SANITIZE=address: ASan and UBSan) of exactly what
+# One build (SWITCHBOARD_SANITIZE=address: ASan, and UBSan less five checks
+# that double its compile time, see below) of exactly what
 # runs here: the actor tests, the net tests, and the CLI node. Then:
 #   1. unit_tests and net_unit_tests;
 #   2. the e2e suites that stress the socket layer, against the ASan+UBSan
@@ -22,7 +23,7 @@ root=$PWD
 build=$root/${1:-build-asan}
 jobs=$(nproc)
 
-step() { printf '\n--- asan: %s\n' "$*"; }
+step() { printf '\n--- asan: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 packages=(g++ cmake ninja-build libcaf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev
           libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev pkg-config redis-server python3-websockets
@@ -43,9 +44,21 @@ step "configure and build unit_tests net_unit_tests switchboard (SWITCHBOARD_SAN
 # maybe-uninitialized ones inside Catch2 under the sanitizers).
 # -O1 -g1 (line tables): what ASan recommends, and half the compile time
 # of -O2 -g here (hub.cpp: 30 s against 66 s), which keeps CI within budget.
+# Five of UBSan's checks are left out: with GCC 12 they more than double the
+# compile time (net/http/http_session_upgrade.cpp: 105 s with the full set,
+# 45 s without them, 46 s with ASan alone; the ASan build was 21 of CI's 59
+# minutes on a fresh machine). Most of what they find is still found here:
+# a dereferenced null pointer is a SEGV that ASan reports (a member call
+# through null that touches no member is not); an access out of an object
+# (object-size) or through a pointer that wrapped (pointer-overflow) is an
+# out-of-bounds access ASan reports when it happens. A bad downcast (vptr)
+# and a misaligned access (alignment) are left to the libFuzzer build
+# (tools/ci/fuzz.sh), which runs the whole UBSan set on what it fuzzes.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DSWITCHBOARD_SANITIZE=address -DSWITCHBOARD_WERROR=OFF >/dev/null
+  -DSWITCHBOARD_SANITIZE=address \
+  -DSWITCHBOARD_SANITIZE_SKIP=null,alignment,vptr,object-size,pointer-overflow \
+  -DSWITCHBOARD_WERROR=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target unit_tests net_unit_tests switchboard
 
 logs=$build/asan-logs

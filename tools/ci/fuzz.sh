@@ -15,7 +15,7 @@ seconds=${1:-60}
 build=$root/${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=$(nproc)
 
-step() { printf '\n--- fuzz: %s\n' "$*"; }
+step() { printf '\n--- fuzz: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 packages=(clang-14 libclang-rt-14-dev cmake ninja-build libcaf-dev libboost1.81-dev
           libboost-json1.81-dev libfmt-dev libspdlog-dev catch2 libssl-dev zlib1g-dev libhiredis-dev

@@ -23,7 +23,7 @@ prefix=$build/caf-tsan
 caf_version=0.17.6
 jobs=$(nproc)
 
-step() { printf '\n--- tsan: %s\n' "$*"; }
+step() { printf '\n--- tsan: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 # -- packages ---------------------------------------------------------------------
 
