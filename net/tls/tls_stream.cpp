@@ -128,7 +128,7 @@ void tls_stream::seal(error_code& ec) {
 
 void tls_stream::start_write(error_code ec, std::size_t total, write_handler handler) {
   if (ec) {
-    thread_staging().used = 0; // a failed stage leaves nothing for the next write
+    // (stage() and seal() leave the staging buffer empty when they fail.)
     write_error_ = ec;
     asio::post(get_executor(), [h = std::move(handler), ec] { h(ec, 0); });
     return;
@@ -166,24 +166,23 @@ void tls_stream::pump(bool initiating) {
     error_code ignored;
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
   }
-  if (!handler_)
-    return;
-  auto h = std::exchange(handler_, nullptr);
-  if (initiating)
-    asio::post(get_executor(), [h = std::move(h), n = handler_size_] { h({}, n); });
-  else
-    h({}, handler_size_);
+  complete({}, handler_size_, initiating);
 }
 
 void tls_stream::fail_write(error_code ec, bool initiating) {
   write_error_ = ec;
+  complete(ec, 0, initiating);
+}
+
+void tls_stream::complete(error_code ec, std::size_t n, bool initiating) {
   if (!handler_)
     return;
   auto h = std::exchange(handler_, nullptr);
+  // Within async_write_some the handler must not run before it returns.
   if (initiating)
-    asio::post(get_executor(), [h = std::move(h), ec] { h(ec, 0); });
+    asio::post(get_executor(), [h = std::move(h), ec, n] { h(ec, n); });
   else
-    h(ec, 0);
+    h(ec, n);
 }
 
 // -- closing ------------------------------------------------------------------------

@@ -100,6 +100,9 @@ private:
   /// waits for it); completes the write, and the shutdown, when all is out.
   void pump(bool initiating);
   void fail_write(boost::system::error_code ec, bool initiating);
+  /// Completes the write in flight, if any, with `ec` and `n` bytes: posted
+  /// when `initiating` (called from within async_write_some), else at once.
+  void complete(boost::system::error_code ec, std::size_t n, bool initiating);
 
   std::shared_ptr<boost::asio::ssl::context> ctx_; ///< the SSL_CTX's Asio callbacks
   std::unique_ptr<tls_engine> engine_;
